@@ -1,0 +1,3 @@
+from sync_incident.cli import main
+
+main()

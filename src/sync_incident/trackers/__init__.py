@@ -1,0 +1,1 @@
+"""Tracker backends: one module per tracker behind the :class:`~.base.Tracker` protocol."""
