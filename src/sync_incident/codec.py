@@ -57,6 +57,7 @@ _OPENERS = ("[sync-incident:", "<!-- sync-incident:", "<!--sync-incident:")
 _CLOSERS = ("]", "-->")
 _MD_ESCAPE = re.compile(r"\\(?!u[0-9a-fA-F]{4})")
 _MAX_WRAP_LINES = 400  # a wrapped trailer is re-joined over at most this many lines
+_MAX_MIXED_GAPS = 8  # mixed space / no-space re-joins are tried up to this many breaks
 _SAFE_PUNCT = set("!#$%'()*+,-./:;=?@[]^_`{|}~")
 
 
@@ -214,10 +215,16 @@ def _clean(line: str) -> str:
 
 
 def _parse_into(text: str, result: Parsed) -> None:
+    if MAGIC not in text and "sync&#45;incident" not in text and "sync\\-incident" not in text:
+        return  # most comments people write carry no trailer at all
     lines = normalise_body(text).split("\n")
     end = len(lines)
     found: list[list[Event]] = []
     while end > 0:
+        # the trailers form one block at the very end: once it has started, a blank line ends
+        # it, so free text that ends with a trailer-like line cannot smuggle in an event
+        if found and not lines[end - 1].strip():
+            break
         while end > 0 and not lines[end - 1].strip():
             end -= 1
         if end == 0 or _is_quoted(lines[end - 1]):
@@ -235,7 +242,7 @@ def _parse_into(text: str, result: Parsed) -> None:
     for events in reversed(found):
         result.events.extend(events)
     for line in lines[:end]:
-        if not _is_quoted(line) and MAGIC + ":" in line and _opens(line):
+        if MAGIC in line and not _is_quoted(line) and _opens(line):
             result.warnings.append(
                 Warning(
                     "misplaced",
@@ -261,6 +268,18 @@ def _candidates(block: list[str]) -> Iterable[str]:
     for joined in joins:
         yield joined
         yield _clean(joined)
+    # a line wrapped at spaces in some places and inside words in others: try every mix
+    # (the checksum picks the right one); bounded, since each break doubles the candidates
+    gaps = len(stripped) - 1
+    if 1 < gaps <= _MAX_MIXED_GAPS:
+        for mask in range(1, 2**gaps - 1):
+            parts = [stripped[0]]
+            for i, line in enumerate(stripped[1:]):
+                parts.append(" " if mask >> i & 1 else "")
+                parts.append(line)
+            joined = "".join(parts)
+            yield joined
+            yield _clean(joined)
 
 
 def _decode_block(block: list[str]) -> tuple[list[Event], Warning | None]:

@@ -39,6 +39,8 @@ class BugzillaSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = "https://bugzilla.mozilla.org"
+    # your login: upstream 5.0/5.2 has no /rest/whoami, so the key is checked against it
+    login: str | None = None
     auth: Literal["auto", "header", "param", "bearer"] = "auto"
     product: str = ""
     component: str = ""

@@ -129,6 +129,7 @@ class Session:
                 transport=self.transports.get("bugzilla"),
                 sleep=self.sleep,
                 mirror_assignee=self.settings.bugzilla.mirror_assignee,
+                login=self.settings.bugzilla.login,
             )
         from sync_incident.trackers.github import build_github
 

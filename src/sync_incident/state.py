@@ -46,6 +46,7 @@ from sync_incident.policy import Facts, Policy, TrackerKind, in_team
 from sync_incident.trackers.base import Comment
 
 STATE_SCHEMA = 1
+_ENVELOPE = frozenset({"id", "type"})
 
 
 class Entry(BaseModel):
@@ -224,6 +225,7 @@ class _Folder:
         self.participants: dict[str, None] = {}
         self.offers: dict[str, Handoff] = {}
         self.signoff_by_key: dict[tuple[str, str], Signoff] = {}
+        self.steps: dict[str, Step] = {}
 
     # --- driving -----------------------------------------------------------------------
 
@@ -271,7 +273,8 @@ class _Folder:
 
     def event(self, event: Event, comment: Comment, actor: str) -> None:
         at = comment.created_at
-        entry = Entry(
+        # model_construct: every value here is already validated (the event) or ours
+        entry = Entry.model_construct(
             event_id=event.id,
             type=event.type,
             actor=actor,
@@ -280,8 +283,9 @@ class _Folder:
             occurred_at=getattr(event, "occurred_at", None),
             comment_id=comment.id,
             accepted=True,
+            reason="",
             summary=describe(event, actor),
-            data=event.model_dump(mode="json", exclude={"id", "type"}, exclude_defaults=True),
+            data={k: v for k, v in event.__dict__.items() if k not in _ENVELOPE and v},
         )
         if event.id in self.seen:
             entry.accepted = False
@@ -336,26 +340,26 @@ class _Folder:
         return ""
 
     def on_step_added(self, e: StepAdded, c: Comment, actor: str, at: datetime) -> str:
-        if any(step.step == e.step for step in self.s.checklist):
+        if e.step in self.steps:
             return f"checklist step {e.step} already exists; update it instead"
         owner = self.person(e.owner) if e.owner else None
-        self.s.checklist.append(
-            Step(step=e.step, title=e.title, owner=owner, state=e.state, due=e.due, updated_at=at)
-        )
+        step = Step(step=e.step, title=e.title, owner=owner, state=e.state, due=e.due, updated_at=at)
+        self.steps[e.step] = step
+        self.s.checklist.append(step)
         return ""
 
     def on_step_updated(self, e: StepUpdated, c: Comment, actor: str, at: datetime) -> str:
-        for step in self.s.checklist:
-            if step.step == e.step:
-                if e.state is not None:
-                    step.state = e.state
-                if e.owner is not None:
-                    step.owner = self.person(e.owner)
-                if e.due is not None:
-                    step.due = e.due
-                step.updated_at = at
-                return ""
-        return f"there is no checklist step {e.step}"
+        step = self.steps.get(e.step)
+        if step is None:
+            return f"there is no checklist step {e.step}"
+        if e.state is not None:
+            step.state = e.state
+        if e.owner is not None:
+            step.owner = self.person(e.owner)
+        if e.due is not None:
+            step.due = e.due
+        step.updated_at = at
+        return ""
 
     def on_status(self, e: StatusUpdate, c: Comment, actor: str, at: datetime) -> str:
         self.s.last_status = e.summary
@@ -374,11 +378,10 @@ class _Folder:
         else:
             if not e.steps:
                 return "a handoff of steps must name the steps"
-            known = {step.step: step for step in self.s.checklist}
             for name in e.steps:
-                if name not in known:
+                if name not in self.steps:
                     return f"there is no checklist step {name}"
-                if actor not in (known[name].owner, self.s.ic):
+                if actor not in (self.steps[name].owner, self.s.ic):
                     return (
                         f"only the owner of step {name} or the incident commander can hand it off"
                     )

@@ -408,7 +408,11 @@ class FakeGitHub:
             return self._json(fault.status, {"message": "Server Error"}, token=token)
         if fault.kind == "html":
             page = b"<!DOCTYPE html><html><body><h1>Unicorn!</h1></body></html>"
-            return httpx.Response(fault.status, content=page, headers={"content-type": "text/html"})
+            response = httpx.Response(
+                fault.status, content=page, headers={"content-type": "text/html"}
+            )
+            self._rate_headers(response, token)
+            return response
         if fault.kind == "secondary":
             status = fault.status if fault.status in (403, 429) else 403
             response = self._json(
@@ -573,11 +577,14 @@ class FakeGitHub:
         if sub == "" and method == "PATCH":
             return self._update_issue(repo, issue, body, user, token)
         if sub == "/comments" and method == "GET":
-            since = params.get("since")
+            since = self._since(params.get("since"))
+            if since is False:
+                return self._json(422, self._invalid("IssueComment", "invalid", "since"))
+            # GitHub compares at one-second precision, "updated at or after"
             items = [
                 self._comment_json(repo, issue, c)
                 for c in sorted(issue.comments.values(), key=lambda c: c.id)
-                if since is None or self._time(c.updated_at) >= since
+                if since is None or int(c.updated_at) >= since
             ]
             return self._page(items, params, request, token)
         if sub == "/comments" and method == "POST":
@@ -611,6 +618,15 @@ class FakeGitHub:
             status = 201 if method == "POST" else 200
             return self._json(status, self._issue_json(repo, issue), token=token)
         return self._json(404, self._err("Not Found"), token=token)
+
+    @staticmethod
+    def _since(value: str | None) -> float | Literal[False] | None:
+        if value is None:
+            return None
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return False
 
     def _conditional(self, data: Any, request: httpx.Request, token: str | None) -> httpx.Response:
         response = self._json(200, data, token=token, etag=True)
@@ -714,14 +730,12 @@ class FakeGitHub:
             and all(n in i.labels for n in wanted)
             and (creator is None or i.user.login.lower() == creator.lower())
         ]
-        key = (
-            (lambda i: i.created_at)
-            if params.get("sort", "created") == "created"
-            else (lambda i: i.updated_at)
-        )
-        issues.sort(
-            key=lambda i: (key(i), i.number), reverse=params.get("direction", "desc") == "desc"
-        )
+        by_updated = params.get("sort", "created") == "updated"
+
+        def order(i: FakeIssue) -> tuple[float, int]:
+            return (i.updated_at if by_updated else i.created_at, i.number)
+
+        issues.sort(key=order, reverse=params.get("direction", "desc") == "desc")
         items = [self._issue_json(repo, i) for i in issues]
         return self._page(items, params, request, token)
 

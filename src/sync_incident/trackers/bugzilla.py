@@ -48,6 +48,7 @@ from sync_incident.trackers.base import (
     Rejected,
     Unavailable,
     check_length,
+    normalise_body,
 )
 from sync_incident.trackers.http import (
     Redactor,
@@ -377,18 +378,22 @@ class BugzillaTracker:
         where = f"{method} {path}"
         self.requests += 1
         op.requests += 1
+        response: httpx.Response | None = None
+        failure: Exception | None = None
         try:
             response = await self._client.request(
                 method, path, params=query, json=payload, headers=headers
             )
         except httpx.TimeoutException as exc:
-            raise Transient(Unavailable(f"{where}: timed out ({type(exc).__name__})")) from None
+            failure = Transient(Unavailable(f"{where}: timed out ({type(exc).__name__})"))
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise Transient(
-                Unavailable(f"{where}: connection failed ({type(exc).__name__})")
-            ) from None
+            failure = Transient(Unavailable(f"{where}: connection failed ({type(exc).__name__})"))
         except httpx.HTTPError as exc:
-            raise ProtocolError(f"{where}: request failed ({type(exc).__name__})") from None
+            failure = ProtocolError(f"{where}: request failed ({type(exc).__name__})")
+        # Raised outside the except blocks so no httpx exception (whose text may carry the
+        # URL, and with it the key) hangs on as __context__.
+        if failure is not None or response is None:
+            raise failure or ProtocolError(f"{where}: no response")
         return self._interpret(op, where, response)
 
     def _apply_auth(
@@ -533,8 +538,10 @@ class BugzillaTracker:
         if reply.not_modified:
             return False
         op.got_data = True
-        # Old incremental URLs are never asked again once the cursor moved: keep only these.
-        entry.etags = {k: v for k, v in entry.etags.items() if "new_since=" not in k}
+        # A 304 only says "same answer as when this ETag was stored". Once anything was merged
+        # since, an older ETag of another comment URL (the full list, an older cursor) would
+        # hide changes made meanwhile (a comment that vanished), so keep only the newest one.
+        entry.etags = {k: v for k, v in entry.etags.items() if not k.startswith(path)}
         if reply.etag:
             entry.etags[key] = reply.etag
         return self._merge(entry, self._comments_of(reply, ref), full)
@@ -646,6 +653,9 @@ class BugzillaTracker:
         """Post once: a plain comment, or one PUT with the comment and the mirrored fields."""
         check_length(body)
         self._check_ref(ref)
+        # Send the text as trackers store it (5.x only strips the end; per-line trailing
+        # whitespace would otherwise make the stored text differ from what we hashed).
+        body = normalise_body(body)
         op = _Op()
         await self._check_key(op)
         entry = self._cache.load(ref.key)
@@ -773,10 +783,12 @@ class BugzillaTracker:
             "product": new.product,
             "component": new.component,
             "summary": new.title,
-            "description": new.body,
+            "description": normalise_body(new.body),
             "version": "unspecified",
             "op_sys": "All",
             "platform": "All",
+            # tagged from the start, so `digest --all-active` finds the new incident
+            "whiteboard": f"[{self._tag}:active]",
         }
         attempted = False
 

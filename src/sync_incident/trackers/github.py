@@ -94,6 +94,9 @@ SINCE_OVERLAP = timedelta(seconds=1)
 SECONDARY_MIN_WAIT = 60.0
 PERMISSIONS = ("admin", "maintain", "write", "triage", "read", "none")
 
+# the event id we add, hidden, to a comment whose text does not carry it, so it can be found
+_MARKER_TAIL = re.compile(r"\n*<!-- sync-incident:marker ([A-Za-z0-9._:-]{1,100}) -->\Z")
+_MARKER_OK = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
@@ -114,7 +117,8 @@ def strip_status_block(body: str) -> str:
 
 def replace_status_block(body: str, block: str) -> str:
     """``body`` with our block replaced in place (appended when absent); the rest byte-identical."""
-    full = f"{STATUS_START}\n{block.strip()}\n{STATUS_END}"
+    # blank lines keep the Markdown inside (lists, tables) rendering as Markdown on GitHub
+    full = f"{STATUS_START}\n\n{block.strip()}\n\n{STATUS_END}"
     start = body.find(STATUS_START)
     end = body.find(STATUS_END, start) if start >= 0 else -1
     if start >= 0 and end >= 0:
@@ -277,9 +281,7 @@ class GitHubTracker:
         self._cache.save(ref.key, cached)
         return self._snapshot(ref, cached, self.requests - start, from_cache=not changed)
 
-    async def _sync(
-        self, ref: IncidentRef, cached: CachedIncident, *, verify: bool = False
-    ) -> bool:
+    async def _sync(self, ref: IncidentRef, cached: CachedIncident) -> bool:
         """Bring ``cached`` up to date; False when GitHub said nothing changed."""
         self._check_ref(ref)
         cold = "issue" not in cached.etags or "_body" not in cached.fields
@@ -288,7 +290,7 @@ class GitHubTracker:
         )
         if resp.status_code == 304:
             quiet = int(cached.fields.get("_quiet_polls", 0)) + 1
-            if quiet < self._verify_every and not verify:
+            if quiet < self._verify_every:
                 cached.fields["_quiet_polls"] = quiet
                 return False
             cached.fields["_quiet_polls"] = 0
@@ -296,8 +298,6 @@ class GitHubTracker:
         cached.fields["_quiet_polls"] = 0
         if not isinstance(issue, dict):
             raise ProtocolError(f"GitHub sent no issue object for {ref}")
-        if "pull_request" in issue:
-            raise NotFound(f"{ref} is a pull request, not an issue")
         self._store_issue(ref, cached, issue)
         if etag := resp.headers.get("etag"):
             cached.etags["issue"] = etag
@@ -369,7 +369,7 @@ class GitHubTracker:
             if not isinstance(page, list):
                 raise ProtocolError(f"GitHub sent no comment list for {ref}")
             for item in page:
-                comment, updated = self._comment(item)
+                comment, updated = self._comment(item, cached)
                 seen.add(comment.id)
                 cached.merge(comment)
                 newest = updated if newest is None or updated > newest else newest
@@ -385,17 +385,23 @@ class GitHubTracker:
             cached.cursor = _iso(newest)
         return True
 
-    def _comment(self, item: object) -> tuple[Comment, datetime]:
+    def _comment(self, item: object, cached: CachedIncident) -> tuple[Comment, datetime]:
+        """The comment (hidden marker tag removed); the tag is remembered in the cache."""
         if not isinstance(item, dict) or not isinstance(item.get("id"), int):
             raise ProtocolError("GitHub sent a comment without an id")
         created = _parse_time(item.get("created_at"))
         updated = _parse_time(item.get("updated_at") or item.get("created_at"))
-        body = item.get("body") or ""
+        body = normalise_body(str(item.get("body") or ""))
+        author = _account(item.get("user"))
+        if tag := _MARKER_TAIL.search(body):
+            body = body[: tag.start()]
+            markers = cached.fields.setdefault("_markers", {})
+            markers[tag.group(1)] = [str(item["id"]), author.uid, author.login]
         comment = Comment(
             id=str(item["id"]),
-            author=_account(item.get("user")),
+            author=author,
             created_at=created,
-            body=normalise_body(str(body)),
+            body=body,
             edited=updated - created > EDIT_TOLERANCE,
         )
         return comment, updated
@@ -445,11 +451,18 @@ class GitHubTracker:
         return Posted(comment_id, duplicate=duplicate, requests=self.requests - start)
 
     def _find_marker(self, cached: CachedIncident, marker: str, me: Account) -> str | None:
+        def ours(uid: str | None, login: str) -> bool:
+            return (uid is not None and uid == me.uid) or login == me.login
+
+        tagged = cached.fields.get("_markers", {}).get(marker)
+        if tagged and tagged[0] in cached.comments and ours(tagged[1], tagged[2]):
+            return str(tagged[0])
         for cid, c in cached.comments.items():
             if cid.startswith("issue-"):
                 continue
-            ours = (c.uid is not None and c.uid == me.uid) or c.login == me.login
-            if ours and marker in c.body:  # someone else quoting our marker must not suppress us
+            if (
+                ours(c.uid, c.login) and marker in c.body
+            ):  # someone else quoting our marker must not suppress us
                 return cid
         return None
 
@@ -457,6 +470,9 @@ class GitHubTracker:
         self, ref: IncidentRef, cached: CachedIncident, text: str, marker: str, me: Account
     ) -> str:
         path = f"{self._issue_path(ref)}/comments"
+        tag = f"\n\n<!-- sync-incident:marker {marker} -->"
+        if marker not in text and _MARKER_OK.fullmatch(marker) and len(text + tag) <= BODY_LIMIT:
+            text += tag  # hidden when rendered; lets a retry find this comment
         last: Exception | None = None
         for attempt in range(self._retry.attempts):
             if attempt:
@@ -472,7 +488,7 @@ class GitHubTracker:
                 last = exc.final
                 log.warning(self._redact(f"posting to {ref} was ambiguous ({exc.final}); checking"))
                 continue
-            comment, _ = self._comment(data)
+            comment, _ = self._comment(data, cached)
             cached.merge(comment)
             return comment.id
         raise last or Unavailable(f"could not post to {ref}")
