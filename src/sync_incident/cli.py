@@ -6,7 +6,6 @@ stderr, and the exit code documented in the README. ``gate`` maps every failure 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Coroutine
@@ -111,6 +110,8 @@ def _root(
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio  # lazily: `--help` must stay as fast as importing typer
+
     return asyncio.run(coro)
 
 
@@ -892,6 +893,12 @@ def demo(
 
     raise typer.Exit(_run(play(db, echo=typer.echo)))
 
+
+from sync_incident.daemon import register as _register_daemon  # noqa: E402
+from sync_incident.digest import register as _register_digest  # noqa: E402
+
+_register_digest(app)
+_register_daemon(app)
 
 # --- the boundary --------------------------------------------------------------------------
 
