@@ -16,7 +16,7 @@ Why it survives what trackers and people do to text:
 - the payload is JSON in which every escape is written ``\\uXXXX`` and ``" \\ < > &`` and
   control characters are escaped, so the only backslashes are those of ``\\u``: a Markdown
   escaper's ``\\_`` or ``\\[`` can be undone without ambiguity;
-- ``c=`` is a CRC-32 of the canonical payload: each candidate repair (Markdown unescape,
+- ``c=`` is a CRC-32 of the type, id and payload: each candidate repair (Markdown unescape,
   HTML unescape, re-joining a wrapped line) is accepted only when the checksum matches;
 - only trailers at the end of the comment count; quoted lines (``>``) and trailers in the
   middle of text never do (a reply that quotes a sign-off is not a sign-off).
@@ -122,7 +122,8 @@ def trailer(event: Event, flavor: Flavor = "plain") -> str:
     """The one-line machine trailer for ``event``."""
     data = event.model_dump(mode="json", exclude_defaults=True, exclude={"id", "type"})
     payload = encode_payload(data)
-    body = f"{MAGIC}:{FORMAT_MAJOR} {event.type} {event.id} {payload} c={_crc(payload)}"
+    signed = f"{event.type} {event.id} {payload}"
+    body = f"{MAGIC}:{FORMAT_MAJOR} {signed} c={_crc(signed)}"
     return f"<!-- {body} -->" if flavor == "github" else f"[{body}]"
 
 
@@ -285,6 +286,7 @@ def _candidates(block: list[str]) -> Iterable[str]:
 def _decode_block(block: list[str]) -> tuple[list[Event], Warning | None]:
     matched = False
     problem: Warning | None = None
+    undecoded: Warning | None = None
     for candidate in _candidates(block):
         match = _HEADER.match(candidate)
         if match is None:
@@ -297,10 +299,17 @@ def _decode_block(block: list[str]) -> tuple[list[Event], Warning | None]:
                 f"format {FORMAT_MAJOR}: upgrade to read it",
             )
         payload = match["payload"]
-        if _crc(payload) != match["crc"]:
+        if _crc(f"{match['type']} {match['id']} {payload}") != match["crc"]:
             problem = Warning("checksum", "event trailer was altered (checksum mismatch)")
             continue
-        return _decode_event(match["type"], match["id"], payload)
+        events, warning = _decode_event(match["type"], match["id"], payload)
+        if events:
+            return events, None
+        # a payload that passes the checksum but not validation was written wrong (or forged
+        # with a valid checksum): keep trying the other candidates, then report it
+        undecoded = undecoded or warning
+    if undecoded is not None:
+        return [], undecoded
     if problem is not None:
         return [], problem
     if not matched:

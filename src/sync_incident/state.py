@@ -343,7 +343,9 @@ class _Folder:
         if e.step in self.steps:
             return f"checklist step {e.step} already exists; update it instead"
         owner = self.person(e.owner) if e.owner else None
-        step = Step(step=e.step, title=e.title, owner=owner, state=e.state, due=e.due, updated_at=at)
+        step = Step(
+            step=e.step, title=e.title, owner=owner, state=e.state, due=e.due, updated_at=at
+        )
         self.steps[e.step] = step
         self.s.checklist.append(step)
         return ""

@@ -1,0 +1,620 @@
+"""The retrospective draft: golden files, content, posting, the CLI and the picture in Chromium.
+
+Golden files live in ``tests/fixtures/retro/``; regenerate them with ``UPDATE_GOLDEN=1``
+after a deliberate change, and read the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import http.server
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from sync_incident import codec
+from sync_incident.cli import app
+from sync_incident.config import load_settings
+from sync_incident.demo import demo_settings, play
+from sync_incident.events import EVENT_ADAPTER, Event, RetroNote
+from sync_incident.policy import Policy
+from sync_incident.refs import IncidentRef
+from sync_incident.retro import (
+    Retro,
+    build_retro,
+    post_retro,
+    render_html,
+    render_markdown,
+)
+from sync_incident.service import Session
+from sync_incident.state import IncidentState, fold
+from sync_incident.trackers.base import COMMENT_LIMIT, Account, Comment
+from sync_incident.trackers.local import LocalTracker
+
+FIXTURES = Path(__file__).parent / "fixtures" / "retro"
+ARTIFACTS = Path(__file__).parents[1] / "test-artifacts"
+NOW = datetime(2022, 1, 20, 12, 0, tzinfo=UTC)
+DEMO_BASE = datetime(2022, 1, 12, 14, 0, tzinfo=UTC)
+CHROMIUM_APT = "apt-get update && apt-get install -y chromium"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _policy() -> Policy:
+    return load_settings(None, policy_file=FIXTURES / "policy.toml").policy
+
+
+def _comments() -> list[Comment]:
+    raw = json.loads((FIXTURES / "incident.json").read_text(encoding="utf-8"))
+    return [
+        Comment(c["id"], Account(c["author"]), datetime.fromisoformat(c["created_at"]), c["body"])
+        for c in raw
+    ]
+
+
+def _recorded_state(comments: list[Comment] | None = None) -> IncidentState:
+    return fold(
+        comments if comments is not None else _comments(),
+        kind="bugzilla",
+        policy=_policy(),
+        now=NOW,
+        ref="bug 1750000",
+        title="Firefox 96.0.1: start-up crash on Windows after the update",
+        url="https://bugzilla.mozilla.org/show_bug.cgi?id=1750000",
+    )
+
+
+@pytest.fixture(scope="module")
+def recorded() -> Retro:
+    return build_retro(_recorded_state(), _policy(), now=NOW)
+
+
+def _golden(name: str, text: str) -> None:
+    path = FIXTURES / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"{path} is missing: run the tests with UPDATE_GOLDEN=1 to create it"
+    expected = path.read_text(encoding="utf-8")
+    assert text == expected, f"{name} differs from the golden file (UPDATE_GOLDEN=1 rewrites it)"
+
+
+def _fixed_id(n: int) -> str:
+    return f"01FS0000GG{n:016d}"  # a valid ULID: Crockford base32, 26 characters
+
+
+def _walk(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _walk(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, ids) for v in value]
+    if isinstance(value, str) and value in ids:
+        return ids[value]
+    return value
+
+
+def _normalised_demo(db: Path) -> tuple[list[Comment], IncidentState, Policy]:
+    """The demo's comments with fixed ids and times, so its retrospective is a golden file."""
+
+    async def fetch() -> list[Comment]:
+        tracker = LocalTracker(db, user="dana")
+        try:
+            return (await tracker.fetch(IncidentRef("local", 1))).comments
+        finally:
+            await tracker.aclose()
+
+    ids: dict[str, str] = {}
+    out: list[Comment] = []
+    for index, comment in enumerate(asyncio.run(fetch())):
+        at = DEMO_BASE + timedelta(minutes=25 * index)
+        events: list[Event] = []
+        for event in codec.parse(comment.body).events:
+            ids.setdefault(event.id, _fixed_id(len(ids) + 1))
+            data = _walk(event.model_dump(mode="json"), ids)
+            if data.get("next_update_due"):
+                data["next_update_due"] = (at + timedelta(hours=2)).isoformat()
+            for step in data.get("next_steps", []):
+                step["by"] = None
+            events.append(EVENT_ADAPTER.validate_python(data))
+        body = codec.render(events) if events else comment.body
+        out.append(Comment(str(index + 1), comment.author, at, body))
+    settings = demo_settings(db, db.with_suffix(".cache"))
+    state = fold(
+        out,
+        kind="local",
+        policy=settings.policy,
+        now=NOW,
+        ref="local:1",
+        title="Startup crash spike in Product 2.0.3 release candidate",
+        url="local:1",
+    )
+    return out, state, settings.policy
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    lines: list[str] = []
+    assert asyncio.run(play(db, echo=lines.append)) == 0, "\n".join(lines)
+    return db
+
+
+@pytest.fixture(scope="module")
+def demo(demo_db: Path) -> Retro:
+    _, state, policy = _normalised_demo(demo_db)
+    return build_retro(state, policy, now=NOW)
+
+
+# --- the recorded fixture --------------------------------------------------------------------
+
+
+def test_fixture_matches_its_generator() -> None:
+    spec = importlib.util.spec_from_file_location("make_incident", FIXTURES / "make_incident.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    expected = json.loads((FIXTURES / "incident.json").read_text(encoding="utf-8"))
+    assert module.comments() == expected, "run tests/fixtures/retro/make_incident.py"
+
+
+def test_recorded_incident_has_what_the_issue_asks_for() -> None:
+    state = _recorded_state()
+    zones = {p.timezone for p in _policy().people.values() if "timezone" in p.model_fields_set}
+    assert len(zones) >= 3
+    assert (state.opened_at is not None and state.resolved_at is not None) and (
+        state.resolved_at - state.opened_at > timedelta(days=2)
+    )
+    assert [t.ic for t in state.ic_history] == ["alice", "beatrice", "kenji"]
+    assert [h.status for h in state.handoffs] == ["declined", "accepted", "accepted"]
+    assert len(state.released_holds) == 1 and not state.holds
+    assert sum(e.occurred_at is not None for e in state.timeline) == 2
+    assert not state.doubts
+
+
+# --- golden files ----------------------------------------------------------------------------
+
+
+def test_recorded_markdown_matches_golden(recorded: Retro) -> None:
+    _golden("expected.md", render_markdown(recorded))
+
+
+def test_recorded_html_matches_golden(recorded: Retro) -> None:
+    _golden("expected.html", render_html(recorded))
+
+
+def test_demo_markdown_matches_golden(demo: Retro) -> None:
+    _golden("demo.md", render_markdown(demo))
+
+
+def test_demo_html_matches_golden(demo: Retro) -> None:
+    _golden("demo.html", render_html(demo))
+
+
+def test_rendering_is_deterministic(recorded: Retro) -> None:
+    again = build_retro(_recorded_state(), _policy(), now=NOW + timedelta(days=30))
+    assert render_markdown(again) == render_markdown(recorded)
+    assert render_html(again) == render_html(recorded)
+
+
+# --- content ---------------------------------------------------------------------------------
+
+
+def test_impact_window_durations(recorded: Retro) -> None:
+    w = recorded.window
+    assert w.opened_at == datetime(2022, 1, 10, 17, 5, tzinfo=UTC)
+    assert w.mitigated_at == datetime(2022, 1, 11, 16, 0, tzinfo=UTC)  # the ship decision
+    assert w.resolved_at == datetime(2022, 1, 13, 1, 15, tzinfo=UTC)
+    assert (w.to_mitigated_minutes, w.to_resolved_minutes) == (22 * 60 + 55, 2 * 1440 + 490)
+    assert w.first_sign_minutes == 85  # the backfilled first crash reports
+    markdown = render_markdown(recorded)
+    assert "| Mitigated | 2022-01-11 16:00 UTC | 22 h 55 min |" in markdown
+    assert "| Resolved | 2022-01-13 01:15 UTC | 2 d 8 h 10 min |" in markdown
+
+
+def test_mitigated_falls_back_to_first_status_after_the_last_hold_release() -> None:
+    comments = [
+        c for c in _comments() if not any(e.type == "ship" for e in codec.parse(c.body).events)
+    ]
+    retro = build_retro(_recorded_state(comments), _policy(), now=NOW)
+    assert retro.window.mitigated_at == datetime(2022, 1, 12, 0, 30, tzinfo=UTC)
+    assert "status update after the last hold was released" in retro.window.mitigated_how
+
+
+def test_timeline_shows_local_times_of_each_configured_timezone(recorded: Retro) -> None:
+    assert [z.name for z in recorded.zones] == [
+        "America/Los_Angeles",
+        "Europe/Berlin",
+        "Asia/Tokyo",
+    ]
+    opened = next(r for r in recorded.timeline if r.type == "opened")
+    assert opened.local == ["Mon 10 Jan 09:05 PST", "Mon 10 Jan 18:05 CET", "Tue 11 Jan 02:05 JST"]
+    assert "| America/Los_Angeles | Europe/Berlin | Asia/Tokyo |" in render_markdown(recorded)
+
+
+def test_person_without_a_configured_timezone_gets_no_column(recorded: Retro) -> None:
+    # Bob has no timezone in policy.toml (and his only event was rejected)
+    assert all("bob" not in z.people for z in recorded.zones)
+
+
+def test_backfilled_events_sit_at_their_occurred_time_and_are_marked(recorded: Retro) -> None:
+    first = recorded.timeline[0]
+    assert first.backfilled and first.at == datetime(2022, 1, 10, 15, 40, tzinfo=UTC)
+    assert first.recorded_at == datetime(2022, 1, 10, 17, 20, tzinfo=UTC)
+    call = next(r for r in recorded.timeline if "release-drivers call" in r.summary)
+    index = recorded.timeline.index(call)
+    assert recorded.timeline[index - 1].type == "hold.raised"  # 09:00 < 10:15 < 12:30
+    assert "| 2022-01-10 15:40 (backfilled) |" in render_markdown(recorded)
+    assert times_are_sorted(recorded)
+
+
+def times_are_sorted(retro: Retro) -> bool:
+    return all(a.at <= b.at for a, b in zip(retro.timeline, retro.timeline[1:], strict=False))
+
+
+def test_who_did_what_per_participant(recorded: Retro) -> None:
+    people = {p.person: p for p in recorded.participants}
+    assert list(people) == ["alice", "kenji", "beatrice", "quinn", "morgan"]
+    assert people["alice"].ic_minutes == 14 * 60 + 40
+    assert people["beatrice"].ic_minutes == 16 * 60 + 5
+    assert people["kenji"].ic_minutes == 25 * 60 + 25  # until the resolution
+    assert people["quinn"].holds_raised == 1 and people["quinn"].holds_released == 1
+    assert people["quinn"].decisions == ["QA on Firefox 96.0.2"]
+    assert people["morgan"].decisions == ["ship decision on Firefox 96.0.2"]
+    assert people["kenji"].steps_done == ["step 3"]
+    assert people["kenji"].handoffs_declined == 1
+
+
+def test_handoffs_show_waits_and_the_declined_one(recorded: Retro) -> None:
+    rows = [(h.by, h.to, h.status, h.waited_minutes) for h in recorded.handoffs]
+    assert rows == [
+        ("alice", "kenji", "declined", 25),
+        ("alice", "beatrice", "accepted", 6 * 60 + 35),
+        ("beatrice", "kenji", "accepted", 8 * 60 + 20),
+    ]
+    markdown = render_markdown(recorded)
+    assert "declined: I am on leave on 11 January; please ask Beatrice in Berlin." in markdown
+    assert "| Alice → Beatrice (IC role) | 2022-01-11 01:10 UTC | accepted" in markdown
+
+
+def test_holds_name_who_raised_and_released_and_how_long(recorded: Retro) -> None:
+    (hold,) = recorded.holds
+    assert (hold.by, hold.released_by, hold.held_minutes) == ("quinn", "quinn", 5 * 60 + 10)
+    assert "| Firefox 96.0.2 | Quinn | 2022-01-11 09:00 UTC |" in render_markdown(recorded)
+
+
+def test_signoffs_per_release_and_the_ship_decision(recorded: Retro) -> None:
+    fixed = next(r for r in recorded.release_rows if r.release == "Firefox 96.0.2")
+    assert [(s.team, s.by) for s in fixed.signoffs] == [("QA", "quinn"), ("Releng", "beatrice")]
+    assert fixed.missing == []
+    assert [s.by for s in fixed.ships] == ["morgan"]
+
+
+def test_rejected_events_have_their_own_section(recorded: Retro) -> None:
+    kinds = [(p.kind, p.who) for p in recorded.problems]
+    assert kinds == [("rejected", "bob"), ("rejected", "mallory@example.net")]
+    section = render_markdown(recorded).split("## Rejected and doubtful events")[1]
+    assert "only quinn, who raised the hold" in section.split("##")[0]
+    # the rejected sign-off is not counted anywhere else
+    assert all("mallory" not in p.person for p in recorded.participants)
+
+
+def test_links_include_patches_bugs_and_note_links(recorded: Retro) -> None:
+    assert [link.kind for link in recorded.links] == ["note", "bug", "patch"]
+
+
+def test_retro_sections_are_filled_from_notes(recorded: Retro) -> None:
+    filled = {s.kind: [i.text for i in s.items] for s in recorded.sections}
+    assert all(len(items) == 1 for items in filled.values())
+    assert "To fill in" not in render_markdown(recorded)
+
+
+def test_empty_sections_become_prompts(demo: Retro) -> None:
+    markdown = render_markdown(demo)
+    assert markdown.count("> **To fill in:**") == 4
+    assert "--kind root_cause" in markdown and "--kind action_item" in markdown
+    assert render_html(demo).count('class="prompt"') >= 4
+
+
+def test_demo_retro_tells_the_seed_story(demo: Retro) -> None:
+    assert [t.ic for t in demo.tenures] == ["dana", "beatrice"]
+    assert [(h.by, h.released_by) for h in demo.holds] == [("alice", "alice")]
+    assert demo.window.mitigated_at is not None and demo.window.resolved_at is None
+    assert "not resolved" in render_markdown(demo)
+
+
+def test_active_incident_durations_end_at_the_last_recorded_event() -> None:
+    comments = [c for c in _comments() if c.created_at < datetime(2022, 1, 12, tzinfo=UTC)]
+    retro = build_retro(_recorded_state(comments), _policy(), now=NOW)
+    assert retro.window.resolved_at is None
+    assert retro.window.as_of == datetime(2022, 1, 11, 23, 50, tzinfo=UTC)
+    assert retro.tenures[-1].until is None and retro.tenures[-1].minutes == 0
+
+
+def test_html_is_self_contained(recorded: Retro) -> None:
+    page = render_html(recorded).lower()
+    for needle in ("<script", "<link", " src=", "@import", "url(", "@font-face"):
+        assert needle not in page
+    assert "@media print" in page and "<svg" in page
+
+
+def test_html_escapes_text_from_the_record() -> None:
+    comments = _comments()
+    hostile = RetroNote(id=_fixed_id(999), kind="went_well", text="<script>alert(1)</script> & co")
+    comments.append(
+        Comment(
+            "9999", Account("quinn@example.com"), NOW - timedelta(days=5), codec.render(hostile)
+        )
+    )
+    retro = build_retro(_recorded_state(comments), _policy(), now=NOW)
+    page = render_html(retro)
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
+
+
+def test_markdown_table_cells_escape_pipes(recorded: Retro) -> None:
+    row = replace(recorded.timeline[1], summary="a | b")
+    retro = replace(recorded, timeline=[row])
+    assert "a \\| b" in render_markdown(retro)
+
+
+# --- posting ---------------------------------------------------------------------------------
+
+
+def _session(db: Path, user: str = "dana") -> Session:
+    return Session(demo_settings(db, db.with_suffix(".cache")), as_user=user)
+
+
+async def _draft(db: Path) -> str:
+    async with _session(db) as session:
+        _, state, _ = await session.read(IncidentRef("local", 1))
+        return render_markdown(build_retro(state, session.policy, now=NOW))
+
+
+async def _post(db: Path, markdown: str) -> Any:
+    async with _session(db) as session:
+        return await post_retro(session, IncidentRef("local", 1), markdown)
+
+
+async def _comment_count(db: Path) -> int:
+    tracker = LocalTracker(db, user="dana")
+    try:
+        return len((await tracker.fetch(IncidentRef("local", 1))).comments)
+    finally:
+        await tracker.aclose()
+
+
+@pytest.fixture
+def fresh_demo(tmp_path: Path) -> Path:
+    db = tmp_path / "demo.sqlite3"
+    assert asyncio.run(play(db, echo=lambda _: None)) == 0
+    return db
+
+
+def test_post_is_idempotent_and_changes_post_a_new_revision(fresh_demo: Path) -> None:
+    db = fresh_demo
+    before = asyncio.run(_comment_count(db))
+    first = asyncio.run(_post(db, asyncio.run(_draft(db))))
+    assert first.posted and first.revision == 1
+    assert asyncio.run(_comment_count(db)) == before + 1
+
+    # the posted draft itself must not change the next draft
+    second = asyncio.run(_post(db, asyncio.run(_draft(db))))
+    assert not second.posted and "up to date" in second.message
+    assert asyncio.run(_comment_count(db)) == before + 1
+
+    async def add_note() -> None:
+        async with _session(db, "quinn") as session:
+            note = RetroNote(kind="went_well", text="Alice's hold stopped a bad release.")
+            await session.post(IncidentRef("local", 1), [note])
+
+    asyncio.run(add_note())
+    third = asyncio.run(_post(db, asyncio.run(_draft(db))))
+    assert third.posted and third.revision == 2
+    assert asyncio.run(_comment_count(db)) == before + 3
+
+    async def last_draft() -> dict[str, Any]:
+        async with _session(db) as session:
+            _, state, _ = await session.read(IncidentRef("local", 1))
+        return [e for e in state.timeline if e.type == "retro.draft"][-1].data
+
+    data = asyncio.run(last_draft())
+    assert data["revision"] == 2
+    assert data["text"].startswith("**Retrospective draft, revision 2**")
+    assert "Alice's hold stopped a bad release." in data["text"]
+
+
+def test_post_truncates_a_long_timeline_instead_of_failing(fresh_demo: Path) -> None:
+    rows = "".join(f"| 2022-01-12 {i % 24:02d}:00 | someone did thing {i} |\n" for i in range(4000))
+    markdown = (
+        "# Retrospective draft: big\n\n## Timeline\n\n| UTC | What |\n|---|---|\n"
+        f"{rows}\n## Root causes\n\n- the end\n"
+    )
+    result = asyncio.run(_post(fresh_demo, markdown))
+    assert result.posted and result.truncated
+
+    async def last_body() -> str:
+        tracker = LocalTracker(fresh_demo, user="dana")
+        try:
+            return (await tracker.fetch(IncidentRef("local", 1))).comments[-1].body
+        finally:
+            await tracker.aclose()
+
+    body = asyncio.run(last_body())
+    assert len(body) <= COMMENT_LIMIT
+    assert "Timeline truncated:" in body and "of 4000 events are shown" in body
+    assert "- the end" in body  # the sections after the timeline survive
+    again = asyncio.run(_post(fresh_demo, markdown))
+    assert not again.posted  # same content: nothing new, even when truncated
+
+
+def test_post_cuts_text_when_even_an_empty_timeline_is_too_long(fresh_demo: Path) -> None:
+    markdown = "# Retrospective draft\n\n## Root causes\n\n" + ("- a very long note\n" * 8000)
+    result = asyncio.run(_post(fresh_demo, markdown))
+    assert result.posted and result.truncated
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def test_cli_retro_writes_html_and_posts_once(fresh_demo: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "retro.html"
+    base = ["--db", str(fresh_demo), "--as", "dana", "retro", "local:1"]
+    result = runner.invoke(app, [*base, "--format", "html", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+    shown = runner.invoke(app, base)
+    assert shown.exit_code == 0 and "## Impact window" in shown.stdout
+
+    posted = runner.invoke(app, [*base, "--post"])
+    assert posted.exit_code == 0 and "revision 1" in posted.stdout
+    again = runner.invoke(app, [*base, "--post"])
+    assert again.exit_code == 0 and "up to date" in again.stdout
+
+
+def test_cli_retro_help_describes_the_command() -> None:
+    result = CliRunner().invoke(app, ["retro", "--help"])
+    assert result.exit_code == 0
+    assert "--format" in result.stdout and "--post" in result.stdout
+
+
+# --- the picture in a real browser -----------------------------------------------------------
+
+
+class _Dom(HTMLParser):
+    """Elements with their attributes and whether their first child is a <title>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.elements: list[dict[str, str]] = []
+        self._previous: dict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = {k: v or "" for k, v in attrs}
+        element["_tag"] = tag
+        if tag == "title" and self._previous is not None:
+            self._previous["_titled"] = "1"
+        self._previous = element
+        self.elements.append(element)
+
+    def find(self, attr: str, value: str | None = None) -> list[dict[str, str]]:
+        return [e for e in self.elements if attr in e and (value is None or e[attr] == value)]
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
+    if found is None:
+        pytest.fail(f"chromium is not installed; install it with: {CHROMIUM_APT}")
+    return found
+
+
+@pytest.fixture
+def served(tmp_path: Path, recorded: Retro) -> Iterator[str]:
+    """The HTML on 127.0.0.1 only, for as long as the test runs."""
+    (tmp_path / "retro.html").write_text(render_html(recorded), encoding="utf-8")
+    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/retro.html"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _browser(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            _chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            *extra,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_browser_shows_every_lane_and_marker(served: str, tmp_path: Path, recorded: Retro) -> None:
+    dumped = _browser(served, tmp_path / "profile", "--dump-dom")
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    dom = _Dom()
+    dom.feed(dumped.stdout)
+    assert dom.find("id", "timeline"), "the SVG timeline is not in the page"
+
+    lanes = {e["data-lane"] for e in dom.find("data-lane")}
+    assert lanes == {"alice", "kenji", "beatrice", "quinn", "morgan"}
+    assert all(e.get("_titled") for e in dom.find("data-lane")), "every lane has a tooltip"
+
+    markers = [e["data-marker"] for e in dom.find("data-marker")]
+    for kind, count in {
+        "hold-raised": 1,
+        "hold-released": 1,
+        "signoff": 2,
+        "handoff-offered": 3,
+        "handoff-accepted": 2,
+        "handoff-declined": 1,
+        "ship": 1,
+    }.items():
+        assert markers.count(kind) == count, f"{kind}: {markers.count(kind)} markers"
+    assert all(e.get("_titled") for e in dom.find("data-marker")), "every marker has a tooltip"
+    assert {e["data-person"] for e in dom.find("data-marker", "ship")} == {"morgan"}
+    assert {e["data-person"] for e in dom.find("data-marker", "hold-raised")} == {"quinn"}
+
+    bars = [e for e in dom.find("class", "ic-tenure") if e["_tag"] == "rect"]
+    assert [b["data-person"] for b in bars] == ["alice", "beatrice", "kenji"]
+    assert all(b.get("_titled") for b in bars)
+    assert {e["data-milestone"] for e in dom.find("data-milestone")} == {
+        "opened",
+        "mitigated",
+        "resolved",
+    }
+    assert len(dom.find("data-handoff")) >= 3  # links in the picture and rows in the table
+    assert {e["data-legend"] for e in dom.find("data-legend")} >= {
+        "ic-tenure",
+        "hold-raised",
+        "signoff",
+        "handoff-declined",
+        "ship",
+    }
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "retro.png"
+    shot.unlink(missing_ok=True)
+    taken = _browser(
+        served, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1400,1000"
+    )
+    assert taken.returncode == 0, taken.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
