@@ -659,17 +659,27 @@ class BugzillaTracker:
         op = _Op()
         await self._check_key(op)
         entry = self._cache.load(ref.key)
-        if entry.cursor is None:  # cold cache: learn what is already there before writing
+        # "unsure": an earlier post of this event failed after the request left, and even the
+        # re-reads after it failed; the server may have stored it, so look before writing again
+        unsure: list[str] = list(entry.fields.get("unsure", []))
+        if entry.cursor is None or marker in unsure:  # cold cache, or unsure: read first
             await self._read_comments(op, ref, entry)
         found = self._find_marker(entry, marker)
         if found is not None:
+            entry.fields["unsure"] = [m for m in unsure if m != marker]
             self._cache.save(ref.key, entry)
             return Posted(found, duplicate=True, requests=op.requests)
         fields: dict[str, Any] = {}
         if mirror is not None:
             await self._read_bug(op, ref, entry)  # read-modify-write: the whiteboard as it is now
             fields = self._mirror_fields(entry, mirror)
-        comment_id = await self._write_event(op, ref, entry, body, marker, fields)
+        try:
+            comment_id = await self._write_event(op, ref, entry, body, marker, fields)
+        except Exception:
+            entry.fields["unsure"] = [*(m for m in unsure if m != marker), marker][-50:]
+            self._cache.save(ref.key, entry)
+            raise
+        entry.fields["unsure"] = [m for m in unsure if m != marker]
         self._cache.save(ref.key, entry)
         return Posted(comment_id, requests=op.requests)
 

@@ -1,0 +1,443 @@
+"""Every performance figure we promise, measured against its baseline in the same run.
+
+    .venv/bin/python bench/run.py           # the full run (a few minutes)
+    .venv/bin/python bench/run.py --quick   # smaller sizes, same rows
+
+Request counts are taken at the socket layer of :class:`tests.fakes.server.LoopbackServer`,
+which serves the stateful fake Bugzilla (5.2) and fake GitHub on 127.0.0.1, so the trackers
+run on httpx's real transport. See ``docs/bench.md`` for what each row means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT), str(ROOT / "bench")]
+
+import httpx  # noqa: E402
+from _common import Row, print_table  # noqa: E402
+
+from sync_incident import codec  # noqa: E402
+from sync_incident.cache import Cache  # noqa: E402
+from sync_incident.events import Note, Opened, SignoffGiven  # noqa: E402
+from sync_incident.refs import IncidentRef  # noqa: E402
+from sync_incident.trackers.bugzilla import BugzillaTracker  # noqa: E402
+from sync_incident.trackers.github import API_VERSION, GitHubTracker  # noqa: E402
+from sync_incident.trackers.http import make_client  # noqa: E402
+from tests.fakes.bugzilla import FakeBugzilla  # noqa: E402
+from tests.fakes.github import FakeClock, FakeGitHub  # noqa: E402
+from tests.fakes.server import LoopbackServer  # noqa: E402
+
+BZ_ME, BZ_KEY = "releng-bot@example.com", "BenchKey000000000000000000000000000000001"
+GH_ME, GH_TOKEN = "incident-bot", "ghp_bench0000000000000000000000000000000001"
+REPO = "acme/releases"
+RELEASE = "Firefox 96.0.1"
+POLL_CONCURRENCY = 50
+
+
+async def no_sleep(seconds: float) -> None:
+    """Backoffs cost no time in a benchmark (no faults are injected anyway)."""
+
+
+def bodies(n: int, flavor: codec.Flavor) -> list[str]:
+    """An incident of ``n`` comments: opened, a sign-off, then notes."""
+    out = [
+        codec.render([Opened(title="Startup crash spike", ic="alice", releases=[RELEASE])], flavor),
+        codec.render(
+            [SignoffGiven(team="QA", release=RELEASE, statement=f"QA signs off on {RELEASE}.")],
+            flavor,
+        ),
+    ]
+    out += [
+        codec.render([Note(text=f"Crash rate on {RELEASE} is {i % 7} per mille.")], flavor)
+        for i in range(n - 2)
+    ]
+    return out
+
+
+# ---------------------------------------------------------------------- worlds
+
+
+class Bz:
+    def __init__(self, latency: float = 0.0) -> None:
+        self.server = LoopbackServer(latency=latency)
+        self.fake = FakeBugzilla("5.2")
+        self.fake.add_user(BZ_ME, BZ_KEY, insider=True)
+        self.server.handler = self.fake.handler
+
+    def incident(self, n: int) -> IncidentRef:
+        first, *rest = bodies(n, "plain")
+        bug = self.fake.add_bug(creator=BZ_ME, description=first)
+        for body in rest:
+            self.fake.add_comment(bug, BZ_ME, body)
+        return IncidentRef("bugzilla", bug)
+
+    def tracker(self, cache: Cache) -> BugzillaTracker:
+        client = make_client(self.server.url)
+        return BugzillaTracker(client, api_key=BZ_KEY, cache=cache, sleep=no_sleep, login=BZ_ME)
+
+
+class Gh:
+    def __init__(self, latency: float = 0.0) -> None:
+        self.server = LoopbackServer(latency=latency)
+        self.clock = FakeClock()
+        self.fake = FakeGitHub(self.server.url, clock=self.clock, rate_limit=10**9)
+        self.fake.add_user(GH_ME, GH_TOKEN)
+        self.fake.add_repo(REPO, admins=(GH_ME,))
+        self.server.handler = self.fake.handler
+
+    def incident(self, n: int) -> IncidentRef:
+        first, *rest = bodies(n, "github")
+        issue = self.fake.add_issue(REPO, "Startup crash spike", first, by=GH_ME)
+        for body in rest:
+            self.fake.add_comment(REPO, issue.number, body, by=GH_ME)
+        return IncidentRef("github", issue.number, repo=REPO)
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "Authorization": f"Bearer {GH_TOKEN}",
+        }
+
+    def tracker(self, cache: Cache) -> GitHubTracker:
+        client = make_client(self.server.url, headers=self.headers())
+        return GitHubTracker(
+            client, token=GH_TOKEN, cache=cache, sleep=self.clock.sleep, clock=self.clock
+        )
+
+
+def counted(server: LoopbackServer, work: Callable[[], Coroutine[Any, Any, Any]]) -> int:
+    """Requests ``work`` sends, in a fresh event loop (for clients created inside ``work``)."""
+    server.reset_counts()
+    asyncio.run(work())
+    return server.count()
+
+
+async def acounted(server: LoopbackServer, work: Callable[[], Awaitable[Any]]) -> int:
+    """Requests ``work`` sends, in the running loop (the tracker's client lives there)."""
+    server.reset_counts()
+    await work()
+    return server.count()
+
+
+def _ratio(measured: float, baseline: float) -> str:
+    return f"{measured / baseline:.2f}x" if baseline else "-"
+
+
+# ---------------------------------------------------------------------- request counts
+
+
+def unchanged_poll(kind: str, comments: int) -> Row:
+    """One poll of an unchanged incident, warm cache; the average over 12 polls too."""
+    world: Bz | Gh = Bz() if kind == "bugzilla" else Gh()
+    try:
+        ref = world.incident(comments)
+        cache = Cache(None)
+        tracker = world.tracker(cache)
+        polls: list[int] = []
+        last_status: list[int | None] = []
+
+        async def poll() -> None:
+            await tracker.fetch(ref)
+
+        async def story() -> None:
+            await tracker.fetch(ref)  # warm the cache
+            for _ in range(12):
+                polls.append(await acounted(world.server, poll))
+                last_status.append(world.server.hits[-1].status)
+            await tracker.aclose()
+
+        asyncio.run(story())
+        cache.close()
+        naive = counted(world.server, lambda: naive_read(world, ref))
+    finally:
+        world.server.close()
+    steady = polls[0]
+    avg = sum(polls) / len(polls)
+    what = f"{steady} ({last_status[0]}); avg {avg:.2f} over 12 polls"
+    return Row(
+        f"{kind}: unchanged incident, requests/poll",
+        what,
+        f"full read {naive}",
+        _ratio(steady, naive),
+        "1" + (" (a 304)" if kind == "github" else ""),
+        steady == 1 and (kind != "github" or last_status[0] == 304),
+    )
+
+
+async def naive_read(world: Bz | Gh, ref: IncidentRef) -> None:
+    """What a client without a cache does: the bug/issue and every comment page."""
+    if isinstance(world, Bz):
+        async with httpx.AsyncClient(base_url=world.server.url) as client:
+            key = {"Bugzilla_api_key": BZ_KEY}
+            (await client.get(f"/rest/bug/{ref.number}", params=key)).raise_for_status()
+            (await client.get(f"/rest/bug/{ref.number}/comment", params=key)).raise_for_status()
+        return
+    async with httpx.AsyncClient(base_url=world.server.url, headers=world.headers()) as client:
+        path = f"/repos/{REPO}/issues/{ref.number}"
+        (await client.get(path)).raise_for_status()
+        url: str | None = f"{world.server.url}{path}/comments?per_page=100"
+        while url:
+            response = await client.get(url)
+            response.raise_for_status()
+            url = response.links.get("next", {}).get("url")
+
+
+def posts(kind: str, count: int = 10) -> Row:
+    world: Bz | Gh = Bz() if kind == "bugzilla" else Gh()
+    try:
+        ref = world.incident(20)
+        cache = Cache(None)
+        tracker = world.tracker(cache)
+        events = [Note(text=f"Bench note {i} on {RELEASE}.") for i in range(count)]
+        flavor: codec.Flavor = "github" if kind == "github" else "plain"
+
+        async def post_all() -> None:
+            for event in events:
+                await tracker.post(ref, codec.render([event], flavor), marker=event.id)
+
+        async def story() -> int:
+            await tracker.fetch(ref)  # warm cache, key checked: the steady state of a session
+            await tracker.whoami()
+            sent = await acounted(world.server, post_all)
+            await tracker.aclose()
+            return sent
+
+        measured = asyncio.run(story()) / count
+        cache.close()
+
+        async def naive() -> None:  # post, then re-read everything to see the result
+            for event in events:
+                await naive_post(world, ref, codec.render([event], flavor))
+                await naive_read(world, ref)
+
+        baseline = counted(world.server, naive) / count
+    finally:
+        world.server.close()
+    return Row(
+        f"{kind}: requests per posted event",
+        f"{measured:.2f}",
+        f"post + re-read {baseline:.2f}",
+        _ratio(measured, baseline),
+        "1" if kind == "bugzilla" else "-",
+        measured <= 1.0 if kind == "bugzilla" else None,
+    )
+
+
+async def naive_post(world: Bz | Gh, ref: IncidentRef, body: str) -> None:
+    if isinstance(world, Bz):
+        async with httpx.AsyncClient(base_url=world.server.url) as client:
+            payload = {"comment": body, "Bugzilla_api_key": BZ_KEY}
+            (await client.post(f"/rest/bug/{ref.number}/comment", json=payload)).raise_for_status()
+        return
+    async with httpx.AsyncClient(base_url=world.server.url, headers=world.headers()) as client:
+        path = f"/repos/{REPO}/issues/{ref.number}/comments"
+        (await client.post(path, json={"body": body})).raise_for_status()
+
+
+def gate_requests(kind: str, comments: int = 100, auth: str = "auto") -> list[Row]:
+    """The gate's exact read path (Session.read + readiness), cold cache then warm."""
+    from sync_incident.config import Settings
+    from sync_incident.gate import readiness
+    from sync_incident.service import Session
+
+    world: Bz | Gh = Bz() if kind == "bugzilla" else Gh()
+    rows = []
+    try:
+        ref = world.incident(comments)
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = Settings(
+                bugzilla={"url": world.server.url, "login": BZ_ME, "auth": auth},
+                github={"api_url": world.server.url},
+                cache=Path(tmp) / "cache.sqlite3",
+            )
+            verdicts: list[bool] = []
+
+            async def gate() -> None:
+                async with Session(settings, sleep=no_sleep) as session:
+                    _, state, facts = await session.read(ref)
+                    verdict = readiness(state, RELEASE, required=["QA"], facts=facts)
+                    verdicts.append(verdict.ready)
+
+            cold = counted(world.server, gate)
+            warm = counted(world.server, gate)
+            naive = counted(world.server, lambda: naive_read(world, ref))
+        assert verdicts == [True, True], verdicts
+        for name, value in (("cold", cold), ("warm", warm)):
+            rows.append(
+                Row(
+                    f"{kind}: gate on {comments} comments, {name} cache"
+                    + (f" (auth = {auth})" if auth != "auto" else ""),
+                    f"{value} requests",
+                    f"full read {naive}",
+                    _ratio(value, naive),
+                    "<= 2",
+                    value <= 2,
+                )
+            )
+    finally:
+        world.server.close()
+    return rows
+
+
+# ---------------------------------------------------------------------- poll cycle
+
+
+def poll_cycle(incidents: int, latency: float, baseline_sample: int) -> Row:
+    """One poll of ``incidents`` unchanged GitHub incidents (warm cache, at most
+    POLL_CONCURRENCY in flight) vs re-reading each in full, one after the other."""
+    world = Gh(latency=0.0)
+    try:
+        refs = [world.incident(3) for _ in range(incidents)]
+        cache = Cache(None)
+        tracker = world.tracker(cache)
+        gate = asyncio.Semaphore(POLL_CONCURRENCY)
+
+        async def fetch(ref: IncidentRef) -> None:
+            async with gate:
+                await tracker.fetch(ref)
+
+        async def cycle() -> None:
+            await asyncio.gather(*(fetch(r) for r in refs))
+
+        async def story() -> tuple[int, float]:
+            await cycle()  # the first read fills the cache (not timed)
+            world.server.latency = latency
+            start = time.perf_counter()
+            sent = await acounted(world.server, cycle)
+            elapsed = time.perf_counter() - start
+            await tracker.aclose()
+            return sent, elapsed
+
+        requests, measured = asyncio.run(story())
+        cache.close()
+
+        sample = refs[:baseline_sample]
+
+        async def sequential() -> None:
+            for ref in sample:
+                await naive_read(world, ref)
+
+        start = time.perf_counter()
+        asyncio.run(sequential())
+        baseline = (time.perf_counter() - start) * len(refs) / len(sample)
+    finally:
+        world.server.close()
+    speedup = baseline / measured
+    note = "" if len(sample) == len(refs) else f", extrapolated from {len(sample)}"
+    return Row(
+        f"poll cycle, {incidents:,} incidents @ {latency * 1000:.0f} ms",
+        f"{measured:.2f} s ({requests} requests)",
+        f"sequential full re-read {baseline:.1f} s{note}",
+        f"{speedup:.0f}x faster",
+        ">= 20x faster",
+        speedup >= 20,
+    )
+
+
+def poll_rows(quick: bool) -> list[Row]:
+    # bench/poll.py (the daemon's own, fuller measurement) prints its own report; it is used
+    # here when it offers a ``poll_cycle(incidents, latency, sample) -> Row`` function.
+    measure: Callable[[int, float, int], Row] = poll_cycle
+    try:
+        import poll
+
+        measure = getattr(poll, "poll_cycle", poll_cycle)
+    except ImportError:
+        pass
+    sizes = [(100, 100 if not quick else 20)] + ([] if quick else [(1_000, 100)])
+    return [measure(n, 0.05, sample) for n, sample in sizes]
+
+
+# ---------------------------------------------------------------------- CPU and wall time
+
+
+def cli_help() -> Row:
+    python = ROOT / ".venv" / "bin" / "python"
+    exe = str(python) if python.exists() else sys.executable
+    script = ROOT / ".venv" / "bin" / "sync-incident"
+    cmd = [str(script), "--help"] if script.exists() else [exe, "-m", "sync_incident", "--help"]
+
+    def best(args: list[str]) -> float:
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run(args, check=True, capture_output=True, env={**os.environ})
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    measured = best(cmd)
+    baseline = best([exe, "-c", "import typer"])
+    ratio = measured / baseline
+    return Row(
+        "sync-incident --help, wall",
+        f"{measured * 1000:.0f} ms",
+        f"import typer {baseline * 1000:.0f} ms",
+        f"{ratio:.2f}x",
+        "<= 1.2x",
+        ratio <= 1.2,
+    )
+
+
+def fold_rows(quick: bool) -> list[Row]:
+    from fold import fold_vs_json, show_local
+
+    return [
+        fold_vs_json(10_000 if quick else 100_000),
+        show_local(1_000 if quick else 10_000),
+    ]
+
+
+# ---------------------------------------------------------------------- main
+
+
+def misses(rows: list[Row]) -> list[str]:
+    out = []
+    for row in rows:
+        if row.met is False:
+            out.append(f"MISSED: {row.figure}: measured {row.value}, goal {row.goal} ({row.ratio})")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, same rows")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("SYNC_INCIDENT_BUGZILLA_API_KEY", BZ_KEY)
+    os.environ.setdefault("SYNC_INCIDENT_GITHUB_TOKEN", GH_TOKEN)
+    started = time.perf_counter()
+    rows: list[Row] = []
+    steps: list[Callable[[], list[Row]]] = [
+        lambda: [unchanged_poll("bugzilla", 100), unchanged_poll("github", 250)],
+        lambda: [posts("bugzilla"), posts("github")],
+        lambda: (
+            gate_requests("bugzilla")
+            + gate_requests("bugzilla", auth="param")[:1]
+            + gate_requests("github")
+        ),
+        lambda: poll_rows(args.quick),
+        lambda: fold_rows(args.quick),
+        lambda: [cli_help()],
+    ]
+    for step in steps:
+        rows += step()
+    print_table(rows)
+    for line in misses(rows):
+        print(line)
+    print(f"(whole run: {time.perf_counter() - started:.0f} s{', --quick' if args.quick else ''})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
