@@ -40,7 +40,14 @@ class Row:
 def print_table(rows: list[Row]) -> None:
     headers = ("figure", "measured", "baseline", "ratio", "goal", "met")
     cells = [headers] + [
-        (r.figure, r.value, r.baseline, r.ratio, r.goal, "-" if r.met is None else ("yes" if r.met else "NO"))
+        (
+            r.figure,
+            r.value,
+            r.baseline,
+            r.ratio,
+            r.goal,
+            "-" if r.met is None else ("yes" if r.met else "NO"),
+        )
         for r in rows
     ]
     widths = [max(len(str(c[i])) for c in cells) for i in range(len(headers))]

@@ -12,23 +12,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from _common import Row, best_of  # noqa: E402
+from _common import Row, best_of
 
-from sync_incident import codec  # noqa: E402
-from sync_incident.events import Note, Opened, SignoffGiven, StatusUpdate, StepAdded  # noqa: E402
-from sync_incident.state import fold  # noqa: E402
-from sync_incident.trackers.base import Account, Comment  # noqa: E402
+from sync_incident import codec
+from sync_incident.events import Note, Opened, SignoffGiven, StatusUpdate, StepAdded
+from sync_incident.state import fold
+from sync_incident.trackers.base import Account, Comment
 
 START = datetime(2022, 1, 12, 9, 0, tzinfo=UTC)
 
 
 def make_comments(n: int) -> list[Comment]:
-    bodies = [codec.render(Opened(title="Startup crash spike", ic="alice", releases=["Firefox 96.0.1"]))]
+    bodies = [
+        codec.render(Opened(title="Startup crash spike", ic="alice", releases=["Firefox 96.0.1"]))
+    ]
     kinds = [
         lambda i: Note(text=f"Crash rate on Firefox 96.0.1 is {i % 7} per mille after build {i}."),
         lambda i: StepAdded(step=str(i), title=f"Verify build {i} on nightly", owner="bob"),
         lambda i: StatusUpdate(summary=f"Build {i} is being verified by QA."),
-        lambda i: SignoffGiven(team="QA", release="Firefox 96.0.1", statement="QA signs off on Firefox 96.0.1."),
+        lambda i: SignoffGiven(
+            team="QA", release="Firefox 96.0.1", statement="QA signs off on Firefox 96.0.1."
+        ),
     ]
     bodies += [codec.render(kinds[i % len(kinds)](i)) for i in range(n - 1)]
     return [
@@ -46,13 +50,20 @@ def fold_vs_json(n: int = 100_000) -> Row:
     base = best_of(lambda: [json.loads(p) for p in payloads], 3)
     measured = best_of(lambda: fold(comments, kind="local", now=START), 1)
     ratio = measured / base
-    return Row(f"fold {n:,} events", f"{measured:.2f} s", f"json.loads {base:.2f} s", f"{ratio:.1f}x", "<= 3x", ratio <= 3)
+    return Row(
+        f"fold {n:,} events",
+        f"{measured:.2f} s",
+        f"json.loads {base:.2f} s",
+        f"{ratio:.1f}x",
+        "<= 3x",
+        ratio <= 3,
+    )
 
 
 def show_local(n: int = 10_000) -> Row:
-    from sync_incident.trackers.local import LocalTracker
     from sync_incident.refs import IncidentRef
     from sync_incident.render import state_text
+    from sync_incident.trackers.local import LocalTracker
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite3"
@@ -62,7 +73,9 @@ def show_local(n: int = 10_000) -> Row:
             tracker = LocalTracker(path, user="alice")
             from sync_incident.trackers.base import NewIncident
 
-            await tracker.create(NewIncident(title="bench", body=comments[0].body, marker="bench-open"))
+            await tracker.create(
+                NewIncident(title="bench", body=comments[0].body, marker="bench-open")
+            )
             for c in comments[1:]:
                 await tracker.post(IncidentRef("local", 1), c.body, marker=f"m{c.id}x")
             await tracker.aclose()
@@ -76,7 +89,14 @@ def show_local(n: int = 10_000) -> Row:
             return state_text(fold(snap.comments, kind="local"))
 
         measured = best_of(lambda: asyncio.run(show()), 3)
-    return Row(f"show local incident, {n:,} events", f"{measured*1000:.0f} ms", "-", "-", "interactive (< 1 s)", measured < 1.0)
+    return Row(
+        f"show local incident, {n:,} events",
+        f"{measured * 1000:.0f} ms",
+        "-",
+        "-",
+        "interactive (< 1 s)",
+        measured < 1.0,
+    )
 
 
 if __name__ == "__main__":
