@@ -6,12 +6,10 @@ stderr, and the exit code documented in the README. ``gate`` maps every failure 
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NamedTuple, TypeVar
 
 import typer
 
@@ -47,8 +45,9 @@ GLOBAL_OPTIONS = (
 )
 
 
-@dataclass
-class Globals:
+class Globals(NamedTuple):
+    """The global options (a NamedTuple, not a dataclass: `--help` must start fast)."""
+
     config: Path | None = None
     policy: Path | None = None
     as_user: str | None = None
@@ -56,7 +55,7 @@ class Globals:
     bugzilla_url: str | None = None
     github_api_url: str | None = None
     cache: Path | None = None
-    overrides: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Any] | None = None
 
 
 def _globals(ctx: typer.Context) -> Globals:
@@ -120,7 +119,7 @@ def _settings(g: Globals) -> Any:
 
     settings = load_settings(g.config, policy_file=g.policy, overrides=None)
     # flags over env over file: apply flag overrides on the loaded settings
-    for section, values in g.overrides.items():
+    for section, values in (g.overrides or {}).items():
         if isinstance(values, dict):
             target = getattr(settings, section)
             for key, value in values.items():
@@ -150,7 +149,9 @@ def _ref(words: list[str]) -> Any:
     try:
         return parse_ref_words(words)
     except ReferenceError as exc:
-        raise UsageError(str(exc)) from None
+        # the accepted forms go on the hint line, so the error itself stays one short line
+        message, _, forms = str(exc).partition("; use ")
+        raise UsageError(message, hint=f"use {forms}" if forms else "") from None
 
 
 RefArg = Annotated[
@@ -894,11 +895,122 @@ def demo(
     raise typer.Exit(_run(play(db, echo=typer.echo)))
 
 
-from sync_incident.daemon import register as _register_daemon  # noqa: E402
-from sync_incident.digest import register as _register_digest  # noqa: E402
+@app.command()
+def retro(
+    ctx: typer.Context,
+    ref: RefArg,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="md (Markdown) or html (one self-contained file).")
+    ] = "md",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to FILE instead of stdout.")
+    ] = None,
+    post: Annotated[
+        bool,
+        typer.Option(
+            "--post", help="Post the Markdown draft on the incident (again only if it changed)."
+        ),
+    ] = False,
+) -> None:
+    """Draft the retrospective: timeline, who did what, handoffs, holds, sign-offs."""
+    from sync_incident.retro import Format, run_retro
 
-_register_digest(app)
-_register_daemon(app)
+    if fmt not in ("md", "html"):
+        raise UsageError(f"--format must be md or html, not {fmt!r}")
+    incident = _ref(ref)
+
+    async def go() -> Any:
+        async with _session(ctx) as session:
+            return await run_retro(session, incident, Format(fmt), post=post)
+
+    page, result = _run(go())
+    if out is not None:
+        out.write_text(page, encoding="utf-8")
+        typer.echo(f"Wrote the retrospective draft of {incident} to {out}.", err=post)
+    elif not post:
+        typer.echo(page, nl=False)
+    if result is not None:
+        typer.echo(result.message)
+
+
+@app.command("digest")
+def digest_cmd(
+    ctx: typer.Context,
+    refs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Incidents (bug 123456, issue owner/repo#42, local:7); default: config `incidents`.",
+            metavar="[REF]...",
+        ),
+    ] = None,
+    all_active: Annotated[
+        bool,
+        typer.Option(
+            "--all-active",
+            help="Ask the trackers: local incidents not resolved, Bugzilla bugs tagged [incident:active], GitHub issues labelled incident:active in github.repos.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+    post_to: Annotated[
+        str | None,
+        typer.Option(
+            "--post-to",
+            help="Post the digest on this bug / issue, once per incident set and period (default: config digest.post_to).",
+        ),
+    ] = None,
+    webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--webhooks/--no-webhooks",
+            help="Also send it to the chat webhooks named by digest.webhook_env.",
+        ),
+    ] = True,
+) -> None:
+    """Status digest of active incidents: stdout, a digest bug/issue, chat webhooks."""
+    from sync_incident.digest import render_markdown, run_digest, split_refs
+    from sync_incident.trackers.base import Unavailable
+
+    explicit = [_ref(words) for words in split_refs(refs or [])]
+    note = lambda text: typer.echo(text, err=True)  # noqa: E731
+
+    async def go() -> Any:
+        async with _session(ctx) as session:
+            return await run_digest(
+                session,
+                explicit,
+                all_active=all_active,
+                post_to=post_to,
+                webhooks=webhooks,
+                note=note,
+            )
+
+    digest, problems = _run(go())
+    typer.echo(digest.model_dump_json(indent=2) if as_json else render_markdown(digest))
+    for problem in problems:
+        typer.echo(f"Warning: {problem}", err=True)
+    if digest.unreadable or problems:
+        raise Unavailable(
+            f"{len(digest.unreadable)} incident(s) unreadable, {len(problems)} webhook problem(s)",
+            hint="the digest above is partial; see the messages above",
+        )
+
+
+@app.command("daemon")
+def daemon_cmd(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run one cycle and exit (for cron and CI).")
+    ] = False,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="Log lines as json or text (on stderr).")
+    ] = "text",
+) -> None:
+    """Poll active incidents; post status digests and reminders, each exactly once."""
+    from sync_incident.daemon import run_daemon
+
+    settings = _settings(_globals(ctx))
+    raise typer.Exit(run_daemon(settings, lambda: _session(ctx), once=once, log_format=log_format))
+
 
 # --- the boundary --------------------------------------------------------------------------
 
@@ -930,6 +1042,18 @@ def _reorder(argv: list[str]) -> list[str]:
     return front + rest
 
 
+def _command(args: list[str]) -> str | None:
+    """The subcommand in reordered args (global options, which take a value, come first)."""
+    i = 0
+    while i < len(args):
+        name = args[i].split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            i += 1 if "=" in args[i] else 2
+            continue
+        return None if args[i].startswith("-") else args[i]
+    return None
+
+
 def _looks_like_ref(word: str) -> bool:
     lowered = word.lower()
     return lowered.startswith(("local:", "bugzilla:", "github:", "http://", "https://")) or (
@@ -943,9 +1067,12 @@ def main(argv: list[str] | None = None) -> None:
     from typer._click.exceptions import UsageError as ClickUsageError
 
     args = _reorder(list(sys.argv[1:] if argv is None else argv))
-    is_gate = "gate" in args[:1] or (len(args) > 2 and "gate" in args)
+    is_gate = _command(args) == "gate"
     try:
-        app(args=args, prog_name="sync-incident", standalone_mode=False)
+        # standalone_mode=False makes click *return* the code of typer.Exit instead of raising
+        code = app(args=args, prog_name="sync-incident", standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except SyncIncidentError as exc:
         _fail(
             type(exc).__name__, exc.message, exc.hint, EXIT_UNDECIDED if is_gate else exc.exit_code
@@ -987,7 +1114,3 @@ def _fail(kind: str, message: str, hint: str, code: int) -> None:
     if hint:
         typer.echo(f"hint: {hint}", err=True)
     sys.exit(code)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, indent=2, default=str)

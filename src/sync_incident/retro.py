@@ -16,7 +16,7 @@ Definitions the draft relies on:
   the draft is a function of the record alone, so posting it twice without new events posts
   nothing (``now`` is used only when the record has no events at all).
 
-Module-level imports stay light (stdlib only): the CLI imports :func:`register` at start-up.
+Module-level imports stay light (stdlib only).
 jinja2, pydantic and the state model are imported inside functions.
 """
 
@@ -29,10 +29,7 @@ import html
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import jinja2
@@ -1324,52 +1321,13 @@ async def post_retro(session: Session, ref: IncidentRef, markdown: str) -> PostR
 # --- the command -------------------------------------------------------------------------------
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``retro`` command to the CLI (imports stay inside the command)."""
-
-    @app.command()
-    def retro(
-        ctx: typer.Context,
-        ref: Annotated[
-            list[str],
-            typer.Argument(
-                help="The incident: bug 123456, issue owner/repo#42, local:7, or a URL.",
-                metavar="REF",
-            ),
-        ],
-        format: Annotated[
-            Format, typer.Option("--format", "-f", help="md (Markdown) or html (one file).")
-        ] = Format.md,
-        out: Annotated[
-            Path | None, typer.Option("--out", "-o", help="Write to FILE instead of stdout.")
-        ] = None,
-        post: Annotated[
-            bool,
-            typer.Option(
-                "--post",
-                help="Post the Markdown draft on the incident (again only if it changed).",
-            ),
-        ] = False,
-    ) -> None:
-        """Draft the retrospective: timeline, who did what, handoffs, holds, sign-offs."""
-        from sync_incident.cli import _ref, _run, _session
-
-        incident = _ref(ref)
-
-        async def go() -> tuple[str, str, PostResult | None]:
-            async with _session(ctx) as session:
-                _, state, _ = await session.read(incident)
-                draft = build_retro(state, session.policy, now=session.clock())
-                markdown = render_markdown(draft)
-                page = render_html(draft) if format is Format.html else markdown
-                result = await post_retro(session, incident, markdown) if post else None
-                return markdown, page, result
-
-        _markdown, page, result = _run(go())
-        if out is not None:
-            out.write_text(page, encoding="utf-8")
-            typer.echo(f"Wrote the retrospective draft of {incident} to {out}.", err=post)
-        elif not post:
-            typer.echo(page, nl=False)
-        if result is not None:
-            typer.echo(result.message)
+async def run_retro(
+    session: Session, ref: IncidentRef, fmt: Format, *, post: bool = False
+) -> tuple[str, PostResult | None]:
+    """Read the incident and draft the retrospective (``fmt``); post the Markdown if asked."""
+    _, state, _ = await session.read(ref)
+    draft = build_retro(state, session.policy, now=session.clock())
+    markdown = render_markdown(draft)
+    page = render_html(draft) if fmt is Format.html else markdown
+    result = await post_retro(session, ref, markdown) if post else None
+    return page, result

@@ -1,0 +1,778 @@
+"""The daemon: poll active incidents cheaply; post digests and reminders, each exactly once.
+
+One asyncio loop over one :class:`~sync_incident.service.Session` (its trackers share httpx
+clients and the SQLite cache). Every cycle:
+
+1. finds the incidents to watch: config ``incidents``, else the trackers' active-incident
+   queries (re-run at each tracker's poll interval);
+2. reads each incident that is due, at most ``concurrency`` at a time per tracker. Reads are
+   incremental inside the trackers (``new_since`` / ``since`` + ETag), so an unchanged incident
+   costs one request; the interval per tracker comes from config with the tracker's guidance
+   as floor (BMO: 5 minutes);
+3. posts the reminders that are due (:func:`due_reminders`) and the digest of the current
+   schedule slot.
+
+Exactly once, across replicas and restarts: every reminder and digest has a key
+``"{kind}:{incident}:{period}"`` and an event id derived from it
+(:func:`~sync_incident.digest.event_id_for`). Right before posting, the target is read and
+the post skipped when an accepted event with that key is there. Two replicas that both pass
+the check post the same event id: the tracker's marker check finds it, and failing that the
+fold counts an event id seen twice once. Nothing here depends on the local cache, so
+deleting it, or running several daemons on several machines, posts nothing twice.
+
+A tracker that fails (network, 5xx, rate limit, auth) is backed off exponentially while the
+other trackers keep being polled; its incidents stay due and are read as soon as it is back.
+SIGTERM / SIGINT set the stop event: no new read or write starts, the ones in flight finish,
+and :meth:`Daemon.run` returns 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sync_incident.digest import (
+    build_digest,
+    digest_key,
+    discover_kind,
+    event_id_for,
+    has_key,
+    kinds_in_use,
+    latest_slot,
+    local_instant,
+    next_slot,
+    post_once,
+    render_markdown,
+    send_webhooks,
+)
+from sync_incident.refs import IncidentRef, parse_ref
+from sync_incident.state import IncidentState
+
+if TYPE_CHECKING:
+    import httpx
+
+    from sync_incident.config import Settings
+    from sync_incident.service import Session
+
+log = logging.getLogger("sync_incident.daemon")
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
+SessionFactory = Callable[[], "Session"]
+
+LOCAL_POLL_MINUTES = 1.0
+DEFAULT_CONCURRENCY = 16  # requests in flight per tracker (GitHub allows 100 at most)
+BACKOFF_START = 30.0  # seconds after the first failure of a tracker; doubled each time
+BACKOFF_MAX = 15 * 60.0
+MAX_NAP = 60.0  # reminders are time-driven: look at least once a minute
+DIGEST_GRACE = timedelta(hours=1)  # a slot missed by more than this is skipped, not late-posted
+PROGRESS_MIN = 10  # show a progress bar on a first read of at least this many incidents
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- reminders (pure) ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    """A reminder that is due; ``stamp`` fixes its event id, so every replica derives the same."""
+
+    kind: str
+    ref: IncidentRef
+    key: str
+    to: str | None
+    text: str
+    stamp: datetime
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def _parse_hours(text: str) -> tuple[time, time]:
+    start, _, end = text.partition("-")
+    h1, m1 = (int(x) for x in start.strip().split(":"))
+    h2, m2 = (int(x) for x in end.strip().split(":"))
+    return time(h1, m1), time(h2, m2)
+
+
+def _mention(settings: Settings, ref: IncidentRef, person: str) -> str:
+    """How to address a person in a comment: an @-mention pings on GitHub."""
+    account = settings.policy.account_for(ref.kind, person)
+    if ref.kind == "github" and account:
+        return f"@{account}"
+    return settings.policy.display(person)
+
+
+def end_of_day(
+    person_tz: str, hours: str, now: datetime, window: timedelta
+) -> tuple[date, datetime] | None:
+    """The working day (local date, end instant) that ends within ``window`` after ``now``.
+
+    Computed in the person's zone for each nearby local date, so a DST change moves the end
+    instant with the wall clock; overnight hours (``22:00-06:00``) work the same way.
+    """
+    zone = ZoneInfo(person_tz)
+    _, end = _parse_hours(hours)
+    today = now.astimezone(zone).date()
+    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+        instant = local_instant(day, end, zone)
+        if instant - window <= now < instant:
+            return day, instant
+    return None
+
+
+def due_reminders(
+    state: IncidentState, ref: IncidentRef, settings: Settings, now: datetime
+) -> list[Due]:
+    """The reminders due on an incident at ``now`` (pure; posting checks the tracker first)."""
+    if state.status != "active":
+        return []
+    rules = settings.reminders
+    out: list[Due] = []
+    for offer in state.pending_handoffs:
+        threshold = offer.at + timedelta(minutes=rules.handoff_pending_minutes)
+        if now >= threshold:
+            waited = int((now - offer.at).total_seconds() // 60)
+            what = (
+                "the incident commander role"
+                if offer.role == "ic"
+                else "steps " + ", ".join(offer.steps)
+            )
+            out.append(
+                Due(
+                    kind="handoff-pending",
+                    ref=ref,
+                    key=f"handoff-pending:{ref.key}:{offer.id}",
+                    to=offer.to,
+                    text=(
+                        f"Reminder: {offer.by} offered {what} on {ref} to {offer.to} "
+                        f"{waited} minutes ago and the handoff is still pending; "
+                        f"{_mention(settings, ref, offer.to)}, please accept or decline it."
+                    ),
+                    stamp=threshold,
+                )
+            )
+    ic = state.ic
+    due = state.next_update_due
+    if ic and due is not None and now > due:
+        out.append(
+            Due(
+                kind="update-overdue",
+                ref=ref,
+                key=f"update-overdue:{ref.key}:{_stamp(due)}",
+                to=ic,
+                text=(
+                    f"Reminder: the status update on {ref} was due at "
+                    f"{due.astimezone(UTC):%Y-%m-%d %H:%M} UTC; {_mention(settings, ref, ic)}, as "
+                    "incident commander, please post a status update."
+                ),
+                stamp=due,
+            )
+        )
+    person = settings.people.get(ic) if ic else None
+    if ic and person is not None and person.working_hours:
+        window = timedelta(minutes=rules.end_of_day_minutes)
+        found = end_of_day(person.timezone, person.working_hours, now, window)
+        offered = any(h.role == "ic" and h.by == ic for h in state.pending_handoffs)
+        if found is not None and not offered:
+            day, end = found
+            local_end = end.astimezone(ZoneInfo(person.timezone))
+            out.append(
+                Due(
+                    kind="end-of-day",
+                    ref=ref,
+                    key=f"end-of-day:{ref.key}:{ic}@{day.isoformat()}",
+                    to=ic,
+                    text=(
+                        f"Reminder: {ic}'s working day ends at {local_end:%H:%M} {person.timezone} "
+                        f"({end:%H:%M} UTC) and no handoff of the incident commander role on {ref} "
+                        f"is offered; {_mention(settings, ref, ic)}, please offer a handoff to the "
+                        "next incident commander."
+                    ),
+                    stamp=end - window,
+                )
+            )
+    last = state.last_update
+    if last is not None and ic:
+        threshold = last + timedelta(hours=rules.no_update_hours)
+        if now >= threshold:
+            hours = (now - last).total_seconds() / 3600
+            out.append(
+                Due(
+                    kind="no-update",
+                    ref=ref,
+                    key=f"no-update:{ref.key}:{_stamp(last)}",
+                    to=ic,
+                    text=(
+                        f"Reminder: nothing has been recorded on active incident {ref} for "
+                        f"{hours:.1f} hours; {_mention(settings, ref, ic)}, please post a status update."
+                    ),
+                    stamp=threshold,
+                )
+            )
+    return out
+
+
+# --- the poller ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Watch:
+    ref: IncidentRef
+    configured: bool  # from config `incidents` (kept) or discovered (dropped when inactive)
+    next_poll: datetime
+    state: IncidentState | None = None
+    error: str = ""
+    reads: int = 0
+
+
+@dataclass
+class Health:
+    """A tracker's health: consecutive failures and when to try again."""
+
+    failures: int = 0
+    down_until: datetime | None = None
+    last_error: str = ""
+    next_discovery: datetime | None = None
+
+    def down(self, now: datetime) -> bool:
+        return self.down_until is not None and now < self.down_until
+
+
+@dataclass
+class CycleReport:
+    polled: int = 0
+    requests: int = 0
+    failed: int = 0
+    posted: list[str] = field(default_factory=list)
+    skipped_down: int = 0
+
+
+class Daemon:
+    """Polls incidents and posts reminders and digests; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: SessionFactory,
+        *,
+        clock: Clock = utc_now,
+        sleep: Sleep = asyncio.sleep,
+        concurrency: int | dict[str, int] = DEFAULT_CONCURRENCY,
+        poll_minutes: dict[str, float] | None = None,
+        webhook_transport: httpx.AsyncBaseTransport | None = None,
+        progress: bool | None = None,
+        digest_grace: timedelta = DIGEST_GRACE,
+    ) -> None:
+        self.settings = settings
+        self._factory = session_factory
+        self.clock = clock
+        self._sleep = sleep
+        self._concurrency = concurrency
+        self._poll = {
+            "local": LOCAL_POLL_MINUTES,
+            "bugzilla": max(5.0, settings.bugzilla.poll_minutes),
+            "github": settings.github.poll_minutes,
+            **(poll_minutes or {}),
+        }
+        self._webhook_transport = webhook_transport
+        self._progress = progress
+        self._grace = digest_grace
+        self._stop = asyncio.Event()
+        self._gates: dict[str, asyncio.Semaphore] = {}
+        self.watches: dict[IncidentRef, Watch] = {}
+        self.health: dict[str, Health] = {}
+        self.done: set[str] = set()  # keys known to be on the tracker (memory only)
+        self.cycles = 0
+        self.last_report = CycleReport()
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._discover = not settings.incidents
+        for text in settings.incidents:
+            ref = parse_ref(text)
+            self.watches[ref] = Watch(
+                ref, configured=True, next_poll=datetime.min.replace(tzinfo=UTC)
+            )
+
+    # --- control ----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the loop to finish: in-flight reads and writes complete, nothing new starts."""
+        if not self._stop.is_set():
+            log.info("stopping", extra={"event": "stop"})
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    async def run(self, *, once: bool = False) -> int:
+        """Cycle until stopped (or once); returns the exit code, 0."""
+        session = self._factory()
+        try:
+            while not self._stop.is_set():
+                await self.cycle(session)
+                if once or self._stop.is_set():
+                    break
+                await self._nap(self._seconds_to_next(self.clock()))
+        finally:
+            if self._inflight:
+                await asyncio.gather(*self._inflight, return_exceptions=True)
+            await session.aclose()
+        log.info("stopped", extra={"event": "exit", "cycles": self.cycles})
+        return 0
+
+    async def _nap(self, seconds: float) -> None:
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        stopper = asyncio.ensure_future(self._stop.wait())
+        _, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    def _seconds_to_next(self, now: datetime) -> float:
+        wake = now + timedelta(seconds=MAX_NAP)
+        for watch in self.watches.values():
+            health = self._health(watch.ref.kind)
+            at = health.down_until if health.down(now) and health.down_until else watch.next_poll
+            wake = min(wake, at)
+        nxt = next_slot(self.settings.digest.times, self.settings.digest.every_hours, now)
+        if nxt is not None:
+            wake = min(wake, nxt)
+        return max(1.0, (wake - now).total_seconds())
+
+    def _gate(self, kind: str) -> asyncio.Semaphore:
+        if kind not in self._gates:
+            limit = (
+                self._concurrency
+                if isinstance(self._concurrency, int)
+                else self._concurrency.get(kind, DEFAULT_CONCURRENCY)
+            )
+            self._gates[kind] = asyncio.Semaphore(max(1, limit))
+        return self._gates[kind]
+
+    def _health(self, kind: str) -> Health:
+        return self.health.setdefault(kind, Health())
+
+    def _interval(self, kind: str) -> timedelta:
+        return timedelta(minutes=self._poll.get(kind, LOCAL_POLL_MINUTES))
+
+    # --- one cycle ----------------------------------------------------------------------------
+
+    async def cycle(self, session: Session) -> CycleReport:
+        """Discover, poll what is due, post due reminders and the digest of the current slot."""
+        now = self.clock()
+        session.now = now
+        report = CycleReport()
+        self.last_report = report
+        if self._discover:
+            await self._discover_all(session, now)
+        due = [
+            w
+            for w in self.watches.values()
+            if w.next_poll <= now and not self._health(w.ref.kind).down(now)
+        ]
+        report.skipped_down = sum(
+            1 for w in self.watches.values() if self._health(w.ref.kind).down(now)
+        )
+        bar = self._progress_bar(len(due))
+        try:
+            await asyncio.gather(*(self._poll_one(session, w, now, report, bar) for w in due))
+        finally:
+            if bar is not None:
+                bar.stop()
+        if not self._stop.is_set():
+            await self._reminders(session, now, report)
+        if not self._stop.is_set():
+            await self._digest(session, now, report)
+        self.cycles += 1
+        log.info(
+            "cycle done",
+            extra={
+                "event": "cycle",
+                "polled": report.polled,
+                "requests": report.requests,
+                "failed": report.failed,
+                "posted": len(report.posted),
+                "watching": len(self.watches),
+                "trackers_down": [k for k, h in self.health.items() if h.down(now)],
+            },
+        )
+        return report
+
+    async def _discover_all(self, session: Session, now: datetime) -> None:
+        from sync_incident.errors import SyncIncidentError
+
+        for kind in kinds_in_use(self.settings):
+            health = self._health(kind)
+            if health.down(now) or (health.next_discovery and now < health.next_discovery):
+                continue
+            try:
+                refs = await discover_kind(session, kind)
+            except SyncIncidentError as exc:
+                self._failed(kind, exc, now)
+                continue
+            health.next_discovery = now + self._interval(kind)
+            found = set(refs)
+            for ref in refs:
+                if ref not in self.watches:
+                    self.watches[ref] = Watch(ref, configured=False, next_poll=now)
+            for ref in [r for r, w in self.watches.items() if r.kind == kind and not w.configured]:
+                if ref not in found:
+                    del self.watches[ref]  # resolved or untagged: no more reminders
+
+    async def _poll_one(
+        self, session: Session, watch: Watch, now: datetime, report: CycleReport, bar: Any
+    ) -> None:
+        from sync_incident.errors import SyncIncidentError
+        from sync_incident.trackers.base import AccessDenied, NotFound, TrackerError
+
+        kind = watch.ref.kind
+        async with self._gate(kind):
+            if self._stop.is_set() or self._health(kind).down(now):
+                return
+            try:
+                snap, state, _ = await session.read(watch.ref)
+            except (NotFound, AccessDenied) as exc:  # this incident only
+                watch.error = f"{type(exc).__name__}: {exc.message}"
+                watch.next_poll = now + self._interval(kind)
+                report.failed += 1
+                log.warning(
+                    "cannot read incident",
+                    extra={"event": "poll-error", "incident": str(watch.ref), "error": watch.error},
+                )
+                return
+            except TrackerError as exc:  # the tracker is down: back off, keep the incident due
+                report.failed += 1
+                self._failed(kind, exc, now)
+                return
+            except SyncIncidentError as exc:  # e.g. a reference this setup cannot read
+                watch.error = f"{type(exc).__name__}: {exc.message}"
+                watch.next_poll = now + self._interval(kind)
+                report.failed += 1
+                log.warning(
+                    "cannot read incident",
+                    extra={"event": "poll-error", "incident": str(watch.ref), "error": watch.error},
+                )
+                return
+            finally:
+                if bar is not None:
+                    bar.advance()
+        watch.state, watch.error = state, ""
+        watch.reads += 1
+        watch.next_poll = now + self._interval(kind)
+        report.polled += 1
+        report.requests += snap.requests
+        self._recovered(kind)
+        log.debug(
+            "polled",
+            extra={
+                "event": "poll",
+                "incident": str(watch.ref),
+                "requests": snap.requests,
+                "unchanged": snap.from_cache,
+            },
+        )
+
+    def _failed(self, kind: str, exc: Exception, now: datetime) -> None:
+        from sync_incident.trackers.base import RateLimited
+
+        health = self._health(kind)
+        if health.down(now):
+            return  # several in-flight reads failed together: one failure
+        health.failures += 1
+        delay = min(BACKOFF_MAX, BACKOFF_START * 2 ** (health.failures - 1))
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            delay = max(delay, min(exc.retry_after, BACKOFF_MAX))
+        health.down_until = now + timedelta(seconds=delay)
+        health.last_error = f"{type(exc).__name__}: {exc}"
+        log.warning(
+            "tracker unavailable; backing off",
+            extra={
+                "event": "backoff",
+                "tracker": kind,
+                "error": health.last_error,
+                "failures": health.failures,
+                "retry_in_s": delay,
+            },
+        )
+
+    def _recovered(self, kind: str) -> None:
+        health = self._health(kind)
+        if health.failures:
+            log.info("tracker is back", extra={"event": "recovered", "tracker": kind})
+        health.failures, health.down_until, health.last_error = 0, None, ""
+
+    # --- writing --------------------------------------------------------------------------------
+
+    async def _write(self, coro: Awaitable[bool]) -> bool:
+        """Run a write to completion even when the loop is asked to stop meanwhile."""
+        task: asyncio.Task[bool] = asyncio.ensure_future(coro)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        return await asyncio.shield(task)
+
+    async def _post_keyed(
+        self, session: Session, ref: IncidentRef, event: Any, key: str, report: CycleReport
+    ) -> bool:
+        from sync_incident.errors import SyncIncidentError
+        from sync_incident.trackers.base import AccessDenied, NotFound, TrackerError
+
+        if key in self.done or self._stop.is_set() or self._health(ref.kind).down(self.clock()):
+            return False
+        try:
+            posted = await self._write(post_once(session, ref, event, key))
+        except (NotFound, AccessDenied) as exc:
+            log.warning(
+                "cannot post", extra={"event": "post-error", "key": key, "error": exc.message}
+            )
+            return False
+        except TrackerError as exc:
+            self._failed(ref.kind, exc, self.clock())
+            return False
+        except SyncIncidentError as exc:  # refused by the rules: a bug, but keep going
+            log.error(
+                "post refused", extra={"event": "post-error", "key": key, "error": exc.message}
+            )
+            self.done.add(key)
+            return False
+        self.done.add(key)
+        if posted:
+            report.posted.append(key)
+        return posted
+
+    async def _reminders(self, session: Session, now: datetime, report: CycleReport) -> None:
+        from sync_incident.events import Reminder
+
+        for watch in list(self.watches.values()):
+            if watch.state is None or self._health(watch.ref.kind).down(now):
+                continue
+            for due in due_reminders(watch.state, watch.ref, self.settings, now):
+                if due.key in self.done:
+                    continue
+                if has_key(watch.state, due.key):
+                    self.done.add(due.key)
+                    continue
+                if self._stop.is_set():
+                    return
+                event = Reminder(
+                    id=event_id_for(due.key, due.stamp),
+                    key=due.key,
+                    kind=due.kind,
+                    to=due.to,
+                    text=due.text,
+                )
+                await self._post_keyed(session, watch.ref, event, due.key, report)
+
+    async def _digest(self, session: Session, now: datetime, report: CycleReport) -> None:
+        from sync_incident.events import DigestPosted
+        from sync_incident.refs import ReferenceError
+
+        ds = self.settings.digest
+        slot = latest_slot(ds.times, ds.every_hours, now)
+        if slot is None or now - slot > self._grace:
+            return
+        refs = sorted(self.watches)
+        key = digest_key(refs, self._discover, slot)
+        if key in self.done:
+            return
+        states = [w.state for w in self.watches.values() if w.state and w.state.status == "active"]
+        if not states:
+            self.done.add(key)
+            return
+        text = render_markdown(build_digest(states, self.settings.policy, now))
+        fresh = True
+        if ds.post_to:
+            try:
+                target = parse_ref(ds.post_to)
+            except ReferenceError:
+                log.error("digest.post_to is not a reference", extra={"event": "config"})
+                self.done.add(key)
+                return
+            event = DigestPosted(id=event_id_for(key, slot), key=key, text=text)
+            fresh = await self._post_keyed(session, target, event, key, report)
+            if key not in self.done:
+                return  # could not check or post: try again next cycle
+        else:
+            # No tracker to use as the idempotency store: remember in the cache (best effort).
+            cache = session.cache()
+            fresh = cache.get("daemon-digest", key) is None
+            self.done.add(key)
+            if fresh:
+                cache.put("daemon-digest", key, now.isoformat())
+                report.posted.append(key)
+                log.info("digest", extra={"event": "digest", "key": key, "digest": text})
+        if fresh and ds.webhook_env:
+            problems = await self._write(self._webhooks(text))
+            if problems:
+                log.warning(
+                    "webhooks failed", extra={"event": "webhook-error", "problems": problems}
+                )
+
+    async def _webhooks(self, text: str) -> Any:
+        return await send_webhooks(
+            text, self.settings.digest.webhook_env, transport=self._webhook_transport
+        )
+
+    # --- display ----------------------------------------------------------------------------
+
+    def _progress_bar(self, total: int) -> _Bar | None:
+        enabled = self._progress
+        if enabled is None:
+            enabled = self.cycles == 0 and total >= PROGRESS_MIN and sys.stderr.isatty()
+        if not enabled or total == 0:
+            return None
+        return _Bar(total)
+
+
+class _Bar:
+    """A rich progress bar on stderr, imported only when shown."""
+
+    def __init__(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self._progress = Progress(console=Console(stderr=True), transient=True)
+        self._task = self._progress.add_task("First read of the incidents", total=total)
+        self._progress.start()
+
+    def advance(self) -> None:
+        self._progress.advance(self._task)
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+
+# --- logging ------------------------------------------------------------------------------------
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and every ``extra`` field."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name, value in record.__dict__.items():
+            if name not in _STANDARD and not name.startswith("_"):
+                data[name] = value
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info).splitlines()[-1]
+        return json.dumps(data, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        extras = " ".join(
+            f"{k}={v}"
+            for k, v in record.__dict__.items()
+            if k not in _STANDARD and not k.startswith("_")
+        )
+        when = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        return f"{when} {record.levelname:<7} {record.getMessage()}" + (
+            f" {extras}" if extras else ""
+        )
+
+
+class RedactingFilter(logging.Filter):
+    """Secrets (keys, tokens, webhook URLs) never reach a log line."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        from sync_incident.trackers.http import Redactor
+
+        self._redact = Redactor(list(secrets))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._redact(record.getMessage())
+        record.args = None
+        for name, value in list(record.__dict__.items()):
+            if name not in _STANDARD and isinstance(value, str | list):
+                setattr(
+                    record,
+                    name,
+                    self._redact(value)
+                    if isinstance(value, str)
+                    else [self._redact(v) for v in value],
+                )
+        return True
+
+
+def secrets_in_env(settings: Settings) -> list[str]:
+    """Every secret a log line could carry: API key, token, webhook URLs."""
+    import os
+
+    from sync_incident.config import bugzilla_key, github_token
+
+    found = [s.get_secret_value() for s in (bugzilla_key(), github_token()) if s]
+    found += [os.environ.get(name, "") for name in settings.digest.webhook_env]
+    return [s for s in found if s]
+
+
+def configure_logging(fmt: str, secrets: Iterable[str], *, stream: Any = None) -> logging.Handler:
+    """Structured logs on stderr (``json`` or ``text``) for the daemon and the trackers."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger("sync_incident")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return handler
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def run_daemon(
+    settings: Settings,
+    session_factory: Callable[[], Session],
+    *,
+    once: bool = False,
+    log_format: str = "text",
+) -> int:
+    """Run the daemon until SIGTERM/SIGINT (or one cycle with ``once``); the exit code."""
+    from sync_incident.errors import UsageError
+
+    if log_format not in ("json", "text"):
+        raise UsageError(f"--log-format must be json or text, not {log_format!r}")
+    package_log = logging.getLogger("sync_incident")
+    level = package_log.level
+    handler = configure_logging(log_format, secrets_in_env(settings))
+    daemon = Daemon(settings, session_factory)
+
+    async def go() -> int:
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # not available on every platform, nor outside the main thread
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, daemon.stop)
+        try:
+            return await daemon.run(once=once)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+
+    try:
+        return asyncio.run(go())
+    finally:
+        package_log.removeHandler(handler)
+        package_log.setLevel(level)

@@ -1,0 +1,253 @@
+"""Configuration: file < env < flags, one-line errors, secrets only from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sync_incident.config import (
+    bugzilla_key,
+    default_config_path,
+    github_token,
+    load_settings,
+)
+from sync_incident.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "sync-incident.toml"
+
+
+def write(tmp_path: Path, text: str, name: str = "config.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+FILE = """
+tracker = "bugzilla"
+[bugzilla]
+url = "https://file.example"
+product = "Release Engineering"
+"""
+
+
+def test_defaults_without_any_file() -> None:
+    settings = load_settings()
+    assert settings.tracker == "local"
+    assert settings.bugzilla.url == "https://bugzilla.mozilla.org"
+    assert settings.policy.permissive
+
+
+def test_example_config_is_valid() -> None:
+    settings = load_settings(EXAMPLE)
+    assert not settings.policy.permissive
+
+
+def test_file_overrides_defaults(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, FILE))
+    assert (settings.tracker, settings.bugzilla.url) == ("bugzilla", "https://file.example")
+
+
+def test_env_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA__URL", "https://env.example")
+    settings = load_settings(write(tmp_path, FILE))
+    assert settings.bugzilla.url == "https://env.example"
+
+
+def test_env_override_keeps_the_other_keys_of_the_file_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA__URL", "https://env.example")
+    settings = load_settings(write(tmp_path, FILE))
+    assert settings.bugzilla.product == "Release Engineering"
+
+
+def test_top_level_env_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNC_INCIDENT_TRACKER", "github")
+    assert load_settings(write(tmp_path, FILE)).tracker == "github"
+
+
+def test_flags_override_env_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA__URL", "https://env.example")
+    settings = load_settings(
+        write(tmp_path, FILE), overrides={"bugzilla": {"url": "https://flag.example"}}
+    )
+    assert settings.bugzilla.url == "https://flag.example"
+
+
+def test_config_file_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNC_INCIDENT_CONFIG", str(write(tmp_path, FILE)))
+    assert load_settings().tracker == "bugzilla"
+
+
+def test_user_config_file_is_found_in_the_config_dir(tmp_path: Path) -> None:
+    from platformdirs import user_config_path
+
+    path = user_config_path("sync-incident") / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(FILE, encoding="utf-8")
+    assert default_config_path() == path
+    assert load_settings().tracker == "bugzilla"
+
+
+def test_no_user_config_file_means_defaults() -> None:
+    assert default_config_path() is None
+
+
+def test_missing_explicit_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_broken_toml_is_a_one_line_config_error(tmp_path: Path) -> None:
+    path = write(tmp_path, 'tracker = "local"\n[bugzilla\nurl = 1\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert "is not valid TOML" in info.value.message
+    assert str(path) in info.value.message
+    assert "\n" not in info.value.message
+
+
+def test_unknown_top_level_key_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, "trackr = 'local'\n"))
+    assert "trackr" in info.value.message
+    assert "\n" not in info.value.message
+
+
+def test_unknown_section_key_is_named_with_its_section(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"bugzilla\.urll"):
+        load_settings(write(tmp_path, "[bugzilla]\nurll = 'x'\n"))
+
+
+def test_invalid_value_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"tracker"):
+        load_settings(write(tmp_path, "tracker = 'jira'\n"))
+
+
+def test_invalid_env_value_names_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNC_INCIDENT_TRACKER", "jira")
+    with pytest.raises(ConfigError, match=r"\(environment\)"):
+        load_settings()
+
+
+def test_bad_incident_reference_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="incidents"):
+        load_settings(write(tmp_path, "incidents = ['bug twelve']\n"))
+
+
+def test_policy_member_that_is_not_a_person_is_a_config_error(tmp_path: Path) -> None:
+    text = "[people.alice]\n[teams.QA]\nmembers = ['alice', 'ghost']\n"
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text))
+    assert info.value.message == "invalid policy: teams.QA.members: 'ghost' is not in [people]"
+
+
+def test_required_signoff_from_an_unknown_team_is_a_config_error(tmp_path: Path) -> None:
+    text = (
+        "[people.alice]\n[teams.QA]\nmembers = ['alice']\n"
+        "[products.Firefox]\nrequired_signoffs = ['QA', 'Relengg']\n"
+    )
+    with pytest.raises(ConfigError, match="no team named 'Relengg'"):
+        load_settings(write(tmp_path, text))
+
+
+def test_invalid_person_timezone_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"people\.alice\.timezone"):
+        load_settings(write(tmp_path, "[people.alice]\ntimezone = 'Mars/Base'\n"))
+
+
+def test_separate_policy_file_provides_people_and_teams(tmp_path: Path) -> None:
+    policy = write(tmp_path, "[people.alice]\n[teams.QA]\nmembers = ['alice']\n", "policy.toml")
+    settings = load_settings(write(tmp_path, FILE), policy_file=policy)
+    assert list(settings.policy.teams) == ["QA"]
+    assert settings.tracker == "bugzilla"
+
+
+def test_policy_file_with_other_keys_is_a_config_error(tmp_path: Path) -> None:
+    policy = write(tmp_path, "tracker = 'local'\n[people.alice]\n", "policy.toml")
+    with pytest.raises(ConfigError, match="unknown policy keys: tracker"):
+        load_settings(policy_file=policy)
+
+
+def test_secret_in_the_file_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "[bugzilla]\napi_key = 'hunter2-secret'\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert "api_key" in info.value.message
+    assert "hunter2-secret" not in info.value.message
+
+
+def test_token_in_the_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="token"):
+        load_settings(write(tmp_path, "[github]\ntoken = 'ghp_x'\n"))
+
+
+def test_bugzilla_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUGZILLA_API_KEY", "plain-key")
+    key = bugzilla_key()
+    assert key is not None and key.get_secret_value() == "plain-key"
+
+
+def test_prefixed_bugzilla_key_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUGZILLA_API_KEY", "plain-key")
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA_API_KEY", "prefixed-key")
+    key = bugzilla_key()
+    assert key is not None and key.get_secret_value() == "prefixed-key"
+
+
+@pytest.mark.parametrize("name", ["SYNC_INCIDENT_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"])
+def test_github_token_comes_from_the_environment(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(name, "ghp_secret")
+    token = github_token()
+    assert token is not None and token.get_secret_value() == "ghp_secret"
+
+
+def test_github_token_order_of_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GH_TOKEN", "c")
+    monkeypatch.setenv("GITHUB_TOKEN", "b")
+    monkeypatch.setenv("SYNC_INCIDENT_GITHUB_TOKEN", "a")
+    token = github_token()
+    assert token is not None and token.get_secret_value() == "a"
+
+
+def test_no_secrets_without_environment() -> None:
+    assert bugzilla_key() is None and github_token() is None
+
+
+def test_empty_secret_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "")
+    assert github_token() is None
+
+
+def test_secret_is_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUGZILLA_API_KEY", "hunter2-secret")
+    key = bugzilla_key()
+    assert "hunter2-secret" not in str(key)
+    assert "hunter2-secret" not in repr(key)
+    assert "hunter2-secret" not in f"{key}"
+
+
+def test_settings_never_carry_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUGZILLA_API_KEY", "hunter2-secret")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret")
+    dumped = load_settings().model_dump_json()
+    assert "hunter2-secret" not in dumped and "ghp_secret" not in dumped
+
+
+def test_cache_path_from_the_environment(tmp_path: Path) -> None:
+    # the hermetic fixture points SYNC_INCIDENT_CACHE into tmp_path
+    assert load_settings().cache_path().is_relative_to(tmp_path)
+
+
+def test_bugzilla_poll_interval_respects_bmo(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"bugzilla\.poll_minutes"):
+        load_settings(write(tmp_path, "[bugzilla]\npoll_minutes = 1\n"))
+
+
+def test_policy_switches_reach_the_policy(tmp_path: Path) -> None:
+    text = "ship_team = 'Release Management'\nrenew_signoffs_after_hold = false\n"
+    policy = load_settings(write(tmp_path, text)).policy
+    assert (policy.ship_team, policy.renew_signoffs_after_hold) == ("Release Management", False)

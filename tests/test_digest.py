@@ -1,0 +1,429 @@
+"""Digests: the pure model and Markdown, schedules across DST, keyed ids, webhooks, the command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from ulid import ULID
+
+from sync_incident import codec
+from sync_incident.cli import main
+from sync_incident.digest import (
+    Digest,
+    build_digest,
+    digest_key,
+    event_id_for,
+    has_key,
+    incident_set_name,
+    latest_slot,
+    next_slot,
+    render_markdown,
+    send_webhooks,
+    split_refs,
+    webhook_payload,
+)
+from sync_incident.events import (
+    DigestPosted,
+    Event,
+    HandoffOffered,
+    HoldRaised,
+    Opened,
+    SignoffGiven,
+    StatusUpdate,
+    StepAdded,
+)
+from sync_incident.policy import Person, Policy, ProductPolicy, Team
+from sync_incident.refs import IncidentRef
+from sync_incident.state import IncidentState, fold
+from sync_incident.trackers.base import Account, Comment
+from sync_incident.trackers.local import LocalTracker
+
+T0 = datetime(2026, 10, 24, 6, 0, tzinfo=UTC)
+
+POLICY = Policy(
+    people={
+        "alice": Person(timezone="Europe/Berlin", working_hours="09:00-17:00"),
+        "bob": Person(timezone="America/Toronto", working_hours="09:00-17:00"),
+        "carol": Person(timezone="UTC"),
+    },
+    teams={"QA": Team(members=["bob"]), "Releng": Team(members=["alice", "carol"])},
+    products={"Firefox": ProductPolicy(required_signoffs=["QA", "Releng"])},
+)
+
+
+def comments(*items: tuple[str, int, Event]) -> list[Comment]:
+    """(author, minutes after T0, event) → comments, as a tracker would return them."""
+    return [
+        Comment(
+            id=str(n),
+            author=Account(who),
+            created_at=T0 + timedelta(minutes=at),
+            body=codec.render(event),
+        )
+        for n, (who, at, event) in enumerate(items, 1)
+    ]
+
+
+def busy_state(n: int = 1, now: datetime | None = None) -> IncidentState:
+    """An incident with a hold, partial sign-offs, a pending handoff, blocked and overdue steps."""
+    release = f"Firefox 96.0.{n}"
+    return fold(
+        comments(
+            ("alice", 0, Opened(title=f"Startup crash spike {n}", ic="alice", releases=[release])),
+            ("bob", 10, HoldRaised(release=release, reason="a crash spike on startup")),
+            ("carol", 20, SignoffGiven(team="Releng", release=release, statement="ok")),
+            (
+                "alice",
+                30,
+                StatusUpdate(summary="QA verifies.", next_update_due=T0 + timedelta(minutes=90)),
+            ),
+            ("alice", 40, StepAdded(step="3", title="Rebuild", owner="carol", state="blocked")),
+            (
+                "alice",
+                45,
+                StepAdded(step="4", title="Verify", owner="bob", due=T0 + timedelta(minutes=100)),
+            ),
+            ("alice", 60, HandoffOffered(to="bob", done="Steps 1-2.", todo="Steps 3-4.")),
+        ),
+        kind="local",
+        policy=POLICY,
+        now=now or T0 + timedelta(hours=3),
+        ref=f"local:{n}",
+        title=f"Startup crash spike {n}",
+    )
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+def test_digest_reports_everything_people_must_act_on() -> None:
+    now = T0 + timedelta(hours=3)
+    digest = build_digest([busy_state()], POLICY, now)
+    inc = digest.incidents[0]
+    assert (inc.ic, inc.status, inc.age_minutes) == ("alice", "active", 180)
+    assert inc.last_update == T0 + timedelta(minutes=60)
+    assert inc.last_update_minutes == 120
+    assert inc.update_overdue and inc.overdue_minutes == 90
+    assert [(h.release, h.by) for h in inc.holds] == [("Firefox 96.0.1", "bob")]
+    [progress] = inc.releases
+    assert progress.required == ["QA", "Releng"]
+    assert progress.signed == ["Releng"] and progress.missing == ["QA"]
+    assert progress.holds == 1 and not progress.ready
+    [handoff] = inc.pending_handoffs
+    assert (handoff.by, handoff.to, handoff.waited_minutes) == ("alice", "bob", 120)
+    assert [(s.step, s.state, s.overdue) for s in inc.steps] == [
+        ("3", "blocked", False),
+        ("4", "todo", True),
+    ]
+
+
+def test_digest_is_computed_at_the_given_time_not_the_fold_time() -> None:
+    state = busy_state(now=T0 + timedelta(minutes=61))  # folded before anything was overdue
+    early = build_digest([state], POLICY, T0 + timedelta(minutes=70)).incidents[0]
+    late = build_digest([state], POLICY, T0 + timedelta(hours=5)).incidents[0]
+    assert not early.update_overdue and early.steps[-1].step == "3"
+    assert late.update_overdue and [s.step for s in late.steps] == ["3", "4"]
+    assert late.pending_handoffs[0].waited_minutes == 240
+
+
+def test_markdown_shows_the_overdue_update_hold_and_missing_signoff() -> None:
+    text = render_markdown(build_digest([busy_state()], POLICY, T0 + timedelta(hours=3)))
+    assert "**OVERDUE by 1 h 30 min**" in text
+    assert "Firefox 96.0.1: **HOLD** (bob: a crash spike on startup)" in text
+    assert "sign-offs 1/2, missing QA" in text
+    assert "handoff of IC alice→bob waiting 2 h 00 min" in text
+    assert "step 3 blocked (carol)" in text and "step 4 overdue since" in text
+
+
+def test_five_busy_incidents_fit_one_screen() -> None:
+    now = T0 + timedelta(hours=3)
+    states = [busy_state(n, now) for n in range(1, 6)]
+    text = render_markdown(build_digest(states, POLICY, now))
+    lines = text.splitlines()
+    assert len(lines) <= 40
+    assert max(len(line) for line in lines) <= 160
+    assert all(f"**local:{n}**" in text for n in range(1, 6))
+
+
+def test_digest_json_has_a_stable_schema() -> None:
+    digest = build_digest([busy_state()], POLICY, T0 + timedelta(hours=3))
+    data = json.loads(digest.model_dump_json())
+    assert data["schema_version"] == 1
+    assert set(data["incidents"][0]) >= {
+        "ref",
+        "ic",
+        "status",
+        "age_minutes",
+        "last_update",
+        "next_update_due",
+        "update_overdue",
+        "holds",
+        "releases",
+        "pending_handoffs",
+        "steps",
+    }
+    assert Digest.model_validate(data) == digest
+
+
+# --- schedules across timezones and DST -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "day_before", "day_after"),
+    [
+        # Berlin leaves summer time on 2026-10-25: 09:00 is 07:00 UTC, then 08:00 UTC
+        ("09:00 Europe/Berlin", "2026-10-24T07:00", "2026-10-25T08:00"),
+        # Toronto leaves daylight time on 2026-11-01: 09:00 is 13:00 UTC, then 14:00 UTC
+        ("09:00 America/Toronto", "2026-10-31T13:00", "2026-11-01T14:00"),
+    ],
+)
+def test_fixed_local_times_follow_the_wall_clock_over_dst(
+    spec: str, day_before: str, day_after: str
+) -> None:
+    before = datetime.fromisoformat(day_before + "+00:00")
+    after = datetime.fromisoformat(day_after + "+00:00")
+    assert next_slot([spec], None, before - timedelta(minutes=1)) == before
+    assert next_slot([spec], None, before) == after  # 25 hours later, not 24
+    assert latest_slot([spec], None, after - timedelta(minutes=1)) == before
+    assert latest_slot([spec], None, after) == after
+
+
+def test_a_time_skipped_by_spring_forward_still_happens_once_that_day() -> None:
+    # 2026-03-29 02:30 does not exist in Berlin (02:00 → 03:00)
+    day = datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
+    slots = []
+    moment = day - timedelta(hours=2)
+    while moment < day + timedelta(days=1):
+        nxt = next_slot(["02:30 Europe/Berlin"], None, moment)
+        assert nxt is not None
+        slots.append(nxt)
+        moment = nxt
+    on_the_day = [s for s in slots if s.date() == day.date()]
+    assert len(on_the_day) == 1
+
+
+def test_every_n_hours_is_aligned_so_replicas_agree() -> None:
+    now = datetime(2026, 10, 25, 10, 17, tzinfo=UTC)
+    assert latest_slot([], 6, now) == datetime(2026, 10, 25, 6, 0, tzinfo=UTC)
+    assert next_slot([], 6, now) == datetime(2026, 10, 25, 12, 0, tzinfo=UTC)
+    assert latest_slot([], None, now) is None
+
+
+# --- keys and event ids ----------------------------------------------------------------------
+
+
+def test_keyed_event_ids_are_deterministic_valid_ulids() -> None:
+    stamp = datetime(2026, 10, 25, 8, 0, tzinfo=UTC)
+    first = event_id_for("digest:all-active:2026-10-25T08:00Z", stamp)
+    assert first == event_id_for("digest:all-active:2026-10-25T08:00Z", stamp)
+    assert first != event_id_for("digest:all-active:2026-10-25T09:00Z", stamp)
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", first)
+    assert ULID.from_str(first).datetime == stamp
+    DigestPosted(id=first, key="k", text="t")  # the event model accepts it
+
+
+def test_incident_set_names() -> None:
+    a, b = IncidentRef("local", 1), IncidentRef("bugzilla", 2)
+    assert incident_set_name([a], False) == "local:1"
+    assert incident_set_name([a, b], False) == incident_set_name([b, a, a], False)
+    assert incident_set_name([a, b], False).startswith("set-")
+    assert incident_set_name([a], True) == "all-active"
+    period = datetime(2026, 10, 25, 8, 0, tzinfo=UTC)
+    assert digest_key([a], False, period) == "digest:local:1:2026-10-25T08:00Z"
+
+
+def test_has_key_ignores_rejected_duplicates_and_other_keys() -> None:
+    event = DigestPosted(id=event_id_for("k1", T0), key="k1", text="Digest.")
+    state = fold(comments(("x", 0, event), ("y", 1, event)), kind="local", policy=POLICY, now=T0)
+    assert has_key(state, "k1")
+    assert not has_key(state, "k2")
+    assert [e.accepted for e in state.timeline] == [True, False]  # seen twice counts once
+
+
+def test_split_refs() -> None:
+    assert split_refs(["bug", "12", "local:3", "issue", "o/r#4"]) == [
+        ["bug", "12"],
+        ["local:3"],
+        ["issue", "o/r#4"],
+    ]
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+SLACK = "https://hooks.slack.test/services/T000/B000/sekr1tT0ken"
+MATRIX = "https://matrix.example.test/_matrix/hook/abcdefsecret"
+
+
+def test_webhook_payload_shapes() -> None:
+    assert webhook_payload("hi", "slack") == {"text": "hi"}
+    assert webhook_payload("hi", "matrix") == {"msgtype": "m.text", "body": "hi"}
+
+
+def test_webhooks_send_slack_and_matrix_json(caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[tuple[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((str(request.url), json.loads(request.content)))
+        return httpx.Response(200, text="ok")
+
+    env = {"SLACK_HOOK": SLACK, "MATRIX_HOOK": MATRIX}
+    with caplog.at_level(logging.DEBUG):
+        problems = asyncio.run(
+            send_webhooks(
+                "**Digest**",
+                ["SLACK_HOOK", "MATRIX_HOOK"],
+                environ=env,
+                transport=httpx.MockTransport(handler),
+            )
+        )
+    assert problems == []
+    assert seen == [
+        (SLACK, {"text": "**Digest**"}),
+        (MATRIX, {"msgtype": "m.text", "body": "**Digest**"}),
+    ]
+    assert "sekr1tT0ken" not in caplog.text and "abcdefsecret" not in caplog.text
+
+
+def test_webhook_failures_never_show_the_url(caplog: pytest.LogCaptureFixture) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "slack" in str(request.url):
+            raise httpx.ConnectError(f"cannot connect to {request.url}", request=request)
+        return httpx.Response(500, text=f"bad hook {request.url}")
+
+    env = {"SLACK_HOOK": SLACK, "MATRIX_HOOK": MATRIX}
+    with caplog.at_level(logging.DEBUG):
+        problems = asyncio.run(
+            send_webhooks(
+                "d",
+                ["SLACK_HOOK", "MATRIX_HOOK", "UNSET_HOOK"],
+                environ=env,
+                transport=httpx.MockTransport(handler),
+            )
+        )
+    assert len(problems) == 3
+    assert "SLACK_HOOK" in problems[0] and "ConnectError" in problems[0]
+    assert "HTTP 500" in problems[1]
+    assert "UNSET_HOOK is not set" in problems[2]
+    joined = " ".join(problems) + caplog.text
+    assert "sekr1tT0ken" not in joined and "abcdefsecret" not in joined
+    assert "hooks.slack.test/services" not in joined
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def _exit_code(args: list[str]) -> int:
+    with pytest.raises(SystemExit) as caught:
+        main(args)
+    code = caught.value.code
+    return code if isinstance(code, int) else 1
+
+
+@pytest.fixture
+def local_incidents(tmp_path: Path) -> tuple[Path, list[IncidentRef]]:
+    from sync_incident.trackers.base import NewIncident
+
+    db = tmp_path / "local.sqlite3"
+    now = datetime.now(UTC)
+
+    async def setup() -> list[IncidentRef]:
+        refs = []
+        async with LocalTracker(db, user="alice", clock=lambda: now) as tracker:
+            for title in ("Startup crash spike", "Broken partner repack"):
+                opened = Opened(title=title, ic="alice", releases=["Firefox 96.0.1"])
+                refs.append(
+                    await tracker.create(
+                        NewIncident(title=title, body=codec.render(opened), marker=opened.id)
+                    )
+                )
+            hold = HoldRaised(release="Firefox 96.0.1", reason="a crash spike on startup")
+            await tracker.post(refs[0], codec.render(hold), marker=hold.id)
+            refs.append(
+                await tracker.create(
+                    NewIncident(
+                        title="Digests", body="Status digests go here.", marker="digest-target-1"
+                    )
+                )
+            )
+        return refs
+
+    return db, asyncio.run(setup())
+
+
+def _digest_comments(db: Path, number: int) -> list[str]:
+    async def read() -> list[str]:
+        async with LocalTracker(db, user="reader") as tracker:
+            snap = await tracker.fetch(IncidentRef("local", number))
+        return [c.body for c in snap.comments if "sync-incident:1 digest" in c.body]
+
+    return asyncio.run(read())
+
+
+def test_digest_command_prints_markdown(
+    local_incidents: tuple[Path, list[IncidentRef]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, _ = local_incidents
+    assert _exit_code(["--db", str(db), "digest", "local:1", "local:2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("**Incident digest**")
+    assert "**local:1** Startup crash spike" in out and "**HOLD**" in out
+    assert "**local:2** Broken partner repack" in out
+
+
+def test_digest_command_json(
+    local_incidents: tuple[Path, list[IncidentRef]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, _ = local_incidents
+    assert _exit_code(["--db", str(db), "digest", "local:1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["schema_version"] == 1
+    assert [i["ref"] for i in data["incidents"]] == ["local:1"]
+    assert data["incidents"][0]["holds"][0]["release"] == "Firefox 96.0.1"
+
+
+def test_digest_post_to_posts_once_per_period(
+    local_incidents: tuple[Path, list[IncidentRef]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, _ = local_incidents
+    args = ["--db", str(db), "digest", "local:1", "local:2", "--post-to", "local:3"]
+    assert _exit_code(args) == 0
+    assert "posted local:3" in capsys.readouterr().err
+    assert _exit_code(["--as", "someone-else", *args]) == 0  # another machine, another account
+    assert "already on local:3" in capsys.readouterr().err
+    assert len(_digest_comments(db, 3)) == 1
+
+
+def test_digest_all_active_skips_resolved_incidents(
+    local_incidents: tuple[Path, list[IncidentRef]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, _ = local_incidents
+    assert _exit_code(["--db", str(db), "--as", "alice", "resolve", "local:2"]) == 0
+    capsys.readouterr()
+    assert _exit_code(["--db", str(db), "digest", "--all-active", "--json"]) == 0
+    refs = [i["ref"] for i in json.loads(capsys.readouterr().out)["incidents"]]
+    assert "local:1" in refs and "local:2" not in refs
+
+
+def test_digest_without_incidents_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _exit_code(["--db", str(tmp_path / "x.sqlite3"), "digest"]) == 64
+    assert "no incidents to digest" in capsys.readouterr().err
+
+
+def test_digest_of_a_missing_incident_is_partial_and_fails(
+    local_incidents: tuple[Path, list[IncidentRef]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, _ = local_incidents
+    assert _exit_code(["--db", str(db), "digest", "local:1", "local:99"]) == 69
+    captured = capsys.readouterr()
+    assert "**local:1**" in captured.out
+    assert "**local:99** could not be read: NotFound" in captured.out
