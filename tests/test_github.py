@@ -609,12 +609,16 @@ def test_missing_repo_and_deleted_issue_are_not_found(world: World) -> None:
         run(tracker.fetch(world.ref))
 
 
-def test_403_without_rate_limit_is_access_denied_not_retried(world: World) -> None:
+def test_403_on_a_mirror_write_is_not_retried_and_the_comment_still_stands(
+    world: World,
+) -> None:
     world.fake.repos[REPO].permissions.clear()
     tracker = world.tracker("ghp_carol00000000000000000000000000000000")
-    with pytest.raises(AccessDenied):
-        run(tracker.post(world.ref, "x", marker="d-1", mirror=hold_mirror()))
+    posted = run(tracker.post(world.ref, "x", marker="d-1", mirror=hold_mirror()))
     assert [e.status for e in world.fake.log].count(403) == 1  # never retried
+    assert "not updated" in posted.mirror_error
+    comments = world.fake.issue(REPO, world.ref.number).comments.values()
+    assert [c.body for c in comments if c.id == int(posted.comment_id)] != []
 
 
 # ---------------------------------------------------------------------- rate limits

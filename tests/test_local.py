@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -434,7 +433,10 @@ def test_default_db_path_falls_back_to_the_user_data_dir(
     assert "sync-incident" in path.parts
 
 
-def test_fetching_ten_thousand_comments_is_fast(db: Path, alice: LocalTracker) -> None:
+def test_fetching_ten_thousand_comments_returns_them_all_in_order(
+    db: Path, alice: LocalTracker
+) -> None:
+    # the time it takes is measured by bench/fold.py (show_local), never by a timed test
     ref = _open_incident(alice)
     raw = sqlite3.connect(db)
     try:
@@ -448,8 +450,7 @@ def test_fetching_ten_thousand_comments_is_fast(db: Path, alice: LocalTracker) -
             )
     finally:
         raw.close()
-    started = time.perf_counter()
     snap = run(alice.fetch(ref))
-    elapsed = time.perf_counter() - started
     assert len(snap.comments) == 10_001
-    assert elapsed < 0.2, f"fetch of 10,000 comments took {elapsed:.3f} s"
+    assert [c.body for c in snap.comments[1:4]] == ["event 0", "event 1", "event 2"]
+    assert snap.comments[-1].body == "event 9999"

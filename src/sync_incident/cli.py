@@ -244,6 +244,8 @@ def _post(ctx: typer.Context, words: list[str], build: Any, dry_run: bool, stric
     what = "already posted (found it, not posted again)" if outcome.duplicate else "posted"
     typer.echo(f"{outcome.events[0].type} {what} on {outcome.ref} as comment {outcome.comment_id}.")
     typer.echo(_first_line(outcome.body))
+    if outcome.mirror_error:
+        typer.echo(f"Warning: {outcome.mirror_error}", err=True)
 
 
 def _first_line(body: str) -> str:

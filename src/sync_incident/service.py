@@ -55,6 +55,7 @@ class Outcome:
     posted: bool = False
     duplicate: bool = False
     comment_id: str | None = None
+    mirror_error: str = ""  # posted, but the mirrored fields could not be updated
 
 
 @dataclass
@@ -151,7 +152,7 @@ class Session:
         """Fetch and fold; membership facts are looked up on GitHub where the policy needs them."""
         tracker = self.tracker(ref.kind)
         snap = await tracker.fetch(ref)
-        facts = await self._facts(ref.kind, tracker, snap.comments)
+        facts = await self._facts(ref, tracker, snap.comments)
         return snap, self._fold(ref, snap, snap.comments, facts), facts
 
     def _fold(
@@ -174,11 +175,11 @@ class Session:
         )
 
     async def _facts(
-        self, kind: TrackerKind, tracker: Tracker, comments: Sequence[Comment]
+        self, ref: IncidentRef, tracker: Tracker, comments: Sequence[Comment]
     ) -> Facts:
         """Check org-team membership / repository permission for GitHub sign-offs and ships."""
         policy = self.policy
-        if kind != "github" or policy.permissive:
+        if ref.kind != "github" or policy.permissive:
             return Facts()
         checked = {
             name: team
@@ -206,7 +207,7 @@ class Session:
             for login in logins:
                 try:
                     if await self._is_member(
-                        gh, rules.github_teams, rules.github_permission, login
+                        gh, ref.repo, rules.github_teams, rules.github_permission, login
                     ):
                         ok.add(login.casefold())
                 except AccessDenied as exc:
@@ -215,7 +216,7 @@ class Session:
         return Facts(members=members, unknown=unknown)
 
     async def _is_member(
-        self, gh: GitHubTracker, teams: list[str], permission: str | None, login: str
+        self, gh: GitHubTracker, repo: str, teams: list[str], permission: str | None, login: str
     ) -> bool:
         for slug in teams:
             org, _, team = slug.partition("/")
@@ -224,11 +225,9 @@ class Session:
         if permission is not None:
             from sync_incident.policy import PERMISSIONS
 
-            have = await gh.repo_permission(self._repo_hint, login)
+            have = await gh.repo_permission(repo, login)
             return have in PERMISSIONS and PERMISSIONS.index(have) >= PERMISSIONS.index(permission)
         return False
-
-    _repo_hint: str = ""
 
     # --- writing ------------------------------------------------------------------------
 
@@ -242,7 +241,6 @@ class Session:
         lint: bool = True,
     ) -> Outcome:
         """Post ``events`` as one comment, or say exactly why not."""
-        self._repo_hint = ref.repo
         tracker = self.tracker(ref.kind)
         snap = await tracker.fetch(ref)
         findings = [f for e in events for f in lint_event(e)] if lint else []
@@ -256,7 +254,7 @@ class Session:
         me = await tracker.whoami()
         pending = Comment(id=PENDING_ID, author=me, created_at=self.clock(), body=body)
         comments = [*snap.comments, pending]
-        facts = await self._facts(ref.kind, tracker, comments)
+        facts = await self._facts(ref, tracker, comments)
         after = self._fold(ref, snap, comments, facts)
         self._refuse_if_rejected(after, events)
         outcome = Outcome(ref=ref, body=body, events=list(events), findings=findings, state=after)
@@ -270,6 +268,7 @@ class Session:
             posted.duplicate,
             posted.comment_id,
         )
+        outcome.mirror_error = posted.mirror_error
         return outcome
 
     @staticmethod

@@ -713,6 +713,7 @@ class FakeBugzilla:
             description=description,
             product=product,
             component=str(body["component"]),
+            whiteboard=str(body.get("whiteboard") or ""),  # 5.2 accepts it on creation
         )
         return 200, {"id": bug_id}
 

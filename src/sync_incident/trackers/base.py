@@ -141,6 +141,9 @@ class Posted:
     comment_id: str
     duplicate: bool = False
     requests: int = 0
+    # The event is posted (the comment is the record) but the mirrored fields could not be
+    # updated, e.g. an account without editbugs / push access: said, never fatal.
+    mirror_error: str = ""
 
 
 @dataclass(frozen=True)

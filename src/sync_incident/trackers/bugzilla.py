@@ -673,15 +673,24 @@ class BugzillaTracker:
         if mirror is not None:
             await self._read_bug(op, ref, entry)  # read-modify-write: the whiteboard as it is now
             fields = self._mirror_fields(entry, mirror)
+        mirror_error = ""
         try:
-            comment_id = await self._write_event(op, ref, entry, body, marker, fields)
+            try:
+                comment_id = await self._write_event(op, ref, entry, body, marker, fields)
+            except AccessDenied as exc:
+                if not fields:
+                    raise
+                # The PUT is refused whole (no editbugs on this bug): nothing was stored. The
+                # comment is the record, so post it alone and say the fields stayed as they were.
+                mirror_error = f"the bug's fields were not updated: {exc.message}"
+                comment_id = await self._write_event(op, ref, entry, body, marker, {})
         except Exception:
             entry.fields["unsure"] = [*(m for m in unsure if m != marker), marker][-50:]
             self._cache.save(ref.key, entry)
             raise
         entry.fields["unsure"] = [m for m in unsure if m != marker]
         self._cache.save(ref.key, entry)
-        return Posted(comment_id, requests=op.requests)
+        return Posted(comment_id, requests=op.requests, mirror_error=mirror_error)
 
     def _by_us(self, login: str) -> bool:
         return self._me is None or login == self._me.login

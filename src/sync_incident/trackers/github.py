@@ -444,11 +444,22 @@ class GitHubTracker:
                     await self._post_comment(ref, cached, text, marker, me),
                     False,
                 )
+            mirror_error = ""
             if mirror is not None:
-                await self._apply_mirror(ref, cached, mirror)
+                try:
+                    await self._apply_mirror(ref, cached, mirror)
+                except (AccessDenied, Rejected) as exc:
+                    # the comment is the record; labels, assignee and the body block need
+                    # triage/push access, which a commenter may not have
+                    mirror_error = f"the issue's labels and status block were not updated: {exc}"
         finally:
             self._cache.save(ref.key, cached)
-        return Posted(comment_id, duplicate=duplicate, requests=self.requests - start)
+        return Posted(
+            comment_id,
+            duplicate=duplicate,
+            requests=self.requests - start,
+            mirror_error=mirror_error,
+        )
 
     def _find_marker(self, cached: CachedIncident, marker: str, me: Account) -> str | None:
         def ours(uid: str | None, login: str) -> bool:

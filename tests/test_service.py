@@ -1,0 +1,337 @@
+"""End to end through the library API (Session) on the fake Bugzilla and the fake GitHub.
+
+The CLI is a thin layer over these calls; here the whole path runs — open, post with the
+mirror, read back, fold, gate — against stateful fakes behind httpx.MockTransport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sync_incident.config import Settings
+from sync_incident.errors import RefusedError
+from sync_incident.events import (
+    HandoffAccepted,
+    HandoffOffered,
+    HoldRaised,
+    HoldReleased,
+    Opened,
+    SignoffGiven,
+)
+from sync_incident.gate import readiness
+from sync_incident.policy import Person, Team
+from sync_incident.refs import IncidentRef
+from sync_incident.service import Session
+from tests.contract import run
+from tests.fakes.bugzilla import FakeBugzilla
+from tests.fakes.github import FakeClock, FakeGitHub
+
+BZ = "https://bugzilla.example.org"
+GH = "https://api.github.com"
+RELEASE = "Firefox 96.0.1"
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+def _session(settings: Settings, fake: Any, kind: str) -> Session:
+    return Session(
+        settings,
+        transports={kind: httpx.MockTransport(fake.handler)},
+        sleep=_no_sleep,
+    )
+
+
+@pytest.fixture
+def bugzilla(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBugzilla]:
+    fake = FakeBugzilla("5.2")
+    fake.add_user("alice@example.com", "alice-key-0000000000000000000000000000", insider=True)
+    fake.add_user("bob@example.com", "bob-key-000000000000000000000000000000", editbugs=False)
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA_API_KEY", "alice-key-0000000000000000000000000000")
+    yield fake
+
+
+def _bz_settings(tmp_path: Path, login: str = "alice@example.com") -> Settings:
+    return Settings(
+        bugzilla={  # type: ignore[arg-type]
+            "url": BZ,
+            "login": login,
+            "product": "Release Engineering",
+            "component": "General",
+        },
+        cache=tmp_path / "cache.sqlite3",
+    )
+
+
+def test_open_on_bugzilla_files_a_tagged_bug_whose_first_comment_is_the_opened_event(
+    bugzilla: FakeBugzilla, tmp_path: Path
+) -> None:
+    async def go() -> tuple[IncidentRef, Any]:
+        async with _session(_bz_settings(tmp_path), bugzilla, "bugzilla") as session:
+            ref = await session.open_new(
+                "bugzilla",
+                Opened(title="Startup crash", ic="alice@example.com", releases=[RELEASE]),
+            )
+            _, state, _ = await session.read(ref)
+            return ref, state
+
+    ref, state = run(go())
+    bug = bugzilla.bugs[ref.number]
+    assert state.opened and state.ic == "alice@example.com"
+    assert bug.summary == "Startup crash"
+    assert "[incident:active]" in bug.whiteboard
+    assert sum("sync-incident:1 opened" in c.text for c in bug.comments) == 1
+
+
+def test_a_hold_on_bugzilla_mirrors_the_whiteboard_and_blocks_the_gate(
+    bugzilla: FakeBugzilla, tmp_path: Path
+) -> None:
+    bug = bugzilla.add_bug(creator="alice@example.com", whiteboard="[perf] keep me")
+    ref = IncidentRef("bugzilla", bug)
+    hold = HoldRaised(release=RELEASE, reason="a crash spike on startup")
+
+    async def go() -> Any:
+        async with _session(_bz_settings(tmp_path), bugzilla, "bugzilla") as session:
+            await session.post(ref, [Opened(title="Crash", ic="alice@example.com")])
+            await session.post(ref, [hold])
+            _, state, _ = await session.read(ref)
+            return state
+
+    state = run(go())
+    whiteboard = bugzilla.bugs[bug].whiteboard
+    assert "[perf] keep me" in whiteboard
+    assert "[hold]" in whiteboard and "[incident:active]" in whiteboard
+    verdict = readiness(state, RELEASE, required=["QA"])
+    assert not verdict.ready
+    assert any("alice@example.com holds Firefox 96.0.1" in r for r in verdict.reasons)
+
+
+def test_on_bugzilla_a_third_person_cannot_release_a_hold_and_nothing_is_posted(
+    bugzilla: FakeBugzilla, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bug = bugzilla.add_bug(creator="alice@example.com")
+    ref = IncidentRef("bugzilla", bug)
+    hold = HoldRaised(release=RELEASE, reason="a crash spike on startup")
+
+    async def as_alice() -> None:
+        async with _session(_bz_settings(tmp_path), bugzilla, "bugzilla") as session:
+            await session.post(ref, [Opened(title="Crash", ic="alice@example.com")])
+            await session.post(ref, [hold])
+
+    run(as_alice())
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA_API_KEY", "bob-key-000000000000000000000000000000")
+    before = len(bugzilla.bugs[bug].comments)
+
+    async def as_bob() -> None:
+        settings = _bz_settings(tmp_path / "bob", login="bob@example.com")
+        async with _session(settings, bugzilla, "bugzilla") as session:
+            await session.post(ref, [HoldReleased(release=RELEASE, hold=hold.id)])
+
+    with pytest.raises(RefusedError, match=r"only alice@example\.com"):
+        run(as_bob())
+    assert len(bugzilla.bugs[bug].comments) == before
+
+
+def test_on_bugzilla_an_event_by_someone_without_editbugs_is_posted_without_the_mirror(
+    bugzilla: FakeBugzilla, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bug = bugzilla.add_bug(creator="alice@example.com", whiteboard="[perf]")
+    ref = IncidentRef("bugzilla", bug)
+
+    async def as_alice() -> None:
+        async with _session(_bz_settings(tmp_path), bugzilla, "bugzilla") as session:
+            await session.post(ref, [Opened(title="Crash", ic="alice@example.com")])
+
+    run(as_alice())
+    whiteboard = bugzilla.bugs[bug].whiteboard
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA_API_KEY", "bob-key-000000000000000000000000000000")
+
+    async def as_bob() -> Any:
+        settings = _bz_settings(tmp_path / "bob", login="bob@example.com")
+        async with _session(settings, bugzilla, "bugzilla") as session:
+            return await session.post(ref, [HoldRaised(release=RELEASE, reason="a crash spike")])
+
+    outcome = run(as_bob())
+    assert outcome.posted and "not updated" in outcome.mirror_error
+    assert bugzilla.bugs[bug].whiteboard == whiteboard  # no [hold]: bob may not edit it
+    assert sum("hold.raised" in c.text for c in bugzilla.bugs[bug].comments) == 1
+
+
+# --- GitHub ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
+    fake = FakeGitHub(GH, clock=FakeClock())
+    fake.add_user("alice", "ghp_alice0000000000000000000000000000000")
+    fake.add_user("quinn", "ghp_quinn0000000000000000000000000000000")
+    fake.add_user("mallory", "ghp_mallory00000000000000000000000000000")
+    fake.add_repo("acme/releases", admins=("alice",))
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_alice0000000000000000000000000000000")
+    return fake
+
+
+def _gh_settings(tmp_path: Path, **policy: Any) -> Settings:
+    return Settings(github={"api_url": GH}, cache=tmp_path / "cache.sqlite3", **policy)  # type: ignore[arg-type]
+
+
+def _as(monkeypatch: pytest.MonkeyPatch, fake: FakeGitHub, login: str) -> None:
+    token = fake.users[login].token
+    assert token is not None
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+
+
+def test_open_on_github_files_a_labelled_issue_with_a_status_block(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    async def go() -> IncidentRef:
+        async with _session(_gh_settings(tmp_path), github, "github") as session:
+            return await session.open_new(
+                "github", Opened(title="Startup crash", ic="alice"), repo="acme/releases"
+            )
+
+    ref = run(go())
+    issue = github.issue("acme/releases", ref.number)
+    labels = {label.lower() for label in issue.labels}
+    assert {"incident", "incident:active"} <= labels
+    assert "<!-- sync-incident:1 opened" in (issue.body or "") + "".join(
+        c.body for c in issue.comments.values()
+    )
+
+
+def test_github_handoff_moves_the_ic_and_the_assignee_only_when_accepted(
+    github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github.repos["acme/releases"].permissions["quinn"] = "write"
+    number = github.add_issue("acme/releases", "Crash", "Opened by hand.", by="alice").number
+    ref = IncidentRef("github", number, repo="acme/releases")
+    offer = HandoffOffered(to="quinn", done="Steps 1-3 are done.", todo="Step 4.")
+
+    async def post(login: str, events: list[Any]) -> Any:
+        _as(monkeypatch, github, login)
+        async with _session(_gh_settings(tmp_path / login), github, "github") as session:
+            await session.post(ref, events)
+            _, state, _ = await session.read(ref)
+            return state
+
+    run(post("alice", [Opened(title="Crash", ic="alice")]))
+    pending = run(post("alice", [offer]))
+    assert pending.ic == "alice" and pending.pending_handoffs[0].to == "quinn"
+    accepted = run(post("quinn", [HandoffAccepted(offer=offer.id)]))
+    assert accepted.ic == "quinn"
+    assert "quinn" in [a.lower() for a in github.issue("acme/releases", number).assignees]
+
+
+def test_an_event_by_a_commenter_without_push_access_is_posted_and_the_mirror_is_reported(
+    github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = github.add_issue("acme/releases", "Crash", "Opened by hand.", by="alice").number
+    ref = IncidentRef("github", number, repo="acme/releases")
+
+    async def post(login: str, events: list[Any]) -> Any:
+        _as(monkeypatch, github, login)
+        async with _session(_gh_settings(tmp_path / login), github, "github") as session:
+            return await session.post(ref, events)
+
+    run(post("alice", [Opened(title="Crash", ic="alice")]))
+    outcome = run(post("mallory", [HoldRaised(release=RELEASE, reason="a crash spike")]))
+    assert outcome.posted and not outcome.duplicate
+    assert "not updated" in outcome.mirror_error
+    issue = github.issue("acme/releases", number)
+    assert sum("hold.raised" in c.body for c in issue.comments.values()) == 1
+    assert "hold" not in [label.lower() for label in issue.labels]
+
+
+def test_github_signoff_counts_only_for_active_members_of_the_org_team(
+    github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github.teams[("acme", "qa")] = {"quinn": "active", "mallory": "pending"}
+    number = github.add_issue("acme/releases", "Crash", "Opened by hand.", by="alice").number
+    ref = IncidentRef("github", number, repo="acme/releases")
+    policy = {
+        "people": {
+            "alice": Person(github="alice"),
+            "quinn": Person(github="quinn"),
+            "mallory": Person(github="mallory"),
+        },
+        "teams": {"QA": Team(github_teams=["acme/qa"])},
+    }
+
+    async def post(login: str, events: list[Any]) -> None:
+        _as(monkeypatch, github, login)
+        async with _session(_gh_settings(tmp_path / login, **policy), github, "github") as s:
+            await s.post(ref, events)
+
+    run(post("alice", [Opened(title="Crash", ic="alice")]))
+    with pytest.raises(RefusedError, match="mallory is not a member of QA"):
+        run(
+            post(
+                "mallory",
+                [
+                    SignoffGiven(
+                        team="QA", release=RELEASE, statement="QA signs off on Firefox 96.0.1."
+                    )
+                ],
+            )
+        )
+    run(
+        post(
+            "quinn",
+            [SignoffGiven(team="QA", release=RELEASE, statement="QA signs off on Firefox 96.0.1.")],
+        )
+    )
+
+    async def gate() -> Any:
+        _as(monkeypatch, github, "alice")
+        async with _session(_gh_settings(tmp_path / "gate", **policy), github, "github") as s:
+            _, state, facts = await s.read(ref)
+            return readiness(state, RELEASE, required=["QA"], policy=s.policy, facts=facts)
+
+    verdict = run(gate())
+    assert verdict.ready, verdict.reasons
+    assert verdict.teams[0].by == "quinn"
+
+
+def test_github_token_that_cannot_read_teams_fails_the_gate_closed(
+    github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github.teams[("acme", "qa")] = {"quinn": "active"}
+    github.add_user("actions", "ghs_actions000000000000000000000000000", actions_token=True)
+    number = github.add_issue("acme/releases", "Crash", "Opened by hand.", by="alice").number
+    ref = IncidentRef("github", number, repo="acme/releases")
+    policy = {
+        "people": {"alice": Person(github="alice"), "quinn": Person(github="quinn")},
+        "teams": {"QA": Team(github_teams=["acme/qa"])},
+    }
+    github.add_comment(
+        "acme/releases", number, _rendered(Opened(title="Crash", ic="alice")), by="alice"
+    )
+    statement = "QA signs off on Firefox 96.0.1."
+    github.add_comment(
+        "acme/releases",
+        number,
+        _rendered(SignoffGiven(team="QA", release=RELEASE, statement=statement)),
+        by="quinn",
+    )
+    _as(monkeypatch, github, "actions")
+
+    async def gate() -> Any:
+        async with _session(_gh_settings(tmp_path, **policy), github, "github") as s:
+            _, state, facts = await s.read(ref)
+            return readiness(state, RELEASE, required=["QA"], policy=s.policy, facts=facts)
+
+    verdict = run(gate())
+    assert not verdict.ready
+    assert any("membership of QA cannot be checked" in r for r in verdict.reasons)
+
+
+def _rendered(event: Any) -> str:
+    from sync_incident import codec
+
+    return codec.render(event, "github")
