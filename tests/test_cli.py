@@ -835,7 +835,7 @@ def test_demo_plays_the_seed_story(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_demo_through_the_runner(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--db", str(tmp_path / "demo.sqlite3")])
+    result = runner.invoke(app, ["--db", str(tmp_path / "demo.sqlite3"), "demo"])
     assert result.exit_code == 0
     assert (tmp_path / "demo.sqlite3").exists()
 

@@ -882,18 +882,15 @@ def config_check(ctx: typer.Context) -> None:
 
 
 @app.command()
-def demo(
-    ctx: typer.Context,
-    db: Annotated[
-        Path | None,
-        typer.Option(
-            "--db", help="Where to keep the demo incident (default: a fresh temporary file)."
-        ),
-    ] = None,
-) -> None:
-    """Play the seed's story on a fresh local incident and show each step."""
+def demo(ctx: typer.Context) -> None:
+    """Play the seed's story on a fresh local incident and show each step.
+
+    The incident lives in a temporary file, or in the file named by the global --db option
+    (then look at it afterwards: `sync-incident local:1 --db FILE`).
+    """
     from sync_incident.demo import play
 
+    db = _globals(ctx).db
     raise typer.Exit(_run(play(db, echo=typer.echo)))
 
 

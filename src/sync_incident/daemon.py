@@ -444,23 +444,14 @@ class Daemon:
                 return
             try:
                 snap, state, _ = await session.read(watch.ref)
-            except (NotFound, AccessDenied) as exc:  # this incident only
+            except SyncIncidentError as exc:
+                report.failed += 1
+                if isinstance(exc, TrackerError) and not isinstance(exc, NotFound | AccessDenied):
+                    self._failed(kind, exc, now)  # the tracker is down: back off, stay due
+                    return
+                # this incident only (gone, no access, a reference this setup cannot read)
                 watch.error = f"{type(exc).__name__}: {exc.message}"
                 watch.next_poll = now + self._interval(kind)
-                report.failed += 1
-                log.warning(
-                    "cannot read incident",
-                    extra={"event": "poll-error", "incident": str(watch.ref), "error": watch.error},
-                )
-                return
-            except TrackerError as exc:  # the tracker is down: back off, keep the incident due
-                report.failed += 1
-                self._failed(kind, exc, now)
-                return
-            except SyncIncidentError as exc:  # e.g. a reference this setup cannot read
-                watch.error = f"{type(exc).__name__}: {exc.message}"
-                watch.next_poll = now + self._interval(kind)
-                report.failed += 1
                 log.warning(
                     "cannot read incident",
                     extra={"event": "poll-error", "incident": str(watch.ref), "error": watch.error},

@@ -21,6 +21,7 @@ from sync_incident.events import (
     HoldRaised,
     HoldReleased,
     NextStep,
+    Note,
     Opened,
     ShipDecision,
     SignoffGiven,
@@ -71,11 +72,13 @@ class _Story:
         self.echo = echo
         self.ref = IncidentRef("local", 1)
 
-    async def post(self, who: str, command: str, events: Sequence[Event]) -> bool:
+    async def post(
+        self, who: str, command: str, events: Sequence[Event], *, strict: bool = False
+    ) -> bool:
         self.echo(f"\n$ sync-incident --as {who} {command}")
         async with Session(self.settings, as_user=who) as session:
             try:
-                outcome = await session.post(self.ref, events)
+                outcome = await session.post(self.ref, events, strict=strict)
             except RefusedError as exc:
                 self.echo(f"RefusedError: {exc.message}")
                 return False
@@ -151,6 +154,10 @@ async def _play(story: _Story, echo: Echo) -> int:
         [HoldReleased(release=RELEASE, hold=hold.id, reason="we can proceed")],
     )
     ok &= refused
+    vague = "Yeah, it seems fine, we can proceed."
+    ok &= not await story.post(
+        "bob", f"note {story.ref} --strict --text '{vague}'", [Note(text=vague)], strict=True
+    )
     verdict = await story.gate("bob")
     ok &= not verdict.ready and any("alice" in r and "holds" in r for r in verdict.reasons)
     ok &= await story.post(

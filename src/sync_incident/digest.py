@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from sync_incident.events import release_key
 from sync_incident.policy import Policy
 from sync_incident.refs import IncidentRef
+from sync_incident.render import age
 from sync_incident.state import IncidentState, Step
 
 if TYPE_CHECKING:
@@ -224,16 +225,6 @@ def _progress(s: IncidentState, release: str, policy: Policy) -> ReleaseProgress
 # --- Markdown --------------------------------------------------------------------------------
 
 
-def _ago(minutes: int | None) -> str:
-    if minutes is None:
-        return "?"
-    if minutes < 60:
-        return f"{minutes} min"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h {minutes % 60:02d} min"
-    return f"{minutes // (24 * 60)} d {minutes % (24 * 60) // 60} h"
-
-
 def _hhmm(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%m-%d %H:%M UTC")
 
@@ -264,20 +255,20 @@ def _incident_lines(inc: IncidentDigest) -> list[str]:
     status = "RESOLVED" if inc.status == "resolved" else inc.status
     head = (
         f"- **{inc.ref}** {_cut(inc.title or '(no title)', 60)} ({inc.severity or '?'}) · "
-        f"IC {inc.ic or 'none'} · {status} for {_ago(inc.age_minutes)}"
+        f"IC {inc.ic or 'none'} · {status} for {age(inc.age_minutes)}"
     )
     if inc.doubts:
         head += f" · **{inc.doubts} in doubt**"
     out = [_cut(head, LINE_WIDTH)]
     update = (
-        f"  - Update: last {_ago(inc.last_update_minutes)} ago"
+        f"  - Update: last {age(inc.last_update_minutes)} ago"
         if inc.last_update
         else "  - Update: none yet"
     )
     if inc.next_update_due:
         update += f" · next due {_hhmm(inc.next_update_due)}"
         if inc.update_overdue:
-            update += f" **OVERDUE by {_ago(inc.overdue_minutes)}**"
+            update += f" **OVERDUE by {age(inc.overdue_minutes)}**"
     out.append(_cut(update, LINE_WIDTH))
     parts = []
     for rel in inc.releases:
@@ -295,7 +286,7 @@ def _incident_lines(inc: IncidentDigest) -> list[str]:
     if parts:
         out.append(_cut("  - " + " · ".join(parts), LINE_WIDTH))
     waiting = [
-        f"handoff {'of IC' if h.role == 'ic' else 'of steps'} {h.by}→{h.to} waiting {_ago(h.waited_minutes)}"
+        f"handoff {'of IC' if h.role == 'ic' else 'of steps'} {h.by}→{h.to} waiting {age(h.waited_minutes)}"
         for h in inc.pending_handoffs
     ]
     for st in inc.steps:

@@ -19,7 +19,7 @@ def age(minutes: int | None) -> str:
         return f"{minutes} min"
     if minutes < 48 * 60:
         return f"{minutes // 60} h {minutes % 60:02d} min"
-    return f"{minutes // (24 * 60)} days"
+    return f"{minutes // (24 * 60)} d {minutes % (24 * 60) // 60} h"
 
 
 def state_text(s: IncidentState, *, timeline: int | None = 15) -> str:
