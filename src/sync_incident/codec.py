@@ -284,14 +284,12 @@ def _candidates(block: list[str]) -> Iterable[str]:
 
 
 def _decode_block(block: list[str]) -> tuple[list[Event], Warning | None]:
-    matched = False
     problem: Warning | None = None
     undecoded: Warning | None = None
     for candidate in _candidates(block):
         match = _HEADER.match(candidate)
         if match is None:
             continue
-        matched = True
         if int(match["major"]) != FORMAT_MAJOR:
             return [], Warning(
                 "newer-format",
@@ -312,9 +310,7 @@ def _decode_block(block: list[str]) -> tuple[list[Event], Warning | None]:
         return [], undecoded
     if problem is not None:
         return [], problem
-    if not matched:
-        return [], Warning("unreadable", "a malformed event trailer was ignored")
-    return [], Warning("unreadable", "a malformed event trailer was ignored")  # pragma: no cover
+    return [], Warning("unreadable", "a malformed event trailer was ignored")
 
 
 def _decode_event(kind: str, event_id: str, payload: str) -> tuple[list[Event], Warning | None]:

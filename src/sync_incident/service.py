@@ -131,6 +131,7 @@ class Session:
                 sleep=self.sleep,
                 mirror_assignee=self.settings.bugzilla.mirror_assignee,
                 login=self.settings.bugzilla.login,
+                incident_tag=self.settings.bugzilla.incident_tag,
             )
         from sync_incident.trackers.github import build_github
 

@@ -855,6 +855,7 @@ def build_bugzilla(
     sleep: Sleep | None = None,
     mirror_assignee: bool = False,
     login: str | None = None,
+    incident_tag: str = "incident",
 ) -> BugzillaTracker:
     """A Bugzilla tracker on a client built by :func:`make_client`."""
     if auth not in ("auto", "header", "param", "bearer"):
@@ -871,4 +872,5 @@ def build_bugzilla(
         sleep=sleep,
         mirror_assignee=mirror_assignee,
         login=login,
+        incident_tag=incident_tag,
     )
