@@ -228,11 +228,11 @@ def _post(ctx: typer.Context, words: list[str], build: Any, dry_run: bool, stric
 
     async def go() -> Any:
         async with _session(ctx) as session:
-            _, state, _ = await session.read(ref)
+            snap, state, _ = await session.read(ref)
             me = await session.whoami(ref.kind)
             actor = session.policy.person_for(ref.kind, me) or me.login
             events = build(state, actor)
-            return await session.post(ref, events, dry_run=dry_run, strict=strict)
+            return await session.post(ref, events, dry_run=dry_run, strict=strict, snapshot=snap)
 
     outcome = _run(go())
     for finding in outcome.findings:
@@ -336,7 +336,9 @@ def open_(
                     releases=releases,
                     ic=ic or session.policy.person_for(target.kind, me) or me.login,
                 )
-                outcome = await session.post(target, [event], dry_run=dry_run, strict=strict)
+                outcome = await session.post(
+                    target, [event], dry_run=dry_run, strict=strict, snapshot=snap
+                )
                 if dry_run:
                     return outcome.body  # type: ignore[no-any-return]
                 return f"Incident opened on {target}; {event.ic} is incident commander."

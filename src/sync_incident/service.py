@@ -240,10 +240,14 @@ class Session:
         dry_run: bool = False,
         strict: bool = False,
         lint: bool = True,
+        snapshot: IncidentSnapshot | None = None,
     ) -> Outcome:
-        """Post ``events`` as one comment, or say exactly why not."""
+        """Post ``events`` as one comment, or say exactly why not.
+
+        ``snapshot``: what the caller just read (to build the events), so it is not read twice.
+        """
         tracker = self.tracker(ref.kind)
-        snap = await tracker.fetch(ref)
+        snap = snapshot if snapshot is not None else await tracker.fetch(ref)
         findings = [f for e in events for f in lint_event(e)] if lint else []
         if strict and findings:
             raise RefusedError(
