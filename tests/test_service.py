@@ -86,7 +86,25 @@ def test_open_on_bugzilla_files_a_tagged_bug_whose_first_comment_is_the_opened_e
     assert state.opened and state.ic == "alice@example.com"
     assert bug.summary == "Startup crash"
     assert "[incident:active]" in bug.whiteboard
+    assert "[ic:alice@example.com]" in bug.whiteboard  # set at creation, in the same request
     assert sum("sync-incident:1 opened" in c.text for c in bug.comments) == 1
+
+
+def test_open_by_an_account_the_policy_does_not_know_files_nothing(
+    bugzilla: FakeBugzilla, tmp_path: Path
+) -> None:
+    settings = _bz_settings(tmp_path)
+    settings.people = {"quinn": Person(bugzilla=["quinn@example.com"])}
+    settings.teams = {"QA": Team(members=["quinn"])}
+    bugs_before = len(bugzilla.bugs)
+
+    async def go() -> None:
+        async with _session(settings, bugzilla, "bugzilla") as session:
+            await session.open_new("bugzilla", Opened(title="Crash", ic="quinn"))
+
+    with pytest.raises(RefusedError, match="not a person in the policy"):
+        run(go())
+    assert len(bugzilla.bugs) == bugs_before
 
 
 def test_a_hold_on_bugzilla_mirrors_the_whiteboard_and_blocks_the_gate(

@@ -312,6 +312,11 @@ class Session:
                 )
         if kind == "github" and not repo:
             raise UsageError("filing a GitHub issue needs --github owner/repo")
+        me = await tracker.whoami()
+        pending = Comment(id=PENDING_ID, author=me, created_at=self.clock(), body=body)
+        state = fold([pending], kind=kind, policy=self.policy, now=self.clock())
+        self._refuse_if_rejected(state, [event])
+        mirror = mirror_for(state, kind, self.policy)
         new = NewIncident(
             title=event.title,
             body=body,
@@ -319,10 +324,11 @@ class Session:
             product=product,
             component=component,
             repo=repo,
+            mirror=mirror,
         )
         ref = await tracker.create(new)
-        _, state, _ = await self.read(ref)
-        await tracker.post(ref, body, marker=event.id, mirror=mirror_for(state, kind, self.policy))
+        # finds the opened comment (never posts it twice) and sets what create could not
+        await tracker.post(ref, body, marker=event.id, mirror=mirror)
         return ref
 
 

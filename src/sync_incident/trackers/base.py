@@ -156,6 +156,7 @@ class NewIncident:
     product: str = ""  # Bugzilla product / component; GitHub ignores them
     component: str = ""
     repo: str = ""  # GitHub owner/repo
+    mirror: Mirror | None = None  # the fields to set at creation (Bugzilla: the whiteboard)
 
 
 @runtime_checkable

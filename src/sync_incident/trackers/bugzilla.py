@@ -807,7 +807,11 @@ class BugzillaTracker:
             "op_sys": "All",
             "platform": "All",
             # tagged from the start, so `digest --all-active` finds the new incident
-            "whiteboard": f"[{self._tag}:active]",
+            "whiteboard": (
+                mirror_whiteboard("", new.mirror, self._tag)
+                if new.mirror is not None
+                else f"[{self._tag}:active]"
+            ),
         }
         attempted = False
 
