@@ -22,14 +22,13 @@ jinja2, pydantic and the state model are imported inside functions.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import hashlib
 import html
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import jinja2
@@ -267,9 +266,6 @@ class Retro:
         if person is None:
             return "nobody"
         return self.names.get(person, person)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 # --- building ----------------------------------------------------------------------------------
