@@ -14,10 +14,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from _common import Row, best_of
 
-from sync_incident import codec
-from sync_incident.events import Note, Opened, SignoffGiven, StatusUpdate, StepAdded
-from sync_incident.state import fold
-from sync_incident.trackers.base import Account, Comment
+from sync_incident.core import codec
+from sync_incident.core.comments import Account, Comment
+from sync_incident.core.events import Note, Opened, SignoffGiven, StatusUpdate, StepAdded
+from sync_incident.core.state import fold
 
 START = datetime(2022, 1, 12, 9, 0, tzinfo=UTC)
 
@@ -61,9 +61,9 @@ def fold_vs_json(n: int = 100_000) -> Row:
 
 
 def show_local(n: int = 10_000) -> Row:
-    from sync_incident.refs import IncidentRef
-    from sync_incident.render import state_text
+    from sync_incident.core.refs import IncidentRef
     from sync_incident.trackers.local import LocalTracker
+    from sync_incident.views import state_text
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite3"

@@ -44,14 +44,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx  # noqa: E402
 from _common import Row, print_table  # noqa: E402
 
-from sync_incident import codec  # noqa: E402
 from sync_incident.config import Settings  # noqa: E402
-from sync_incident.daemon import DEFAULT_CONCURRENCY, Daemon  # noqa: E402
-from sync_incident.events import Opened, StatusUpdate  # noqa: E402
+from sync_incident.core import codec  # noqa: E402
+from sync_incident.core.comments import Account, Comment  # noqa: E402
+from sync_incident.core.events import Opened, StatusUpdate  # noqa: E402
+from sync_incident.core.state import fold  # noqa: E402
+from sync_incident.daemon.poller import DEFAULT_CONCURRENCY, Daemon  # noqa: E402
 from sync_incident.service import Session  # noqa: E402
-from sync_incident.state import fold  # noqa: E402
-from sync_incident.trackers.base import Account, Comment  # noqa: E402
-from tests.fakes.bugzilla import FakeBugzilla  # noqa: E402
+from sync_incident.testing.bugzilla import FakeBugzilla  # noqa: E402
 
 ALICE = "alice@example.test"
 

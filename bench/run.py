@@ -3,7 +3,7 @@
     .venv/bin/python bench/run.py           # the full run (a few minutes)
     .venv/bin/python bench/run.py --quick   # smaller sizes, same rows
 
-Request counts are taken at the socket layer of :class:`tests.fakes.server.LoopbackServer`,
+Request counts are taken at the socket layer of :class:`sync_incident.testing.server.LoopbackServer`,
 which serves the stateful fake Bugzilla (5.2) and fake GitHub on 127.0.0.1, so the trackers
 run on httpx's real transport. See ``docs/bench.md`` for what each row means.
 """
@@ -27,16 +27,16 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT), str(ROOT / "bench")]
 import httpx  # noqa: E402
 from _common import Row, print_table  # noqa: E402
 
-from sync_incident import codec  # noqa: E402
-from sync_incident.cache import Cache  # noqa: E402
-from sync_incident.events import Note, Opened, SignoffGiven  # noqa: E402
-from sync_incident.refs import IncidentRef  # noqa: E402
-from sync_incident.trackers.bugzilla import BugzillaTracker  # noqa: E402
-from sync_incident.trackers.github import API_VERSION, GitHubTracker  # noqa: E402
+from sync_incident.core import codec  # noqa: E402
+from sync_incident.core.events import Note, Opened, SignoffGiven  # noqa: E402
+from sync_incident.core.refs import IncidentRef  # noqa: E402
+from sync_incident.testing.bugzilla import FakeBugzilla  # noqa: E402
+from sync_incident.testing.github import FakeClock, FakeGitHub  # noqa: E402
+from sync_incident.testing.server import LoopbackServer  # noqa: E402
+from sync_incident.trackers.bugzilla.tracker import BugzillaTracker  # noqa: E402
+from sync_incident.trackers.cache import Cache  # noqa: E402
+from sync_incident.trackers.github.tracker import API_VERSION, GitHubTracker  # noqa: E402
 from sync_incident.trackers.http import make_client  # noqa: E402
-from tests.fakes.bugzilla import FakeBugzilla  # noqa: E402
-from tests.fakes.github import FakeClock, FakeGitHub  # noqa: E402
-from tests.fakes.server import LoopbackServer  # noqa: E402
 
 BZ_ME, BZ_KEY = "releng-bot@example.com", "BenchKey000000000000000000000000000000001"
 GH_ME, GH_TOKEN = "incident-bot", "ghp_bench0000000000000000000000000000000001"
@@ -97,9 +97,8 @@ class Gh:
         self.server.handler = self.fake.handler
 
     def incident(self, n: int) -> IncidentRef:
-        first, *rest = bodies(n, "github")
-        issue = self.fake.add_issue(REPO, "Startup crash spike", first, by=GH_ME)
-        for body in rest:
+        issue = self.fake.add_issue(REPO, "Startup crash spike", "Opened by hand.", by=GH_ME)
+        for body in bodies(n, "github"):
             self.fake.add_comment(REPO, issue.number, body, by=GH_ME)
         return IncidentRef("github", issue.number, repo=REPO)
 
@@ -249,7 +248,7 @@ async def naive_post(world: Bz | Gh, ref: IncidentRef, body: str) -> None:
 def gate_requests(kind: str, comments: int = 100, auth: str = "auto") -> list[Row]:
     """The gate's exact read path (Session.read + readiness), cold cache then warm."""
     from sync_incident.config import Settings
-    from sync_incident.gate import readiness
+    from sync_incident.core.readiness import readiness
     from sync_incident.service import Session
 
     world: Bz | Gh = Bz() if kind == "bugzilla" else Gh()
@@ -266,8 +265,10 @@ def gate_requests(kind: str, comments: int = 100, auth: str = "auto") -> list[Ro
 
             async def gate() -> None:
                 async with Session(settings, sleep=no_sleep) as session:
-                    _, state, facts = await session.read(ref)
-                    verdict = readiness(state, RELEASE, required=["QA"], facts=facts)
+                    reading = await session.read(ref, fresh=True)
+                    verdict = readiness(
+                        reading.state, RELEASE, required=["QA"], facts=reading.facts
+                    )
                     verdicts.append(verdict.ready)
 
             cold = counted(world.server, gate)

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 
 from sync_incident import action
-from sync_incident.cli import main
-from sync_incident.gate import HoldView, TeamStatus, Verdict
+from sync_incident.cli.app import main
+from sync_incident.core.readiness import HoldView, TeamStatus, Verdict
 
 yaml: Any = importlib.import_module("yaml")  # the `test` extra; no stubs needed
 

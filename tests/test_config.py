@@ -7,12 +7,10 @@ from pathlib import Path
 import pytest
 
 from sync_incident.config import (
-    bugzilla_key,
     default_config_path,
-    github_token,
     load_settings,
 )
-from sync_incident.errors import ConfigError
+from sync_incident.core.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "sync-incident.toml"
 
@@ -127,7 +125,7 @@ def test_invalid_value_is_named(tmp_path: Path) -> None:
 
 def test_invalid_env_value_names_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNC_INCIDENT_TRACKER", "jira")
-    with pytest.raises(ConfigError, match=r"\(environment\)"):
+    with pytest.raises(ConfigError, match=r"environment\)"):
         load_settings()
 
 
@@ -166,8 +164,38 @@ def test_separate_policy_file_provides_people_and_teams(tmp_path: Path) -> None:
 
 def test_policy_file_with_other_keys_is_a_config_error(tmp_path: Path) -> None:
     policy = write(tmp_path, "tracker = 'local'\n[people.alice]\n", "policy.toml")
-    with pytest.raises(ConfigError, match="unknown policy keys: tracker"):
+    with pytest.raises(ConfigError, match=r"policy\.tracker: unknown key"):
         load_settings(policy_file=policy)
+
+
+def test_every_policy_key_is_accepted_in_a_policy_file(tmp_path: Path) -> None:
+    policy = write(tmp_path, "stale_handoff_minutes = 45\nship_team = 'Relman'\n", "policy.toml")
+    assert load_settings(policy_file=policy).policy.stale_handoff_minutes == 45
+
+
+def test_an_invalid_policy_value_is_a_config_error_not_a_crash(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"policy\.stale_handoff_minutes"):
+        load_settings(write(tmp_path, "stale_handoff_minutes = 0\n"))
+
+
+def test_the_policy_may_sit_under_a_policy_table(tmp_path: Path) -> None:
+    text = "[policy]\nship_team = 'Release Management'\n"
+    assert load_settings(write(tmp_path, text)).policy.ship_team == "Release Management"
+
+
+def test_single_underscore_spelling_of_a_section_key_works(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA_URL", "https://bugzilla.example.org")
+    assert load_settings().bugzilla.url == "https://bugzilla.example.org"
+
+
+def test_unknown_sync_incident_variables_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sync_incident.config import unknown_env
+
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILA_URL", "typo")
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA_URL", "fine")
+    assert unknown_env() == ["SYNC_INCIDENT_BUGZILA_URL"]
 
 
 def test_secret_in_the_file_is_refused_without_echoing_it(tmp_path: Path) -> None:
@@ -185,14 +213,14 @@ def test_token_in_the_file_is_refused(tmp_path: Path) -> None:
 
 def test_bugzilla_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BUGZILLA_API_KEY", "plain-key")
-    key = bugzilla_key()
+    key = load_settings().bugzilla_api_key
     assert key is not None and key.get_secret_value() == "plain-key"
 
 
 def test_prefixed_bugzilla_key_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BUGZILLA_API_KEY", "plain-key")
     monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA_API_KEY", "prefixed-key")
-    key = bugzilla_key()
+    key = load_settings().bugzilla_api_key
     assert key is not None and key.get_secret_value() == "prefixed-key"
 
 
@@ -201,7 +229,7 @@ def test_github_token_comes_from_the_environment(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(name, "ghp_secret")
-    token = github_token()
+    token = load_settings().github_token
     assert token is not None and token.get_secret_value() == "ghp_secret"
 
 
@@ -209,22 +237,22 @@ def test_github_token_order_of_precedence(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("GH_TOKEN", "c")
     monkeypatch.setenv("GITHUB_TOKEN", "b")
     monkeypatch.setenv("SYNC_INCIDENT_GITHUB_TOKEN", "a")
-    token = github_token()
+    token = load_settings().github_token
     assert token is not None and token.get_secret_value() == "a"
 
 
 def test_no_secrets_without_environment() -> None:
-    assert bugzilla_key() is None and github_token() is None
+    assert load_settings().bugzilla_api_key is None and load_settings().github_token is None
 
 
 def test_empty_secret_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "")
-    assert github_token() is None
+    assert load_settings().github_token is None
 
 
 def test_secret_is_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BUGZILLA_API_KEY", "hunter2-secret")
-    key = bugzilla_key()
+    key = load_settings().bugzilla_api_key
     assert "hunter2-secret" not in str(key)
     assert "hunter2-secret" not in repr(key)
     assert "hunter2-secret" not in f"{key}"

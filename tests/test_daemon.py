@@ -21,37 +21,31 @@ from typing import Any
 import httpx
 import pytest
 
-from sync_incident import codec
-from sync_incident.cli import main
+from sync_incident.cli.app import main
 from sync_incident.config import DigestSettings, LocalSettings, Settings
-from sync_incident.daemon import (
-    Daemon,
-    configure_logging,
-    due_reminders,
-    end_of_day,
-)
-from sync_incident.events import (
+from sync_incident.core import codec
+from sync_incident.core.comments import Account, Comment
+from sync_incident.core.errors import Unavailable
+from sync_incident.core.events import (
     Event,
     HandoffOffered,
     Opened,
     Resolved,
     StatusUpdate,
 )
-from sync_incident.policy import Person, Team
-from sync_incident.refs import IncidentRef
-from sync_incident.service import Session
-from sync_incident.state import IncidentState, fold
-from sync_incident.trackers.base import (
-    Account,
-    Comment,
-    IncidentSnapshot,
-    Mirror,
-    NewIncident,
-    Posted,
-    Unavailable,
+from sync_incident.core.policy import Person, Policy, Team
+from sync_incident.core.refs import IncidentRef
+from sync_incident.core.state import IncidentState, fold
+from sync_incident.daemon import (
+    Daemon,
+    configure_logging,
+    due_reminders,
+    end_of_day,
 )
+from sync_incident.service import Session
+from sync_incident.testing.bugzilla import FakeBugzilla
+from sync_incident.trackers.base import IncidentSnapshot, Mirror, NewIncident, Posted
 from sync_incident.trackers.local import LocalTracker
-from tests.fakes.bugzilla import FakeBugzilla
 
 PEOPLE = {
     "alice": Person(
@@ -61,6 +55,10 @@ PEOPLE = {
         timezone="America/Toronto", working_hours="09:00-17:00", bugzilla=["bob@example.test"]
     ),
     "carol": Person(timezone="UTC"),
+    # the daemon's own account: its reminders and digests count only from a known account
+    "daemon": Person(bugzilla=["daemon@example.test"]),
+    "daemon-a": Person(),
+    "daemon-b": Person(),
 }
 TEAMS = {"Releng": Team(members=["alice", "bob", "carol"])}
 T0 = datetime(2026, 10, 24, 6, 0, tzinfo=UTC)
@@ -81,15 +79,14 @@ def make_settings(tmp_path: Path, **over: Any) -> Settings:
     return Settings(
         local=LocalSettings(db=tmp_path / "local.sqlite3", user="daemon"),
         cache=tmp_path / "cache.sqlite3",
-        people=PEOPLE,
-        teams=TEAMS,
+        policy=Policy(people=PEOPLE, teams=TEAMS),
         **over,
     )
 
 
 def state_of(*items: tuple[str, datetime, Event], status_ref: str = "local:1") -> IncidentState:
     comments = [
-        Comment(id=str(n), author=Account(who), created_at=at, body=codec.render(event))
+        Comment(id=str(n), author=Account(who), created_at=at, body=codec.render(event), order=n)
         for n, (who, at, event) in enumerate(items, 1)
     ]
     return fold(
@@ -225,6 +222,8 @@ class Hooked:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.kind = inner.kind
+        self.flavor = inner.flavor
+        self.server = inner.server
         self.before_post: Callable[[], Any] | None = None
         self.after_post: Callable[[], Any] | None = None
         self.posts = 0
@@ -232,8 +231,11 @@ class Hooked:
     async def whoami(self) -> Account:
         return await self.inner.whoami()  # type: ignore[no-any-return]
 
-    async def fetch(self, ref: IncidentRef) -> IncidentSnapshot:
-        return await self.inner.fetch(ref)  # type: ignore[no-any-return]
+    async def fetch(self, ref: IncidentRef, *, fresh: bool = False) -> IncidentSnapshot:
+        return await self.inner.fetch(ref, fresh=fresh)  # type: ignore[no-any-return]
+
+    async def sync_mirror(self, ref: IncidentRef, mirror: Mirror) -> bool:
+        return await self.inner.sync_mirror(ref, mirror)  # type: ignore[no-any-return]
 
     async def post(
         self, ref: IncidentRef, body: str, *, marker: str, mirror: Mirror | None = None
@@ -249,8 +251,8 @@ class Hooked:
     async def create(self, new: NewIncident) -> IncidentRef:
         return await self.inner.create(new)  # type: ignore[no-any-return]
 
-    async def list_incidents(self, active_only: bool = False) -> list[tuple[IncidentRef, str]]:
-        return await self.inner.list_incidents(active_only)  # type: ignore[no-any-return]
+    async def active_incidents(self) -> list[IncidentRef]:
+        return await self.inner.active_incidents()  # type: ignore[no-any-return]
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -454,8 +456,8 @@ def test_two_daemons_one_after_the_other_post_once(
 
     async def both() -> None:
         await asyncio.gather(
-            Daemon(settings, factory(settings, clock, user="a"), clock=clock).run(once=True),
-            Daemon(settings, factory(settings, clock, user="b"), clock=clock).run(once=True),
+            Daemon(settings, factory(settings, clock, user="daemon-a"), clock=clock).run(once=True),
+            Daemon(settings, factory(settings, clock, user="daemon-b"), clock=clock).run(once=True),
         )
 
     asyncio.run(both())
@@ -485,7 +487,7 @@ def test_crash_restart_with_the_cache_deleted_posts_nothing_twice_on_bugzilla(
     settings = make_settings(
         tmp_path,
         incidents=[f"bug {bug}"],
-        bugzilla={"url": "https://bugzilla.test"},
+        bugzilla={"url": "https://bugzilla.test", "login": "daemon@example.test"},
         digest=DigestSettings(post_to=f"bug {digests}", every_hours=1),
     )
     clock = Clock(fake.clock.now + timedelta(hours=2))
@@ -541,6 +543,8 @@ class FlakyBugzilla:
     """An in-memory Bugzilla-kind tracker whose reads fail while ``down``."""
 
     kind = "bugzilla"
+    flavor = "plain"
+    server = "https://bugzilla.test"
 
     def __init__(self, comments: list[Comment]) -> None:
         self.comments = comments
@@ -551,7 +555,10 @@ class FlakyBugzilla:
     async def whoami(self) -> Account:
         return Account("daemon@example.test")
 
-    async def fetch(self, ref: IncidentRef) -> IncidentSnapshot:
+    async def sync_mirror(self, ref: IncidentRef, mirror: Mirror) -> bool:
+        return False
+
+    async def fetch(self, ref: IncidentRef, *, fresh: bool = False) -> IncidentSnapshot:
         self.fetches += 1
         if self.down:
             raise Unavailable("bugzilla.test: connection refused")
@@ -581,8 +588,9 @@ def test_an_outage_backs_off_one_tracker_while_others_keep_polling_then_catches_
     world: tuple[Settings, IncidentRef, IncidentRef],
 ) -> None:
     settings, _ref, _ = world
-    settings.incidents = ["local:1", "bug 7"]
-    settings.digest = DigestSettings()
+    settings = settings.model_copy(
+        update={"incidents": ["local:1", "bug 7"], "digest": DigestSettings()}
+    )
     clock = Clock(T0 + timedelta(minutes=65))  # both handoffs are overdue for a reminder
     offer = HandoffOffered(to="bob", done="Steps 1-3.", todo="Steps 4-5.")
     flaky = FlakyBugzilla(

@@ -11,25 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from ulid import ULID
 
-from sync_incident import codec
-from sync_incident.cli import main
-from sync_incident.digest import (
-    Digest,
-    build_digest,
-    digest_key,
-    event_id_for,
-    has_key,
-    incident_set_name,
-    latest_slot,
-    next_slot,
-    render_markdown,
-    send_webhooks,
-    split_refs,
-    webhook_payload,
-)
-from sync_incident.events import (
+from sync_incident.cli.app import main
+from sync_incident.core import codec
+from sync_incident.core.comments import Account, Comment
+from sync_incident.core.events import (
     DigestPosted,
     Event,
     HandoffOffered,
@@ -39,10 +27,20 @@ from sync_incident.events import (
     StatusUpdate,
     StepAdded,
 )
-from sync_incident.policy import Person, Policy, ProductPolicy, Team
-from sync_incident.refs import IncidentRef
-from sync_incident.state import IncidentState, fold
-from sync_incident.trackers.base import Account, Comment
+from sync_incident.core.policy import Person, Policy, ProductPolicy, Team
+from sync_incident.core.refs import IncidentRef
+from sync_incident.core.state import IncidentState, fold
+from sync_incident.digest.model import Digest, build_digest, render_markdown
+from sync_incident.digest.run import split_refs
+from sync_incident.digest.schedule import (
+    digest_key,
+    event_id_for,
+    has_key,
+    incident_set_name,
+    latest_slot,
+    next_slot,
+)
+from sync_incident.digest.webhooks import send_webhooks, webhook_payload
 from sync_incident.trackers.local import LocalTracker
 
 T0 = datetime(2026, 10, 24, 6, 0, tzinfo=UTC)
@@ -66,6 +64,7 @@ def comments(*items: tuple[str, int, Event]) -> list[Comment]:
             author=Account(who),
             created_at=T0 + timedelta(minutes=at),
             body=codec.render(event),
+            order=n,
         )
         for n, (who, at, event) in enumerate(items, 1)
     ]
@@ -241,10 +240,29 @@ def test_incident_set_names() -> None:
 
 def test_has_key_ignores_rejected_duplicates_and_other_keys() -> None:
     event = DigestPosted(id=event_id_for("k1", T0), key="k1", text="Digest.")
-    state = fold(comments(("x", 0, event), ("y", 1, event)), kind="local", policy=POLICY, now=T0)
-    assert has_key(state, "k1")
-    assert not has_key(state, "k2")
+    state = fold(
+        comments(("alice", 0, event), ("bob", 1, event)), kind="local", policy=POLICY, now=T0
+    )
+    assert has_key(state, "k1", account="alice")
+    assert not has_key(state, "k2", account="alice")
     assert [e.accepted for e in state.timeline] == [True, False]  # seen twice counts once
+
+
+def test_has_key_counts_only_our_own_account() -> None:
+    decoy = DigestPosted(id=event_id_for("k1", T0), key="k1", text="Digest.")
+    state = fold(comments(("carol", 0, decoy)), kind="local", policy=POLICY, now=T0)
+    assert not has_key(state, "k1", account="alice")
+
+
+def test_a_strangers_decoy_digest_is_rejected_and_takes_no_id() -> None:
+    decoy = DigestPosted(id=event_id_for("k1", T0), key="k1", text="Digest.")
+    state = fold(
+        comments(("mallory", 0, decoy), ("alice", 1, decoy)), kind="local", policy=POLICY, now=T0
+    )
+    assert [(e.account, e.accepted) for e in state.timeline] == [
+        ("mallory", False),
+        ("alice", True),
+    ]
 
 
 def test_split_refs() -> None:
@@ -279,8 +297,7 @@ def test_webhooks_send_slack_and_matrix_json(caplog: pytest.LogCaptureFixture) -
         problems = asyncio.run(
             send_webhooks(
                 "**Digest**",
-                ["SLACK_HOOK", "MATRIX_HOOK"],
-                environ=env,
+                {name: SecretStr(url) for name, url in env.items()},
                 transport=httpx.MockTransport(handler),
             )
         )
@@ -303,8 +320,10 @@ def test_webhook_failures_never_show_the_url(caplog: pytest.LogCaptureFixture) -
         problems = asyncio.run(
             send_webhooks(
                 "d",
-                ["SLACK_HOOK", "MATRIX_HOOK", "UNSET_HOOK"],
-                environ=env,
+                {
+                    name: SecretStr(env.get(name, ""))
+                    for name in ("SLACK_HOOK", "MATRIX_HOOK", "UNSET_HOOK")
+                },
                 transport=httpx.MockTransport(handler),
             )
         )
@@ -426,4 +445,4 @@ def test_digest_of_a_missing_incident_is_partial_and_fails(
     assert _exit_code(["--db", str(db), "digest", "local:1", "local:99"]) == 69
     captured = capsys.readouterr()
     assert "**local:1**" in captured.out
-    assert "**local:99** could not be read: NotFound" in captured.out
+    assert "**local:99** could not be read: not found" in captured.out

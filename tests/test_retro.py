@@ -25,13 +25,15 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from sync_incident import codec
-from sync_incident.cli import app
+from sync_incident.cli.app import app
 from sync_incident.config import load_settings
+from sync_incident.core import codec
+from sync_incident.core.comments import COMMENT_LIMIT, Account, Comment
+from sync_incident.core.events import EVENT_ADAPTER, Event, RetroNote
+from sync_incident.core.policy import Policy
+from sync_incident.core.refs import IncidentRef
+from sync_incident.core.state import IncidentState, fold
 from sync_incident.demo import demo_settings, play
-from sync_incident.events import EVENT_ADAPTER, Event, RetroNote
-from sync_incident.policy import Policy
-from sync_incident.refs import IncidentRef
 from sync_incident.retro import (
     Retro,
     build_retro,
@@ -40,8 +42,6 @@ from sync_incident.retro import (
     render_markdown,
 )
 from sync_incident.service import Session
-from sync_incident.state import IncidentState, fold
-from sync_incident.trackers.base import COMMENT_LIMIT, Account, Comment
 from sync_incident.trackers.local import LocalTracker
 
 FIXTURES = Path(__file__).parent / "fixtures" / "retro"
@@ -379,7 +379,7 @@ def _session(db: Path, user: str = "dana") -> Session:
 
 async def _draft(db: Path) -> str:
     async with _session(db) as session:
-        _, state, _ = await session.read(IncidentRef("local", 1))
+        state = (await session.read(IncidentRef("local", 1))).state
         return render_markdown(build_retro(state, session.policy, now=NOW))
 
 
@@ -427,7 +427,7 @@ def test_post_is_idempotent_and_changes_post_a_new_revision(fresh_demo: Path) ->
 
     async def last_draft() -> dict[str, Any]:
         async with _session(db) as session:
-            _, state, _ = await session.read(IncidentRef("local", 1))
+            state = (await session.read(IncidentRef("local", 1))).state
         return [e for e in state.timeline if e.type == "retro.draft"][-1].data
 
     data = asyncio.run(last_draft())

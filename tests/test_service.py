@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from sync_incident.config import Settings
-from sync_incident.errors import RefusedError
-from sync_incident.events import (
+from sync_incident.core.errors import RefusedError
+from sync_incident.core.events import (
     HandoffAccepted,
     HandoffOffered,
     HoldRaised,
@@ -23,13 +23,13 @@ from sync_incident.events import (
     Opened,
     SignoffGiven,
 )
-from sync_incident.gate import readiness
-from sync_incident.policy import Person, Team
-from sync_incident.refs import IncidentRef
+from sync_incident.core.policy import Person, Policy, Team
+from sync_incident.core.readiness import readiness
+from sync_incident.core.refs import IncidentRef
 from sync_incident.service import Session
-from tests.contract import run
-from tests.fakes.bugzilla import FakeBugzilla
-from tests.fakes.github import FakeClock, FakeGitHub
+from sync_incident.testing.bugzilla import FakeBugzilla
+from sync_incident.testing.github import FakeClock, FakeGitHub
+from tests.trackers.contract import run
 
 BZ = "https://bugzilla.example.org"
 GH = "https://api.github.com"
@@ -78,7 +78,7 @@ def test_open_on_bugzilla_files_a_tagged_bug_whose_first_comment_is_the_opened_e
                 "bugzilla",
                 Opened(title="Startup crash", ic="alice@example.com", releases=[RELEASE]),
             )
-            _, state, _ = await session.read(ref)
+            state = (await session.read(ref)).state
             return ref, state
 
     ref, state = run(go())
@@ -93,9 +93,11 @@ def test_open_on_bugzilla_files_a_tagged_bug_whose_first_comment_is_the_opened_e
 def test_open_by_an_account_the_policy_does_not_know_files_nothing(
     bugzilla: FakeBugzilla, tmp_path: Path
 ) -> None:
-    settings = _bz_settings(tmp_path)
-    settings.people = {"quinn": Person(bugzilla=["quinn@example.com"])}
-    settings.teams = {"QA": Team(members=["quinn"])}
+    policy = Policy(
+        people={"quinn": Person(bugzilla=["quinn@example.com"])},
+        teams={"QA": Team(members=["quinn"])},
+    )
+    settings = _bz_settings(tmp_path).model_copy(update={"policy": policy})
     bugs_before = len(bugzilla.bugs)
 
     async def go() -> None:
@@ -118,7 +120,7 @@ def test_a_hold_on_bugzilla_mirrors_the_whiteboard_and_blocks_the_gate(
         async with _session(_bz_settings(tmp_path), bugzilla, "bugzilla") as session:
             await session.post(ref, [Opened(title="Crash", ic="alice@example.com")])
             await session.post(ref, [hold])
-            _, state, _ = await session.read(ref)
+            state = (await session.read(ref)).state
             return state
 
     state = run(go())
@@ -196,7 +198,11 @@ def github(monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
 
 
 def _gh_settings(tmp_path: Path, **policy: Any) -> Settings:
-    return Settings(github={"api_url": GH}, cache=tmp_path / "cache.sqlite3", **policy)  # type: ignore[arg-type]
+    return Settings(
+        github={"api_url": GH},  # type: ignore[arg-type]
+        cache=tmp_path / "cache.sqlite3",
+        policy=Policy(**policy),
+    )
 
 
 def _as(monkeypatch: pytest.MonkeyPatch, fake: FakeGitHub, login: str) -> None:
@@ -211,7 +217,7 @@ def test_open_on_github_files_a_labelled_issue_with_a_status_block(
     async def go() -> IncidentRef:
         async with _session(_gh_settings(tmp_path), github, "github") as session:
             return await session.open_new(
-                "github", Opened(title="Startup crash", ic="alice"), repo="acme/releases"
+                "github", Opened(title="Startup crash", ic="alice"), location="acme/releases"
             )
 
     ref = run(go())
@@ -235,7 +241,7 @@ def test_github_handoff_moves_the_ic_and_the_assignee_only_when_accepted(
         _as(monkeypatch, github, login)
         async with _session(_gh_settings(tmp_path / login), github, "github") as session:
             await session.post(ref, events)
-            _, state, _ = await session.read(ref)
+            state = (await session.read(ref)).state
             return state
 
     run(post("alice", [Opened(title="Crash", ic="alice")]))
@@ -308,8 +314,10 @@ def test_github_signoff_counts_only_for_active_members_of_the_org_team(
     async def gate() -> Any:
         _as(monkeypatch, github, "alice")
         async with _session(_gh_settings(tmp_path / "gate", **policy), github, "github") as s:
-            _, state, facts = await s.read(ref)
-            return readiness(state, RELEASE, required=["QA"], policy=s.policy, facts=facts)
+            reading = await s.read(ref)
+            return readiness(
+                reading.state, RELEASE, required=["QA"], policy=s.policy, facts=reading.facts
+            )
 
     verdict = run(gate())
     assert verdict.ready, verdict.reasons
@@ -341,8 +349,10 @@ def test_github_token_that_cannot_read_teams_fails_the_gate_closed(
 
     async def gate() -> Any:
         async with _session(_gh_settings(tmp_path, **policy), github, "github") as s:
-            _, state, facts = await s.read(ref)
-            return readiness(state, RELEASE, required=["QA"], policy=s.policy, facts=facts)
+            reading = await s.read(ref)
+            return readiness(
+                reading.state, RELEASE, required=["QA"], policy=s.policy, facts=reading.facts
+            )
 
     verdict = run(gate())
     assert not verdict.ready
@@ -350,6 +360,6 @@ def test_github_token_that_cannot_read_teams_fails_the_gate_closed(
 
 
 def _rendered(event: Any) -> str:
-    from sync_incident import codec
+    from sync_incident.core import codec
 
     return codec.render(event, "github")

@@ -1,43 +1,61 @@
-"""Configuration: flags over environment over file over defaults (pydantic-settings).
+"""Configuration: one pydantic-settings model. Flags over environment over files over defaults.
 
-The file is TOML (an example lives in ``config/sync-incident.toml``); every setting also reads
-from ``SYNC_INCIDENT_<SECTION>__<KEY>`` environment variables. The policy (people, teams,
-products) lives in the same file or in a separate one (``--policy FILE``).
+Sources, highest first:
+
+1. flags: passed to :func:`load_settings` as ``overrides`` (the constructor's arguments);
+2. the environment: ``SYNC_INCIDENT_<KEY>`` and ``SYNC_INCIDENT_<SECTION>__<KEY>``; the
+   single-underscore spelling people guess by analogy (``SYNC_INCIDENT_BUGZILLA_URL``) works
+   too, and any other ``SYNC_INCIDENT_*`` variable is reported as unknown;
+3. the policy file (``--policy FILE``): people, teams, products and the rules;
+4. the config file (TOML, ``--config``, ``SYNC_INCIDENT_CONFIG`` or the user config dir), whose
+   policy keys may sit at the top level (``[people.alice]``) or under ``[policy]``.
 
 Secrets never come from files: the Bugzilla API key from ``SYNC_INCIDENT_BUGZILLA_API_KEY``
-or ``BUGZILLA_API_KEY``; the GitHub token from ``SYNC_INCIDENT_GITHUB_TOKEN``, ``GITHUB_TOKEN``
-or ``GH_TOKEN``; digest webhook URLs from the variables the config names.
+or ``BUGZILLA_API_KEY``; the GitHub token from ``SYNC_INCIDENT_GITHUB_TOKEN``,
+``GITHUB_TOKEN`` or ``GH_TOKEN``; chat webhook URLs from the variables ``digest.webhook_env``
+names. They are :class:`~pydantic.SecretStr`, so they never print.
 """
 
 from __future__ import annotations
 
-import contextvars
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import field_validator as _field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
-from sync_incident.errors import ConfigError
-from sync_incident.policy import Person, Policy, ProductPolicy, Team
+from sync_incident.core.errors import ConfigError
+from sync_incident.core.policy import Policy
 
 ENV_PREFIX = "SYNC_INCIDENT_"
-_file_data: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("file_data")
+# read elsewhere on purpose (the test suite, the config file location, the request log)
+_OTHER_ENV = frozenset({"CONFIG", "LONG", "REQUEST_LOG"})
+_SECRET_ENV = {
+    "bugzilla_api_key": ("SYNC_INCIDENT_BUGZILLA_API_KEY", "BUGZILLA_API_KEY"),
+    "github_token": ("SYNC_INCIDENT_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"),
+}
+_ENV_ALIASES = {"AS": ("local", "user")}  # SYNC_INCIDENT_AS=alice: act as alice locally
 
 
-class LocalSettings(BaseModel):
+class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+
+class LocalSettings(_Section):
     db: Path | None = None  # default: the user data directory (platformdirs)
-    user: str | None = None  # default identity for posts; --as overrides
+    user: str | None = None  # who you are on the local tracker; --as overrides
 
 
-class BugzillaSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BugzillaSettings(_Section):
     url: str = "https://bugzilla.mozilla.org"
     # your login: upstream 5.0/5.2 has no /rest/whoami, so the key is checked against it
     login: str | None = None
@@ -49,47 +67,46 @@ class BugzillaSettings(BaseModel):
     poll_minutes: float = Field(default=5.0, ge=5.0)  # BMO asks for no more than every 5 min
 
 
-class GitHubSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class GitHubSettings(_Section):
     api_url: str = "https://api.github.com"
-    repos: list[str] = []  # where `digest --all-active` and the daemon look for incidents
+    repos: list[str] = []  # where `list`, `digest --all-active` and the daemon look
     poll_minutes: float = Field(default=1.0, ge=0.5)
 
 
-class DigestSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DigestSettings(_Section):
     post_to: str | None = None  # a bug / issue reference
     webhook_env: list[str] = []  # names of env vars holding Slack/Matrix webhook URLs
     times: list[str] = []  # "09:00 Europe/Berlin": fixed local times
-    every_hours: float | None = None
+    every_hours: float | None = Field(default=None, gt=0)
 
 
-class ReminderSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    handoff_pending_minutes: int = 60
-    no_update_hours: float = 4.0
-    end_of_day_minutes: int = 60
+class ReminderSettings(_Section):
+    handoff_pending_minutes: int = Field(default=60, ge=1)
+    no_update_hours: float = Field(default=4.0, gt=0)
+    end_of_day_minutes: int = Field(default=60, ge=1)
 
 
-class _FileSource(PydanticBaseSettingsSource):
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return _file_data.get({}).get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(_file_data.get({}))
+class GateSettings(_Section):
+    deadline_seconds: float = Field(default=300.0, gt=0)  # then exit 2, saying why
 
 
 class Settings(BaseSettings):
     """Everything configurable; see ``config/sync-incident.toml`` for a commented example."""
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=False
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_ignore_empty=True,
+        extra="forbid",
+        frozen=True,
     )
 
+    # where the settings came from (not settings themselves; shown by `config check`)
+    config_file: Path | None = Field(default=None, exclude=True)
+    policy_file: Path | None = Field(default=None, exclude=True)
+
     tracker: Literal["local", "bugzilla", "github"] = "local"  # where `open` files incidents
+    timezone: str | None = None  # your timezone for typed times; default: yours in the policy
     templates_dir: Path | None = None
     cache: Path | None = None  # default: the user cache directory (platformdirs)
     incidents: list[str] = []  # active incidents the digest and daemon watch
@@ -98,17 +115,20 @@ class Settings(BaseSettings):
     github: GitHubSettings = GitHubSettings()
     digest: DigestSettings = DigestSettings()
     reminders: ReminderSettings = ReminderSettings()
-    people: dict[str, Person] = {}
-    teams: dict[str, Team] = {}
-    products: dict[str, ProductPolicy] = {}
-    ship_team: str = "Relman"
-    renew_signoffs_after_hold: bool = True
-    stale_handoff_minutes: int = 120
+    gate: GateSettings = GateSettings()
+    policy: Policy = Policy()
 
-    @field_validator("incidents")
+    bugzilla_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices(*_SECRET_ENV["bugzilla_api_key"])
+    )
+    github_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices(*_SECRET_ENV["github_token"])
+    )
+
+    @_field_validator("incidents")
     @classmethod
     def _refs(cls, value: list[str]) -> list[str]:
-        from sync_incident.refs import ReferenceError, parse_ref
+        from sync_incident.core.refs import ReferenceError, parse_ref
 
         for text in value:
             try:
@@ -116,6 +136,13 @@ class Settings(BaseSettings):
             except ReferenceError as exc:
                 raise ValueError(str(exc)) from None
         return value
+
+    @_field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        from sync_incident.core.policy import check_zone
+
+        return None if value is None else check_zone(value)
 
     @classmethod
     def settings_customise_sources(
@@ -126,18 +153,25 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _FileSource(settings_cls))
-
-    @property
-    def policy(self) -> Policy:
-        return Policy(
-            people=self.people,
-            teams=self.teams,
-            products=self.products,
-            ship_team=self.ship_team,
-            renew_signoffs_after_hold=self.renew_signoffs_after_hold,
-            stale_handoff_minutes=self.stale_handoff_minutes,
+        kwargs = init_settings.init_kwargs if isinstance(init_settings, InitSettingsSource) else {}
+        return (
+            init_settings,
+            _Env(settings_cls),
+            _File(settings_cls, kwargs.get("policy_file"), policy_only=True),
+            _File(settings_cls, kwargs.get("config_file"), policy_only=False),
         )
+
+    def secrets(self) -> list[str]:
+        """Every secret a message could carry: the key, the token and the webhook URLs."""
+        found = [s.get_secret_value() for s in (self.bugzilla_api_key, self.github_token) if s]
+        found += [url.get_secret_value() for url in self.webhook_urls().values()]
+        return [s for s in found if s]
+
+    def webhook_urls(self) -> dict[str, SecretStr]:
+        """The chat webhook URLs, by the variable they come from (empty when unset)."""
+        return {
+            name: SecretStr(os.environ.get(name, "").strip()) for name in self.digest.webhook_env
+        }
 
     def cache_path(self) -> Path:
         if self.cache is not None:
@@ -145,6 +179,110 @@ class Settings(BaseSettings):
         from platformdirs import user_cache_path
 
         return user_cache_path("sync-incident") / "cache.sqlite3"
+
+
+class _File(PydanticBaseSettingsSource):
+    """A TOML file: the config file, or the policy file (whose keys all belong to the policy)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None, *, policy_only: bool):
+        super().__init__(settings_cls)
+        self._data = _shape(read_toml(path), path, policy_only) if path is not None else {}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def _shape(data: dict[str, Any], path: Path, policy_only: bool) -> dict[str, Any]:
+    secrets = {n.lower() for names in _SECRET_ENV.values() for n in names} | set(_SECRET_ENV)
+    leaked = sorted(k for k in data if k.lower() in secrets)
+    if leaked:
+        raise ConfigError(
+            f"{path}: {', '.join(leaked)} is a secret and is never read from a file",
+            hint="remove it from the file and set it in the environment (README: Secrets)",
+        )
+    if policy_only:
+        return {"policy": data}
+    policy_keys = set(Policy.model_fields)
+    out = {k: v for k, v in data.items() if k not in policy_keys}
+    moved = {k: v for k, v in data.items() if k in policy_keys}
+    if moved:
+        nested = out.get("policy", {})
+        if not isinstance(nested, dict):
+            raise ConfigError(f"{path}: policy must be a table")
+        out["policy"] = {**moved, **nested}
+    return out
+
+
+class _Env(EnvSettingsSource):
+    """The environment, plus the single-underscore spellings of nested keys people guess."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        for section, key, value in _guessed_env(os.environ):
+            block = data.setdefault(section, {})
+            if isinstance(block, dict):
+                block.setdefault(key, value)
+        return data
+
+
+def _sections() -> dict[str, set[str]]:
+    return {
+        name: set(model.model_fields)
+        for name, info in Settings.model_fields.items()
+        if isinstance(model := info.annotation, type) and issubclass(model, _Section)
+    }
+
+
+def _guessed_env(environ: os._Environ[str] | dict[str, str]) -> list[tuple[str, str, str]]:
+    """``SYNC_INCIDENT_BUGZILLA_URL`` → ``("bugzilla", "url", value)``, and the aliases."""
+    sections = _sections()
+    found: list[tuple[str, str, str]] = []
+    for name, value in environ.items():
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or "__" in upper:
+            continue
+        rest = upper[len(ENV_PREFIX) :]
+        if rest in _ENV_ALIASES:
+            found.append((*_ENV_ALIASES[rest], value))
+            continue
+        head, _, tail = rest.partition("_")
+        if head.lower() in sections and tail.lower() in sections[head.lower()]:
+            found.append((head.lower(), tail.lower(), value))
+    return found
+
+
+def unknown_env(environ: dict[str, str] | None = None) -> list[str]:
+    """``SYNC_INCIDENT_*`` variables that set nothing: a typo silently ignored otherwise."""
+    env = dict(os.environ) if environ is None else environ
+    sections = _sections()
+    top = {name.upper() for name in Settings.model_fields} - {"CONFIG_FILE", "POLICY_FILE"}
+    known_secrets = {n for names in _SECRET_ENV.values() for n in names}
+    guessed = {
+        f"{ENV_PREFIX}{s}_{k}".upper()
+        for s, k, _ in _guessed_env({n: "" for n in env if n.upper().startswith(ENV_PREFIX)})
+    } | {ENV_PREFIX + a for a in _ENV_ALIASES}
+    unknown = []
+    for name in env:
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in known_secrets or upper in guessed:
+            continue
+        rest = upper[len(ENV_PREFIX) :]
+        head, _, tail = rest.partition("__")
+        if rest in top or rest in _OTHER_ENV or rest.startswith("TEST_"):
+            continue
+        if tail and (head.lower() in sections or head.lower() == "policy"):
+            continue
+        unknown.append(name)
+    return sorted(unknown)
+
+
+def env_secrets() -> list[str]:
+    """The secrets set in the environment, for redaction when even the settings are broken."""
+    names = [n for names in _SECRET_ENV.values() for n in names]
+    return [value for n in names if (value := os.environ.get(n, ""))]
 
 
 def default_config_path() -> Path | None:
@@ -167,7 +305,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}", hint="fix the file") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", hint="check the path") from None
 
 
 def load_settings(
@@ -176,48 +314,32 @@ def load_settings(
     policy_file: Path | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> Settings:
-    """Build settings: ``overrides`` (flags) over env over ``config`` file over defaults."""
+    """Build settings: ``overrides`` (flags) over env over the files over defaults."""
     path = config or default_config_path()
-    data = read_toml(path) if path is not None else {}
-    if policy_file is not None:
-        policy_data = read_toml(policy_file)
-        for key in ("people", "teams", "products", "ship_team", "renew_signoffs_after_hold"):
-            if key in policy_data:
-                data[key] = policy_data.pop(key)
-        if policy_data:
-            names = ", ".join(sorted(policy_data))
-            raise ConfigError(f"{policy_file}: unknown policy keys: {names}")
-    token = _file_data.set(data)
     try:
-        settings = Settings(**(overrides or {}))
+        settings = Settings(config_file=path, policy_file=policy_file, **(overrides or {}))
     except ValidationError as exc:
-        source = str(path) if path else "environment"
-        raise ConfigError(f"invalid configuration ({source}): {_first_errors(exc)}") from None
-    finally:
-        _file_data.reset(token)
+        sources = [str(p) for p in (path, policy_file) if p] or ["defaults"]
+        raise ConfigError(
+            f"invalid configuration ({' + '.join(sources)} + environment): {first_errors(exc)}",
+            hint="fix the named keys; `sync-incident config check` shows what is in force",
+        ) from None
     problems = settings.policy.validate_references()
     if problems:
-        raise ConfigError("invalid policy: " + "; ".join(problems))
+        raise ConfigError(
+            "invalid policy: " + "; ".join(problems), hint="every member must be in [people]"
+        )
     return settings
 
 
-def _first_errors(exc: ValidationError, limit: int = 3) -> str:
+def first_errors(exc: ValidationError, limit: int = 3) -> str:
+    """``bugzilla.url: message; ...`` without pydantic's wording ("Value error, ...")."""
     parts = []
     for error in exc.errors()[:limit]:
         where = ".".join(str(p) for p in error["loc"]) or "config"
-        parts.append(f"{where}: {error['msg']}")
+        message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        parts.append(f"{where}: {message}")
     more = len(exc.errors()) - limit
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
-
-
-def bugzilla_key() -> SecretStr | None:
-    value = os.environ.get(ENV_PREFIX + "BUGZILLA_API_KEY") or os.environ.get("BUGZILLA_API_KEY")
-    return SecretStr(value) if value else None
-
-
-def github_token() -> SecretStr | None:
-    for name in (ENV_PREFIX + "GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"):
-        value = os.environ.get(name)
-        if value:
-            return SecretStr(value)
-    return None

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sync_incident.config import Settings
-from sync_incident.errors import RefusedError
-from sync_incident.events import (
+from sync_incident.core.errors import RefusedError
+from sync_incident.core.events import (
     Event,
     HandoffAccepted,
     HandoffOffered,
@@ -29,13 +29,13 @@ from sync_incident.events import (
     StepAdded,
     StepUpdated,
 )
-from sync_incident.gate import Verdict, readiness
-from sync_incident.policy import Person, ProductPolicy, Team
-from sync_incident.refs import IncidentRef
-from sync_incident.render import state_text, verdict_text
+from sync_incident.core.policy import Person, Policy, ProductPolicy, Team
+from sync_incident.core.readiness import Verdict, readiness
+from sync_incident.core.refs import IncidentRef
+from sync_incident.core.state import IncidentState
+from sync_incident.core.times import parse_time
 from sync_incident.service import Session
-from sync_incident.state import IncidentState
-from sync_incident.timeparse import parse_time
+from sync_incident.views import state_text, verdict_text
 
 RELEASE = "Product 2.0.3"
 Echo = Callable[[str], None]
@@ -57,12 +57,11 @@ def demo_settings(db: Path, cache: Path) -> Settings:
         "Releng": Team(members=["rachel", "dana", "beatrice", "bob"]),
         "Relman": Team(members=["morgan"]),
     }
+    products = {"Product": ProductPolicy(required_signoffs=["QA", "Releng"])}
     return Settings(
         local={"db": db},
         cache=cache,
-        people=people,
-        teams=teams,
-        products={"Product": ProductPolicy(required_signoffs=["QA", "Releng"])},
+        policy=Policy(people=people, teams=teams, products=products),
     )
 
 
@@ -80,7 +79,7 @@ class _Story:
             try:
                 outcome = await session.post(self.ref, events, strict=strict)
             except RefusedError as exc:
-                self.echo(f"RefusedError: {exc.message}")
+                self.echo(f"{exc.label}: {exc.message}")
                 return False
         for finding in outcome.findings:
             self.echo(f"Wording: {finding}")
@@ -91,8 +90,7 @@ class _Story:
 
     async def state(self) -> IncidentState:
         async with Session(self.settings, as_user="dana") as session:
-            _, state, _ = await session.read(self.ref)
-            return state
+            return (await session.read(self.ref)).state
 
     async def gate(self, who: str) -> Verdict:
         self.echo(

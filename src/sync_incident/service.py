@@ -1,46 +1,51 @@
-"""The library API the CLI, the daemon and the Action share: read an incident, post an event.
+"""The library API the CLI, the daemon, the digest, the retrospective and the Action share.
 
 ``Session`` builds trackers from settings (lazily: only the one a reference needs), reads and
-folds, and posts events safely: lint the wording, check that the rules would accept the event
-(by folding it as if posted), render, post once with the mirrored fields.
+folds, and is the only way anything is posted: lint the wording, check that the rules would
+accept the event (by folding it as if posted), render, post once with the mirrored fields.
 """
 
 from __future__ import annotations
 
-import getpass
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import httpx
-
-from sync_incident import codec
-from sync_incident.cache import Cache
-from sync_incident.config import Settings, bugzilla_key, github_token
-from sync_incident.errors import RefusedError, UsageError
-from sync_incident.events import Event, Opened, ShipDecision, SignoffGiven
-from sync_incident.lint import Finding, lint_event
-from sync_incident.policy import Facts, Policy
-from sync_incident.refs import IncidentRef, TrackerKind
-from sync_incident.state import IncidentState, fold
+from sync_incident.core import codec
+from sync_incident.core.comments import Account, Comment
+from sync_incident.core.errors import RefusedError, UsageError
+from sync_incident.core.events import Event
+from sync_incident.core.lint import Finding, lint_event
+from sync_incident.core.policy import Facts, Policy
+from sync_incident.core.refs import IncidentRef, TrackerKind
+from sync_incident.core.state import IncidentState, fold, teams_claimed
+from sync_incident.mirror import mirror_for
+from sync_incident.trackers import BuildContext, Sleep, build_tracker, kinds_in_use
 from sync_incident.trackers.base import (
-    AccessDenied,
-    Account,
-    Comment,
+    Discovery,
     IncidentSnapshot,
-    Mirror,
+    Membership,
     NewIncident,
-    NotConfigured,
     Tracker,
 )
-from sync_incident.trackers.http import Sleep
+from sync_incident.trackers.cache import Cache
 
 if TYPE_CHECKING:
-    from sync_incident.trackers.github import GitHubTracker
+    import httpx
+
+    from sync_incident.config import Settings
 
 PENDING_ID = "(this comment)"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One read of an incident: what the tracker returned and what it folds to."""
+
+    snapshot: IncidentSnapshot
+    state: IncidentState
+    facts: Facts
 
 
 @dataclass
@@ -60,7 +65,7 @@ class Outcome:
 
 @dataclass
 class Session:
-    """One run's trackers, cache and policy. Use as ``async with Session(settings) as s``."""
+    """One run's trackers, cache and renderer. Use as ``async with Session(settings) as s``."""
 
     settings: Settings
     as_user: str | None = None
@@ -69,10 +74,17 @@ class Session:
     now: datetime | None = None  # fixed time for tests; None = the clock
     _trackers: dict[str, Tracker] = field(default_factory=dict)
     _cache: Cache | None = None
+    _renderer: codec.Renderer | None = None
 
     @property
     def policy(self) -> Policy:
         return self.settings.policy
+
+    @property
+    def renderer(self) -> codec.Renderer:
+        if self._renderer is None:
+            self._renderer = codec.Renderer(self.settings.templates_dir)
+        return self._renderer
 
     async def __aenter__(self) -> Session:
         return self
@@ -88,80 +100,60 @@ class Session:
             self._cache.close()
             self._cache = None
 
-    # --- trackers -----------------------------------------------------------------------
-
     def cache(self) -> Cache:
         if self._cache is None:
             self._cache = Cache(self.settings.cache_path())
         return self._cache
 
-    def local_user(self) -> str:
-        return (
-            self.as_user
-            or os.environ.get("SYNC_INCIDENT_AS")
-            or self.settings.local.user
-            or getpass.getuser()
-        )
-
     def tracker(self, kind: TrackerKind) -> Tracker:
         if kind not in self._trackers:
-            self._trackers[kind] = self._build(kind)
-        return self._trackers[kind]
-
-    def _build(self, kind: TrackerKind) -> Tracker:
-        if self.as_user and kind != "local":
-            raise UsageError(
-                "--as works only with the local tracker",
-                hint="on Bugzilla and GitHub you act as the owner of the API key or token",
-            )
-        if kind == "local":
-            from sync_incident.trackers.local import LocalTracker, default_db_path
-
-            return LocalTracker(self.settings.local.db or default_db_path(), user=self.local_user())
-        if kind == "bugzilla":
-            from sync_incident.trackers.bugzilla import build_bugzilla
-
-            key = bugzilla_key()
-            return build_bugzilla(
-                self.settings.bugzilla.url,
-                key.get_secret_value() if key else None,
+            if self.as_user and kind != "local":
+                raise UsageError(
+                    "--as works only with the local tracker",
+                    hint="on Bugzilla and GitHub you act as the owner of the API key or token",
+                )
+            context = BuildContext(
                 cache=self.cache(),
-                auth=self.settings.bugzilla.auth,
-                transport=self.transports.get("bugzilla"),
+                as_user=self.as_user,
+                transports=self.transports,
                 sleep=self.sleep,
-                mirror_assignee=self.settings.bugzilla.mirror_assignee,
-                login=self.settings.bugzilla.login,
-                incident_tag=self.settings.bugzilla.incident_tag,
             )
-        from sync_incident.trackers.github import build_github
-
-        token = github_token()
-        return build_github(
-            self.settings.github.api_url,
-            token.get_secret_value() if token else None,
-            cache=self.cache(),
-            transport=self.transports.get("github"),
-            sleep=self.sleep,
-        )
+            self._trackers[kind] = build_tracker(kind, self.settings, context)
+        return self._trackers[kind]
 
     def clock(self) -> datetime:
         return self.now or datetime.now(UTC)
 
+    async def whoami(self, kind: TrackerKind) -> Account:
+        return await self.tracker(kind).whoami()
+
+    async def actor(self, kind: TrackerKind) -> str:
+        """Who is acting, as the policy names them (the account when it does not)."""
+        me = await self.whoami(kind)
+        return self.policy.person_for(kind, me) or me.login
+
+    async def active_incidents(
+        self, kinds: Sequence[TrackerKind] | None = None
+    ) -> list[IncidentRef]:
+        """Active incidents on the trackers in use (those that can list them)."""
+        found: list[IncidentRef] = []
+        for kind in kinds if kinds is not None else kinds_in_use(self.settings):
+            tracker = self.tracker(kind)
+            if isinstance(tracker, Discovery):
+                found.extend(await tracker.active_incidents())
+        return found
+
     # --- reading ------------------------------------------------------------------------
 
-    async def read(self, ref: IncidentRef) -> tuple[IncidentSnapshot, IncidentState, Facts]:
-        """Fetch and fold; membership facts are looked up on GitHub where the policy needs them."""
+    async def read(self, ref: IncidentRef, *, fresh: bool = False) -> Reading:
+        """Fetch and fold. ``fresh`` trusts no cache (the gate): same verdict with or without."""
         tracker = self.tracker(ref.kind)
-        snap = await tracker.fetch(ref)
+        snap = await tracker.fetch(ref, fresh=fresh)
         facts = await self._facts(ref, tracker, snap.comments)
-        return snap, self._fold(ref, snap, snap.comments, facts), facts
+        return Reading(snap, self._fold(ref, snap, snap.comments, facts), facts)
 
     def _fold(
-        self,
-        ref: IncidentRef,
-        snap: IncidentSnapshot,
-        comments: Sequence[Comment],
-        facts: Facts,
+        self, ref: IncidentRef, snap: IncidentSnapshot, comments: Sequence[Comment], facts: Facts
     ) -> IncidentState:
         return fold(
             comments,
@@ -169,6 +161,7 @@ class Session:
             policy=self.policy,
             facts=facts,
             vanished=snap.vanished,
+            evidence=snap.evidence,
             now=self.clock(),
             ref=str(ref),
             title=snap.title,
@@ -178,57 +171,33 @@ class Session:
     async def _facts(
         self, ref: IncidentRef, tracker: Tracker, comments: Sequence[Comment]
     ) -> Facts:
-        """Check org-team membership / repository permission for GitHub sign-offs and ships."""
+        """Membership the policy delegates to the tracker, for every account that claims it."""
         policy = self.policy
-        if ref.kind != "github" or policy.permissive:
+        if policy.permissive or not isinstance(tracker, Membership):
             return Facts()
-        checked = {
-            name: team
-            for name, team in policy.teams.items()
-            if team.github_teams or team.github_permission
-        }
-        if not checked:
-            return Facts()
-        gh: GitHubTracker = tracker  # type: ignore[assignment]
-        actors: dict[str, set[str]] = {}
+        delegated = {name for name, team in policy.teams.items() if tracker.delegates(team)}
+        claims: dict[str, dict[str, Account]] = {}
         for comment in comments:
             for event in codec.parse(comment.body).events:
-                team = None
-                if isinstance(event, SignoffGiven):
-                    team = policy.team_name(event.team)
-                elif isinstance(event, ShipDecision):
-                    team = policy.team_name(policy.ship_team)
-                if team in checked:
-                    actors.setdefault(team, set()).add(comment.author.login)
+                for team in teams_claimed(event, policy):
+                    if team in delegated:
+                        claims.setdefault(team, {})[comment.author.login.casefold()] = (
+                            comment.author
+                        )
         members: dict[str, frozenset[str]] = {}
         unknown: dict[str, str] = {}
-        for team_name, logins in actors.items():
-            rules = checked[team_name]
+        from sync_incident.core.errors import AccessDenied
+
+        for team_name, accounts in claims.items():
             ok: set[str] = set()
-            for login in logins:
+            for folded, account in accounts.items():
                 try:
-                    if await self._is_member(
-                        gh, ref.repo, rules.github_teams, rules.github_permission, login
-                    ):
-                        ok.add(login.casefold())
+                    if await tracker.is_member(ref, policy.teams[team_name], account):
+                        ok.add(folded)
                 except AccessDenied as exc:
                     unknown[team_name] = exc.message
             members[team_name] = frozenset(ok)
         return Facts(members=members, unknown=unknown)
-
-    async def _is_member(
-        self, gh: GitHubTracker, repo: str, teams: list[str], permission: str | None, login: str
-    ) -> bool:
-        for slug in teams:
-            org, _, team = slug.partition("/")
-            if await gh.team_membership(org, team, login):
-                return True
-        if permission is not None:
-            from sync_incident.policy import PERMISSIONS
-
-            have = await gh.repo_permission(repo, login)
-            return have in PERMISSIONS and PERMISSIONS.index(have) >= PERMISSIONS.index(permission)
-        return False
 
     # --- writing ------------------------------------------------------------------------
 
@@ -237,93 +206,60 @@ class Session:
         ref: IncidentRef,
         events: Sequence[Event],
         *,
+        reading: Reading | None = None,
         dry_run: bool = False,
         strict: bool = False,
         lint: bool = True,
-        snapshot: IncidentSnapshot | None = None,
+        mirror: bool = True,
     ) -> Outcome:
-        """Post ``events`` as one comment, or say exactly why not.
+        """Post ``events`` as one comment, or say exactly why not. The only way to post.
 
-        ``snapshot``: what the caller just read (to build the events), so it is not read twice.
+        ``reading``: what the caller just read (to build the events), so it is not read twice.
+        ``mirror=False`` leaves the tracker's mirrored fields alone (a digest on a bug that
+        is not an incident must not be tagged as one).
         """
-        tracker = self.tracker(ref.kind)
-        snap = snapshot if snapshot is not None else await tracker.fetch(ref)
+        if not events:
+            raise UsageError("nothing to post")
         findings = [f for e in events for f in lint_event(e)] if lint else []
         if strict and findings:
             raise RefusedError(
                 "vague wording: " + "; ".join(str(f) for f in findings),
                 hint="say what is true, naming the team, product and version (or drop --strict)",
             )
-        flavor: codec.Flavor = "github" if ref.kind == "github" else "plain"
-        body = codec.Renderer(self.settings.templates_dir).render(list(events), flavor)
+        tracker = self.tracker(ref.kind)
+        reading = reading if reading is not None else await self.read(ref)
+        snap = reading.snapshot
+        body = self.renderer.render(list(events), tracker.flavor)
         me = await tracker.whoami()
-        pending = Comment(id=PENDING_ID, author=me, created_at=self.clock(), body=body)
+        order = max((c.order for c in snap.comments), default=0) + 1
+        pending = Comment(PENDING_ID, me, self.clock(), body, order=order)
         comments = [*snap.comments, pending]
         facts = await self._facts(ref, tracker, comments)
         after = self._fold(ref, snap, comments, facts)
-        self._refuse_if_rejected(after, events)
+        refuse_if_rejected(after, events)
         outcome = Outcome(ref=ref, body=body, events=list(events), findings=findings, state=after)
         if dry_run:
             return outcome
-        posted = await tracker.post(
-            ref, body, marker=events[0].id, mirror=mirror_for(after, ref.kind, self.policy)
-        )
-        outcome.posted, outcome.duplicate, outcome.comment_id = (
-            True,
-            posted.duplicate,
-            posted.comment_id,
-        )
-        outcome.mirror_error = posted.mirror_error
+        fields = mirror_for(after, ref.kind, self.policy) if mirror else None
+        posted = await tracker.post(ref, body, marker=events[0].id, mirror=fields)
+        outcome.posted, outcome.duplicate = True, posted.duplicate
+        outcome.comment_id, outcome.mirror_error = posted.comment_id, posted.mirror_error
         return outcome
 
-    @staticmethod
-    def _refuse_if_rejected(state: IncidentState, events: Sequence[Event]) -> None:
-        ids = {e.id for e in events}
-        for entry in state.timeline:
-            if entry.comment_id == PENDING_ID and entry.event_id in ids and not entry.accepted:
-                raise RefusedError(
-                    f"the rules would reject this {entry.type} event: {entry.reason}",
-                    hint="nothing was posted",
-                )
-
-    async def whoami(self, kind: TrackerKind) -> Account:
-        return await self.tracker(kind).whoami()
-
-    async def open_new(
-        self,
-        kind: TrackerKind,
-        event: Opened,
-        *,
-        product: str = "",
-        component: str = "",
-        repo: str = "",
-    ) -> IncidentRef:
+    async def open_new(self, kind: TrackerKind, event: Event, *, location: str = "") -> IncidentRef:
         """File a new incident bug / issue whose first comment is the opened event."""
         tracker = self.tracker(kind)
-        flavor: codec.Flavor = "github" if kind == "github" else "plain"
-        body = codec.Renderer(self.settings.templates_dir).render([event], flavor)
-        if kind == "bugzilla":
-            product = product or self.settings.bugzilla.product
-            component = component or self.settings.bugzilla.component
-            if not product or not component:
-                raise NotConfigured(
-                    "filing a Bugzilla bug needs a product and a component",
-                    hint="pass --product and --component, or set [bugzilla] product/component",
-                )
-        if kind == "github" and not repo:
-            raise UsageError("filing a GitHub issue needs --github owner/repo")
+        body = self.renderer.render([event], tracker.flavor)
         me = await tracker.whoami()
-        pending = Comment(id=PENDING_ID, author=me, created_at=self.clock(), body=body)
+        pending = Comment(PENDING_ID, me, self.clock(), body, order=1)
         state = fold([pending], kind=kind, policy=self.policy, now=self.clock())
-        self._refuse_if_rejected(state, [event])
+        refuse_if_rejected(state, [event])
         mirror = mirror_for(state, kind, self.policy)
         new = NewIncident(
-            title=event.title,
+            title=getattr(event, "title", ""),
             body=body,
             marker=event.id,
-            product=product,
-            component=component,
-            repo=repo,
+            location=location,
             mirror=mirror,
         )
         ref = await tracker.create(new)
@@ -332,39 +268,12 @@ class Session:
         return ref
 
 
-def mirror_for(state: IncidentState, kind: TrackerKind, policy: Policy) -> Mirror:
-    """The fields a tracker mirrors, from the state after the event."""
-    holds = ", ".join(sorted({h.release for h in state.holds}))
-    parts = [
-        "Resolved" if state.status == "resolved" else "Active",
-        f"IC {state.ic}" if state.ic else "no IC",
-    ]
-    if holds:
-        parts.append(f"hold on {holds}")
-    pending = state.pending_handoffs
-    needinfo = policy.account_for(kind, pending[-1].to) if pending else None
-    return Mirror(
-        active=state.status != "resolved",
-        ic_name=state.ic,
-        ic_account=policy.account_for(kind, state.ic) if state.ic else None,
-        hold=bool(state.holds),
-        status_line=" · ".join(parts),
-        status_block=status_block(state),
-        needinfo=needinfo,
-    )
-
-
-def status_block(state: IncidentState) -> str:
-    """A short Markdown summary for trackers that keep one in the issue body."""
-    lines = [
-        f"**Incident status:** {'resolved' if state.status == 'resolved' else 'active'}"
-        f" · **IC:** {state.ic or 'none'}",
-    ]
-    for hold in state.holds:
-        lines.append(f"- **Hold** on {hold.release} by {hold.by}: {hold.reason}")
-    for signoff in state.signoffs:
-        lines.append(f"- {signoff.team} signed off on {signoff.release} ({signoff.by})")
-    for offer in state.pending_handoffs:
-        lines.append(f"- Handoff to {offer.to} pending since {offer.at:%Y-%m-%d %H:%M} UTC")
-    lines.append("_Kept by sync-incident from the comments below; edits here are overwritten._")
-    return "\n".join(lines)
+def refuse_if_rejected(state: IncidentState, events: Sequence[Event]) -> None:
+    """Raise :class:`RefusedError` when the fold rejected one of ``events`` (not yet posted)."""
+    ids = {e.id for e in events}
+    for entry in state.timeline:
+        if entry.comment_id == PENDING_ID and entry.event_id in ids and not entry.accepted:
+            raise RefusedError(
+                f"the rules would reject this {entry.type} event: {entry.reason}",
+                hint="nothing was posted",
+            )

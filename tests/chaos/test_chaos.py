@@ -1,7 +1,7 @@
 """Chaos suite: the guarantees under faults, over real loopback sockets (issue 8).
 
 Every scenario runs the real httpx transport against the stateful fakes served by
-:mod:`tests.fakes.server`, which drops answers after storing writes, resets connections,
+:mod:`sync_incident.testing.server`, which drops answers after storing writes, resets connections,
 stalls past the client's timeout, and answers 5xx, 429, HTML pages, truncated JSON and
 Bugzilla's ``"error": true`` inside a 200. The trackers' sleeps are injected, so the only real
 waiting is the short client timeout of a stall.
@@ -28,9 +28,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sync_incident import cli, codec
-from sync_incident.cache import Cache
-from sync_incident.events import (
+from sync_incident.cli import app as cli
+from sync_incident.cli import options as cli_options
+from sync_incident.core import codec
+from sync_incident.core.errors import ProtocolError, RateLimited, TrackerError, Unavailable
+from sync_incident.core.events import (
     DigestPosted,
     Event,
     HoldRaised,
@@ -40,15 +42,21 @@ from sync_incident.events import (
     SignoffGiven,
     StatusUpdate,
 )
-from sync_incident.refs import IncidentRef
-from sync_incident.state import fold
-from sync_incident.trackers.base import ProtocolError, RateLimited, TrackerError, Unavailable
-from sync_incident.trackers.bugzilla import BugzillaTracker
-from sync_incident.trackers.github import API_VERSION, GitHubTracker
+from sync_incident.core.refs import IncidentRef
+from sync_incident.core.state import fold
+from sync_incident.testing.bugzilla import FakeBugzilla, Flavor
+from sync_incident.testing.github import FakeClock, FakeGitHub
+from sync_incident.testing.server import (
+    AMBIGUOUS,
+    FaultKind,
+    LoopbackServer,
+    ServerFault,
+    TimeoutTransport,
+)
+from sync_incident.trackers.bugzilla.tracker import BugzillaTracker
+from sync_incident.trackers.cache import Cache
+from sync_incident.trackers.github.tracker import API_VERSION, GitHubTracker
 from sync_incident.trackers.http import make_client
-from tests.fakes.bugzilla import FakeBugzilla, Flavor
-from tests.fakes.github import FakeClock, FakeGitHub
-from tests.fakes.server import AMBIGUOUS, FaultKind, LoopbackServer, ServerFault, TimeoutTransport
 
 LONG = os.environ.get("SYNC_INCIDENT_LONG") == "1"
 POSTS = 1_000 if LONG else 200
@@ -313,15 +321,15 @@ def test_bugzilla_a_failed_post_run_again_with_a_warm_cache_posts_once(
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., tuple[int, str, str]]:
     """Run ``sync_incident.cli.main`` with short timeouts and no real backoff sleeping."""
-    original = cli._session
+    original = cli_options.session_of
 
-    def session(ctx: Any) -> Any:
-        s = original(ctx)
+    def session(ctx: Any, **kwargs: Any) -> Any:
+        s = original(ctx, **kwargs)
         s.sleep = no_sleep
         s.transports = {"bugzilla": TimeoutTransport(TIMEOUT), "github": TimeoutTransport(TIMEOUT)}
         return s
 
-    monkeypatch.setattr(cli, "_session", session)
+    monkeypatch.setattr(cli_options, "session_of", session)
     cache = tmp_path / "cli-cache.sqlite3"
 
     def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -358,9 +366,10 @@ def _bz_incident(world: BzWorld, ready: bool) -> int:
 
 
 def _gh_incident(world: GhWorld, ready: bool) -> int:
-    first, *rest = _incident_bodies("github", ready)
-    issue = world.fake.add_issue(REPO, "Startup crash spike", first, by=GH_ME)
-    for body in rest:
+    bodies = _incident_bodies("github", ready)
+    # the issue body only mirrors state: every event is a comment
+    issue = world.fake.add_issue(REPO, "Startup crash spike", "Opened by hand.", by=GH_ME)
+    for body in bodies:
         world.fake.add_comment(REPO, issue.number, body, by=GH_ME)
     return issue.number
 
@@ -458,7 +467,7 @@ def test_bugzilla_bad_key_costs_one_request_and_is_never_retried(
     finally:
         world.server.close()
     assert code == 77, err
-    assert "AuthError" in err
+    assert "authentication failed: " in err
     rejected = [h for h in hits if h[2] in (400, 401)]
     assert len(rejected) == 1, hits  # exactly one request was refused, and never sent again
     assert [h for h in hits if h[0] in ("POST", "PUT")] == []

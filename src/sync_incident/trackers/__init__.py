@@ -1,1 +1,69 @@
-"""Tracker backends: one module per tracker behind the :class:`~.base.Tracker` protocol."""
+"""Tracker backends behind one contract (:mod:`.base`), built in one place.
+
+A new backend is one package exposing ``build(settings, context) -> Tracker`` and
+``in_use(settings) -> bool`` plus one entry in :data:`BACKENDS`; nothing above this package
+names a backend. Backends are imported only
+when built, so a command that reads a local incident never imports httpx.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from sync_incident.core.errors import NotConfigured
+
+if TYPE_CHECKING:
+    import httpx
+
+    from sync_incident.config import Settings
+    from sync_incident.core.refs import TrackerKind
+    from sync_incident.trackers.base import Tracker
+    from sync_incident.trackers.cache import Cache
+
+Sleep = Callable[[float], Awaitable[None]]
+
+# kind -> module with ``build(settings, context)`` and ``in_use(settings)``
+BACKENDS: dict[str, str] = {
+    "local": "sync_incident.trackers.local",
+    "bugzilla": "sync_incident.trackers.bugzilla",
+    "github": "sync_incident.trackers.github",
+}
+
+
+@dataclass
+class BuildContext:
+    """What a backend may need besides settings; tests hand in transports and a fake sleep."""
+
+    cache: Cache
+    as_user: str | None = None  # local tracker only: act as this person
+    transports: dict[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
+    sleep: Sleep | None = None
+
+
+class _Builder(Protocol):
+    def __call__(self, settings: Settings, context: BuildContext) -> Tracker: ...
+
+
+def build_tracker(kind: TrackerKind, settings: Settings, context: BuildContext) -> Tracker:
+    """The tracker for ``kind``, configured from ``settings``."""
+    module_name = BACKENDS.get(kind)
+    if module_name is None:
+        raise NotConfigured(f"no tracker backend named {kind!r}", hint=", ".join(BACKENDS))
+    builder: _Builder = importlib.import_module(module_name).build
+    return builder(settings, context)
+
+
+def kinds_in_use(settings: Settings) -> list[TrackerKind]:
+    """The trackers this configuration uses (where `list` and the daemon look for incidents)."""
+    out: list[TrackerKind] = []
+    for kind, module_name in BACKENDS.items():
+        in_use: Callable[[Settings], bool] = importlib.import_module(module_name).in_use
+        if in_use(settings):
+            out.append(_KINDS[kind])
+    return out
+
+
+_KINDS: dict[str, TrackerKind] = {"local": "local", "bugzilla": "bugzilla", "github": "github"}

@@ -1,107 +1,41 @@
-"""The contract every tracker backend implements, its data types and its errors.
+"""The contract every tracker backend implements, and the optional capabilities some have.
 
 A tracker stores comments on one bug or issue per incident and mirrors a few fields
 (whiteboard, labels, assignee, a body block). Everything else is derived from the comments
-by :func:`sync_incident.state.fold`. Trackers are the only code that touches the network;
-they translate transport errors once, here at the edge, into this tree::
+by :func:`sync_incident.core.state.fold`. Trackers are the only code that touches the network;
+they translate transport errors once, at their edge, into the tree of
+:mod:`sync_incident.core.errors`.
 
-    TrackerError
-     ├── NotConfigured    the backend lacks a URL or credentials it needs
-     ├── AuthError        bad / revoked / missing key or token; never retried
-     ├── AccessDenied     authenticated but not allowed (private bug, no permission)
-     ├── NotFound         no such bug / issue
-     ├── RateLimited      the tracker asked us to slow down (``retry_after`` seconds)
-     ├── Unavailable      network error, timeout, 5xx: after retries
-     ├── CommentTooLong   the comment is over the tracker limit (65,535 characters)
-     ├── Rejected         other 4xx validation errors
-     └── ProtocolError    an answer we cannot understand
+Every backend implements :class:`Tracker`. Some can do more, and say so by implementing a
+capability protocol; callers ask with ``isinstance`` on the protocol, never on a backend:
+
+- :class:`Discovery`: list the active incidents it holds (the digest and the daemon use it);
+- :class:`Membership`: check membership the policy delegates to the tracker (GitHub org
+  teams, repository permissions).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from sync_incident.errors import (
-    EXIT_DATA,
-    EXIT_NOPERM,
-    EXIT_NOT_FOUND,
-    EXIT_TEMPFAIL,
-    EXIT_UNAVAILABLE,
-    SyncIncidentError,
-)
-from sync_incident.refs import IncidentRef, TrackerKind
+__all__ = [
+    "Discovery",
+    "Evidence",
+    "Flavor",
+    "IncidentSnapshot",
+    "Membership",
+    "Mirror",
+    "NewIncident",
+    "Posted",
+    "Tracker",
+]
 
-COMMENT_LIMIT = 65_535
+from sync_incident.core.comments import Account, Comment, Evidence, Flavor
+from sync_incident.core.refs import IncidentRef, TrackerKind
 
-
-class TrackerError(SyncIncidentError):
-    exit_code = EXIT_UNAVAILABLE
-
-
-class NotConfigured(TrackerError):
-    exit_code = 78
-
-
-class AuthError(TrackerError):
-    exit_code = EXIT_NOPERM
-
-
-class AccessDenied(TrackerError):
-    exit_code = EXIT_NOPERM
-
-
-class NotFound(TrackerError):
-    exit_code = EXIT_NOT_FOUND
-
-
-class RateLimited(TrackerError):
-    exit_code = EXIT_TEMPFAIL
-
-    def __init__(self, message: str, *, retry_after: float | None = None, hint: str = "") -> None:
-        super().__init__(message, hint=hint)
-        self.retry_after = retry_after
-
-
-class Unavailable(TrackerError):
-    exit_code = EXIT_UNAVAILABLE
-
-
-class CommentTooLong(TrackerError):
-    exit_code = EXIT_DATA
-
-
-class Rejected(TrackerError):
-    exit_code = EXIT_DATA
-
-
-class ProtocolError(TrackerError):
-    exit_code = EXIT_UNAVAILABLE
-
-
-@dataclass(frozen=True)
-class Account:
-    """A tracker account. ``uid`` is the numeric id where the tracker has one (GitHub)."""
-
-    login: str
-    uid: str | None = None
-    name: str = ""
-
-    def __str__(self) -> str:
-        return self.login
-
-
-@dataclass(frozen=True)
-class Comment:
-    """One comment as the tracker stores it. Author and time come from the tracker."""
-
-    id: str
-    author: Account
-    created_at: datetime  # timezone-aware UTC
-    body: str
-    edited: bool = False  # the tracker says it changed after posting, or its hash changed
-    private: bool = False
+if TYPE_CHECKING:
+    from sync_incident.core.policy import Team
 
 
 @dataclass(frozen=True)
@@ -122,13 +56,14 @@ class Mirror:
 
 @dataclass
 class IncidentSnapshot:
-    """Everything a read returns. ``comments`` are all visible comments, oldest first."""
+    """Everything a read returns. ``comments`` are all visible comments, in tracker order."""
 
     ref: IncidentRef
     title: str
     url: str
     comments: list[Comment]
     vanished: list[Comment] = field(default_factory=list)  # seen before, missing now
+    evidence: list[Evidence] = field(default_factory=list)
     fields: dict[str, Any] = field(default_factory=dict)  # tracker-specific mirrored fields
     requests: int = 0  # HTTP requests this read cost (0 for local)
     from_cache: bool = False  # True when the tracker said nothing changed (e.g. 304)
@@ -148,14 +83,16 @@ class Posted:
 
 @dataclass(frozen=True)
 class NewIncident:
-    """What ``Tracker.create`` needs to file a new incident bug or issue."""
+    """What ``Tracker.create`` needs to file a new incident bug or issue.
+
+    ``location`` says where, in the backend's own terms: ``owner/repo`` on GitHub,
+    ``Product :: Component`` on Bugzilla (empty: the configured default), nothing locally.
+    """
 
     title: str
     body: str
     marker: str  # the opened event's id, so a retried create is found, not duplicated
-    product: str = ""  # Bugzilla product / component; GitHub ignores them
-    component: str = ""
-    repo: str = ""  # GitHub owner/repo
+    location: str = ""
     mirror: Mirror | None = None  # the fields to set at creation (Bugzilla: the whiteboard)
 
 
@@ -166,16 +103,21 @@ class Tracker(Protocol):
     ``marker`` is the event id carried by the comment: after an ambiguous failure (timeout,
     reset, 5xx) the tracker looks for it among recent comments before posting again, so an
     event is never posted twice and never lost.
+
+    ``fetch(fresh=True)`` reads everything from the tracker and trusts nothing cached: the
+    gate uses it, so its verdict is the same with or without a cache.
     """
 
     kind: TrackerKind
+    flavor: Flavor  # how comments are written: GitHub hides trailers in HTML comments
+    server: str  # the base URL (or file) this tracker talks to, for people and cache keys
 
     async def whoami(self) -> Account:
         """The account our credentials act as; raises AuthError when they are not valid."""
         ...
 
-    async def fetch(self, ref: IncidentRef) -> IncidentSnapshot:
-        """All visible comments of the incident, read incrementally where the tracker allows."""
+    async def fetch(self, ref: IncidentRef, *, fresh: bool = False) -> IncidentSnapshot:
+        """All visible comments of the incident, read incrementally unless ``fresh``."""
         ...
 
     async def post(
@@ -184,8 +126,16 @@ class Tracker(Protocol):
         """Post one comment (and update mirrored fields with it where the tracker can)."""
         ...
 
+    async def sync_mirror(self, ref: IncidentRef, mirror: Mirror) -> bool:
+        """Bring the mirrored fields in line with ``mirror`` in one write, only if they differ.
+
+        True when something was written. Never raises for a missing permission: the mirror
+        is left for someone who can write it.
+        """
+        ...
+
     async def create(self, new: NewIncident) -> IncidentRef:
-        """File a new bug / issue whose first comment (or description) is ``new.body``."""
+        """File a new bug / issue; its first comment is ``new.body``."""
         ...
 
     async def aclose(self) -> None:
@@ -193,17 +143,25 @@ class Tracker(Protocol):
         ...
 
 
-def normalise_body(text: str) -> str:
-    """The text as trackers store it: CRLF / CR to LF, trailing whitespace stripped per line end."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "\n".join(line.rstrip() for line in text.split("\n")).rstrip()
+@runtime_checkable
+class Discovery(Protocol):
+    """A tracker that can list the active incidents it holds."""
+
+    async def active_incidents(self) -> list[IncidentRef]: ...
 
 
-def check_length(body: str) -> None:
-    """Refuse a comment over the trackers' limit, counted in characters after normalising."""
-    size = len(normalise_body(body))
-    if size > COMMENT_LIMIT:
-        raise CommentTooLong(
-            f"comment is {size:,} characters; trackers accept at most {COMMENT_LIMIT:,}",
-            hint="shorten the free text (notes, reasons, summaries) and try again",
-        )
+@runtime_checkable
+class Membership(Protocol):
+    """A tracker that can check team membership the policy delegates to it."""
+
+    def delegates(self, team: Team) -> bool:
+        """Whether ``team`` names members this tracker must be asked about."""
+        ...
+
+    async def is_member(self, ref: IncidentRef, team: Team, account: Account) -> bool:
+        """Whether ``account`` belongs to ``team`` on this tracker.
+
+        Raises :class:`~sync_incident.core.errors.AccessDenied` when the credentials cannot
+        tell (the gate then fails closed).
+        """
+        ...

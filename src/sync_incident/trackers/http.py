@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
-from urllib.parse import quote
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
@@ -45,21 +44,6 @@ def make_client(
         transport=transport,
         follow_redirects=False,
     )
-
-
-class Redactor:
-    """Removes secrets from any text before it reaches output, logs or exceptions."""
-
-    def __init__(self, secrets: Iterable[str | None]) -> None:
-        found = {s for s in secrets if s and len(s) >= 4}
-        # the URL-encoded forms too, since a key may travel in a query string
-        self._secrets = sorted(found | {quote(s, safe="") for s in found}, key=len, reverse=True)
-
-    def __call__(self, text: object) -> str:
-        out = str(text)
-        for secret in self._secrets:
-            out = out.replace(secret, "[REDACTED]")
-        return out
 
 
 class Transient(Exception):

@@ -17,8 +17,8 @@ SQLite errors are translated here, at the edge, into the tracker error tree of
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -28,26 +28,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from sync_incident.errors import UsageError
-from sync_incident.refs import IncidentRef, TrackerKind
-from sync_incident.trackers.base import (
-    Account,
-    Comment,
-    IncidentSnapshot,
-    Mirror,
-    NewIncident,
-    NotFound,
-    Posted,
-    Rejected,
-    TrackerError,
-    Unavailable,
-    check_length,
-    normalise_body,
-)
+from sync_incident.core.comments import Account, Comment, check_length, normalise_body
+from sync_incident.core.errors import NotFound, Rejected, TrackerError, Unavailable, UsageError
+from sync_incident.core.refs import IncidentRef, TrackerKind
+from sync_incident.trackers.base import Flavor, IncidentSnapshot, Mirror, NewIncident, Posted
+
+if TYPE_CHECKING:
+    from sync_incident.config import Settings
+    from sync_incident.trackers import BuildContext
 
 ENV_DB = "SYNC_INCIDENT_LOCAL_DB"
 SCHEMA_VERSION = 1
@@ -77,10 +69,7 @@ _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def default_db_path() -> Path:
-    """Where the local tracker lives: ``$SYNC_INCIDENT_LOCAL_DB``, else the user data dir."""
-    configured = os.environ.get(ENV_DB, "").strip()
-    if configured:
-        return Path(configured).expanduser()
+    """Where the local tracker lives unless ``local.db`` (``--db``) says: the user data dir."""
     return platformdirs.user_data_path("sync-incident") / "local.sqlite3"
 
 
@@ -124,6 +113,7 @@ class LocalTracker:
     """
 
     kind: TrackerKind = "local"
+    flavor: Flavor = "plain"
 
     def __init__(
         self,
@@ -134,6 +124,7 @@ class LocalTracker:
     ) -> None:
         self.user = validate_user(user)
         self.path = Path(path).expanduser()
+        self.server = str(self.path)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
@@ -271,8 +262,8 @@ class LocalTracker:
         """The simulated account (``--as NAME``) this tracker writes as."""
         return Account(self.user)
 
-    async def fetch(self, ref: IncidentRef) -> IncidentSnapshot:
-        """The incident with all its comments, oldest first."""
+    async def fetch(self, ref: IncidentRef, *, fresh: bool = False) -> IncidentSnapshot:
+        """The incident with all its comments, oldest first (always fresh: it is a file)."""
         self._require_local(ref)
         with self._transaction(write=False) as conn:
             row = conn.execute(
@@ -292,7 +283,7 @@ class LocalTracker:
             account = accounts.get(author)
             if account is None:
                 account = accounts[author] = Account(author)
-            comments.append(Comment(str(cid), account, _fromiso(created_at), body))
+            comments.append(Comment(str(cid), account, _fromiso(created_at), body, order=int(cid)))
         return IncidentSnapshot(
             ref=ref,
             title=title,
@@ -371,6 +362,25 @@ class LocalTracker:
             )
         return IncidentRef("local", number)
 
+    async def sync_mirror(self, ref: IncidentRef, mirror: Mirror) -> bool:
+        """Store ``mirror`` when it differs from the stored one."""
+        self._require_local(ref)
+        encoded = _dump_mirror(mirror)
+        with self._transaction(write=True) as conn:
+            row = conn.execute(
+                "SELECT mirror FROM incidents WHERE id = ?", (ref.number,)
+            ).fetchone()
+            if row is None:
+                raise self._not_found(conn, ref)
+            if row[0] == encoded:
+                return False
+            conn.execute("UPDATE incidents SET mirror = ? WHERE id = ?", (encoded, ref.number))
+        return True
+
+    async def active_incidents(self) -> list[IncidentRef]:
+        """Incidents not resolved (by their mirrored state), oldest first."""
+        return [ref for ref, _ in await self.list_incidents(active_only=True)]
+
     async def list_incidents(self, active_only: bool = False) -> list[tuple[IncidentRef, str]]:
         """Every incident as ``(ref, title)``, oldest first; ``active_only`` drops resolved ones.
 
@@ -426,3 +436,14 @@ def _load_mirror(text: str | None) -> dict[str, Any]:
     except ValueError:  # only a mirror: the comments stay the source of truth
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def build(settings: Settings, context: BuildContext) -> LocalTracker:
+    """The local tracker from settings: ``--db`` / ``local.db``, acting as ``--as`` / the user."""
+    user = context.as_user or settings.local.user or getpass.getuser()
+    return LocalTracker(settings.local.db or default_db_path(), user=user)
+
+
+def in_use(settings: Settings) -> bool:
+    """Local incidents count when the local tracker is the default or has a file of its own."""
+    return settings.tracker == "local" or settings.local.db is not None

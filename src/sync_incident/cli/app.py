@@ -1,0 +1,223 @@
+"""The ``sync-incident`` command line: the root, the error boundary and the exit codes.
+
+Every error goes through one boundary (:func:`main`): ``label: message`` and a ``hint:`` line
+on stderr, and the exit code documented in the README; never a traceback. The gate's
+command class turns every failure, parsing included, into exit 2: it fails closed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperCommand
+
+from sync_incident.cli import posting, reading
+from sync_incident.cli.options import GLOBAL_OPTIONS, Globals
+from sync_incident.core.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_SOFTWARE,
+    EXIT_UNDECIDED,
+    EXIT_USAGE,
+    SyncIncidentError,
+)
+
+app = typer.Typer(
+    name="sync-incident",
+    help=(
+        "Run a release incident inside ONE Bugzilla bug or GitHub issue: timeline, incident "
+        "commander, handoffs, holds and sign-offs as structured comments.\n\n"
+        "Show an incident with `sync-incident bug 123456`, `sync-incident issue owner/repo#42` "
+        "or `sync-incident local:7`."
+    ),
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+config_app = typer.Typer(help="Check the configuration and the policy.")
+
+
+class Undecided(SyncIncidentError):
+    """Any failure of the gate: it could not decide, so the release must not ship."""
+
+    exit_code = EXIT_UNDECIDED
+
+    def __init__(self, cause: SyncIncidentError | typer.TyperException) -> None:
+        if isinstance(cause, SyncIncidentError):
+            super().__init__(cause.message, hint=cause.hint)
+            self.label = f"could not decide ({cause.label})"
+        else:
+            super().__init__(cause.format_message(), hint="run `sync-incident gate --help`")
+            self.label = "could not decide (usage error)"
+
+
+class GateCommand(TyperCommand):
+    """The gate fails closed: a bad option is as much "could not decide" as a dead tracker."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except typer.TyperException as exc:
+            raise Undecided(exc) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except SyncIncidentError as exc:
+            raise Undecided(exc) from None
+        except Exception as exc:  # a bug must not pass a release either
+            raise Undecided(SyncIncidentError(_redacted(exc))) from None
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML config file (default: SYNC_INCIDENT_CONFIG or the user config dir).",
+        ),
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="TOML policy file: people, teams, products.")
+    ] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", help="Act as NAME (local tracker only: simulates several people)."),
+    ] = None,
+    db: Annotated[Path | None, typer.Option("--db", help="Local tracker database file.")] = None,
+    bugzilla_url: Annotated[
+        str | None, typer.Option("--bugzilla-url", help="Bugzilla base URL.")
+    ] = None,
+    github_api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--github-api-url",
+            help="GitHub API base URL (https://HOST/api/v3 for Enterprise Server).",
+        ),
+    ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option("--cache", help="Cache file (cursors, ETags); deleting it loses nothing."),
+    ] = None,
+) -> None:
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+    overrides: dict[str, Any] = {}
+    if db is not None:
+        overrides["local"] = {"db": db}
+    if bugzilla_url is not None:
+        overrides["bugzilla"] = {"url": bugzilla_url}
+    if github_api_url is not None:
+        overrides["github"] = {"api_url": github_api_url}
+    if cache is not None:
+        overrides["cache"] = cache
+    ctx.obj = Globals(config, policy, as_user, overrides)
+
+
+@config_app.callback(invoke_without_command=True)
+def _config(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
+
+for _command in (reading.show, reading.bug, reading.issue):
+    app.command()(_command)
+posting.register(app)
+app.command(cls=GateCommand)(reading.gate)
+app.command()(reading.retro)
+app.command()(reading.digest)
+app.command()(reading.daemon)
+app.command("lint")(reading.lint)
+app.add_typer(config_app, name="config")
+config_app.command("check")(reading.config_check)
+app.command()(reading.demo)
+
+
+# --- the boundary --------------------------------------------------------------------------
+
+
+def _reorder(argv: list[str]) -> list[str]:
+    """Move global options to the front; turn a bare reference into `show REF`."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            if "=" in arg:
+                front.append(arg)
+            elif i + 1 < len(argv):
+                front.extend(argv[i : i + 2])
+                i += 1
+            else:
+                rest.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    if rest and _looks_like_ref(rest[0]):
+        rest.insert(0, "show")
+    return front + rest
+
+
+def _looks_like_ref(word: str) -> bool:
+    """A reference typed where a command goes: ``local:7``, a URL, ``bug 123`` as one word."""
+    lowered = word.lower().strip()
+    if lowered.startswith(("local:", "bugzilla:", "github:", "http://", "https://")):
+        return True
+    if lowered.startswith(("bug ", "issue ")):
+        return True
+    return "#" in word and "/" in word and not word.startswith("-")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one error boundary, documented exit codes, never a traceback."""
+    args = _reorder(list(sys.argv[1:] if argv is None else argv))
+    try:
+        # standalone_mode=False makes click *return* the code of typer.Exit instead of raising
+        code = app(args=args, prog_name="sync-incident", standalone_mode=False)
+    except SyncIncidentError as exc:
+        _fail(exc.label, exc.message, exc.hint, exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        _fail("interrupted", "stopped by the user", "", EXIT_INTERRUPTED)
+    except typer.TyperException as exc:  # click's usage errors: bad option, missing value
+        where = getattr(getattr(exc, "ctx", None), "command_path", "sync-incident")
+        hint = f"run `{where} --help` for the options"
+        _fail("usage error", exc.format_message(), hint, EXIT_USAGE)
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        _internal(exc)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _redacted(exc: Exception) -> str:
+    from sync_incident.config import env_secrets
+    from sync_incident.logs import Redactor
+
+    return Redactor(env_secrets())(f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _internal(exc: Exception) -> None:
+    hint = "this is a bug in sync-incident; please report it"
+    _fail("internal error", _redacted(exc).removeprefix("internal error: "), hint, EXIT_SOFTWARE)
+
+
+def _fail(label: str, message: str, hint: str, code: int) -> None:
+    line = " ".join(message.split())
+    typer.echo(f"{label}: {line}", err=True)
+    if hint:
+        typer.echo(f"hint: {' '.join(hint.split())}", err=True)
+    sys.exit(code)

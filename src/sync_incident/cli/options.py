@@ -1,0 +1,108 @@
+"""Options shared by commands, the global options, and how a command gets its session.
+
+Kept light: `--help` must start as fast as importing typer, so everything heavier is
+imported inside the functions that need it (types only under ``TYPE_CHECKING``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, TypeVar
+
+import typer
+
+from sync_incident.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from sync_incident.config import Settings
+    from sync_incident.core.refs import IncidentRef
+    from sync_incident.service import Session
+
+T = TypeVar("T")
+
+# Options that may appear anywhere on the line; main() moves them before the command.
+GLOBAL_OPTIONS = (
+    "--config",
+    "--policy",
+    "--as",
+    "--db",
+    "--bugzilla-url",
+    "--github-api-url",
+    "--cache",
+)
+
+
+class Globals(NamedTuple):
+    """The global options (a NamedTuple, not a dataclass: `--help` must start fast)."""
+
+    config: Path | None = None
+    policy: Path | None = None
+    as_user: str | None = None
+    overrides: dict[str, Any] | None = None
+
+
+def globals_of(ctx: typer.Context) -> Globals:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, Globals) else Globals()
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """Settings from flags over env over files; unknown SYNC_INCIDENT_* variables are named."""
+    from sync_incident.config import load_settings, unknown_env
+
+    g = globals_of(ctx)
+    settings = load_settings(g.config, policy_file=g.policy, overrides=g.overrides)
+    for name in unknown_env():
+        typer.echo(f"warning: {name} is not a sync-incident setting; it is ignored", err=True)
+    return settings
+
+
+def session_of(ctx: typer.Context, *, quiet: bool = False) -> Session:
+    from sync_incident.service import Session
+
+    settings = settings_of(ctx)
+    if settings.policy.permissive and not quiet:
+        typer.echo(
+            "note: no policy is configured, so any account may sign off for any team "
+            "(set [people] and [teams] in the config to enforce who may do what).",
+            err=True,
+        )
+    return Session(settings, as_user=globals_of(ctx).as_user)
+
+
+def ref_of(words: list[str]) -> IncidentRef:
+    """A reference from CLI words (``["bug", "123"]``, ``["bug 123"]``, ``["local:7"]``)."""
+    from sync_incident.core.refs import ReferenceError, parse_ref_words
+
+    try:
+        return parse_ref_words(words)
+    except ReferenceError as exc:
+        # the accepted forms go on the hint line, so the error itself stays one short line
+        message, _, forms = str(exc).partition("; use ")
+        raise UsageError(message, hint=f"use {forms}" if forms else "") from None
+
+
+RefArg = Annotated[
+    list[str],
+    typer.Argument(
+        help="The incident: bug 123456, issue owner/repo#42, local:7, or a URL.", metavar="REF"
+    ),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print JSON (documented schema) instead of text.")
+]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Print the exact comment and post nothing.")
+]
+Strict = Annotated[bool, typer.Option("--strict", help="Refuse vague wording instead of warning.")]
+ReleaseOpt = Annotated[
+    str, typer.Option("--release", "-r", help="Exact product and version, e.g. 'Firefox 96.0.1'.")
+]
+FullOpt = Annotated[bool, typer.Option("--full", help="Show the whole timeline.")]
+TIME_HELP = "Time: '2022-01-12 14:03' (UTC), ISO 8601 with offset, or '+90m' / '+2h' / '+1d'."

@@ -1,0 +1,517 @@
+"""Commands that post one event (or open an incident): parse, call intents + Session, print."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sync_incident.cli import options
+from sync_incident.cli.options import (
+    TIME_HELP,
+    DryRun,
+    RefArg,
+    ReleaseOpt,
+    Strict,
+    ref_of,
+    run,
+)
+from sync_incident.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from sync_incident.core.events import Event
+    from sync_incident.core.state import IncidentState
+    from sync_incident.service import Outcome
+
+Build = Callable[["IncidentState", str], "list[Event]"]
+
+
+def post(
+    ctx: typer.Context,
+    words: list[str],
+    build: Build,
+    dry_run: bool,
+    strict: bool,
+    *,
+    done: Callable[[Outcome], str] | None = None,
+) -> None:
+    """Read the incident once, build events from its state and who acts, post them, say so."""
+    ref = ref_of(words)
+
+    async def go() -> Outcome:
+        async with options.session_of(ctx) as session:
+            reading = await session.read(ref)
+            events = build(reading.state, await session.actor(ref.kind))
+            return await session.post(ref, events, reading=reading, dry_run=dry_run, strict=strict)
+
+    outcome = run(go())
+    if done is not None and not dry_run:
+        typer.echo(done(outcome))
+        return
+    report(outcome, dry_run)
+
+
+def report(outcome: Outcome, dry_run: bool) -> None:
+    for finding in outcome.findings:
+        typer.echo(f"wording: {finding}", err=True)
+    if dry_run:
+        typer.echo(f"--- comment that would be posted on {outcome.ref} ---")
+        typer.echo(outcome.body)
+        return
+    what = "already posted (found it, not posted again)" if outcome.duplicate else "posted"
+    typer.echo(f"{outcome.events[0].type} {what} on {outcome.ref} as comment {outcome.comment_id}.")
+    typer.echo(outcome.body.strip().split("\n", 1)[0])
+    if outcome.mirror_error:
+        typer.echo(f"warning: {outcome.mirror_error}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the posting commands to ``app``."""
+    for command in (
+        open_,
+        note,
+        link,
+        step,
+        status,
+        handoff,
+        accept,
+        decline,
+        hold,
+        release_hold,
+        signoff,
+        revoke,
+        ship,
+        resolve,
+        reopen,
+        retro_note,
+    ):
+        name = command.__name__.rstrip("_").replace("_", "-")
+        app.command(name)(command)
+
+
+def open_(
+    ctx: typer.Context,
+    ref: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Adopt this existing bug / issue (omit to file a new one).", metavar="[REF]"
+        ),
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", "-t", help="What is happening, in one line.")
+    ] = None,
+    severity: Annotated[str, typer.Option("--severity", help="S1 (worst) .. S4.")] = "S2",
+    release: Annotated[
+        list[str] | None, typer.Option("--release", "-r", help="A release concerned (repeat).")
+    ] = None,
+    ic: Annotated[
+        str | None, typer.Option("--ic", help="The first incident commander (default: you).")
+    ] = None,
+    bugzilla: Annotated[bool, typer.Option("--bugzilla", help="File a new Bugzilla bug.")] = False,
+    product: Annotated[str, typer.Option("--product", help="Bugzilla product for a new bug.")] = "",
+    component: Annotated[
+        str, typer.Option("--component", help="Bugzilla component for a new bug.")
+    ] = "",
+    github: Annotated[
+        str | None, typer.Option("--github", help="File a new issue in owner/repo.")
+    ] = None,
+    local: Annotated[
+        bool, typer.Option("--local", help="File a new incident on the local tracker.")
+    ] = False,
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Open an incident: file a new bug / issue, or adopt an existing one, naming the first IC."""
+    from sync_incident import intents
+    from sync_incident.core.events import Opened
+
+    releases = [intents.release(r) for r in release or []]
+    if ref:
+        target = ref_of(ref)
+
+        def build(state: IncidentState, me: str) -> list[Event]:
+            name = title or state.title or str(target)
+            fields = {"severity": severity, "releases": releases, "ic": ic or me}
+            return [intents.build(Opened, title=name, **fields)]
+
+        def done(outcome: Outcome) -> str:
+            ic = outcome.state.ic
+            return f"Incident opened on {outcome.ref}; {ic} is incident commander."
+
+        post(ctx, ref, build, dry_run, strict, done=done)
+        return
+    if not title:
+        raise UsageError("a new incident needs --title", hint="or name an existing bug to adopt")
+
+    async def go() -> str:
+        async with options.session_of(ctx) as session:
+            kind = (
+                "bugzilla"
+                if bugzilla
+                else "github"
+                if github
+                else "local"
+                if local
+                else session.settings.tracker
+            )
+            me = await session.actor(kind)
+            fields = {"severity": severity, "releases": releases, "ic": ic or me}
+            event = intents.build(Opened, title=title, **fields)
+            if dry_run:
+                return session.renderer.render([event], session.tracker(kind).flavor)
+            where = github or (f"{product} :: {component}" if product or component else "")
+            new_ref = await session.open_new(kind, event, location=where)
+            return f"Incident opened: {new_ref}; {event.ic} is incident commander."
+
+    typer.echo(run(go()))
+
+
+def note(
+    ctx: typer.Context,
+    ref: RefArg,
+    text: Annotated[
+        str, typer.Option("--text", "-m", help="What happened, as a complete sentence.")
+    ],
+    occurred_at: Annotated[
+        str | None,
+        typer.Option("--occurred-at", help="Backfill: when it really happened. " + TIME_HELP),
+    ] = None,
+    url: Annotated[list[str] | None, typer.Option("--url", help="A related link (repeat).")] = None,
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Add a timeline note (optionally backfilled to when it happened)."""
+    from sync_incident import intents
+    from sync_incident.core.events import Note
+
+    at = intents.time(occurred_at)
+    post(
+        ctx,
+        ref,
+        lambda s, me: [intents.build(Note, text=text, occurred_at=at, links=url or [])],
+        dry_run,
+        strict,
+    )
+
+
+def link(
+    ctx: typer.Context,
+    ref: RefArg,
+    url: Annotated[str, typer.Option("--url", help="The link.")],
+    kind: Annotated[str, typer.Option("--kind", help="patch, doc, bug, call or other.")] = "other",
+    title: Annotated[str, typer.Option("--title", help="What it is.")] = "",
+    dry_run: DryRun = False,
+) -> None:
+    """Record a link: a patch, a doc, a related bug, a call."""
+    from sync_incident import intents
+    from sync_incident.core.events import Link
+
+    post(
+        ctx,
+        ref,
+        lambda s, me: [intents.build(Link, url=url, kind=kind, title=title)],
+        dry_run,
+        False,
+    )
+
+
+def step(
+    ctx: typer.Context,
+    ref: RefArg,
+    step_id: Annotated[str, typer.Option("--step", "-n", help="Step number or id, e.g. 4.")],
+    title: Annotated[
+        str | None, typer.Option("--title", help="What the step is (adds it, or renames it).")
+    ] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Who does it.")] = None,
+    state: Annotated[
+        str | None, typer.Option("--state", help="todo, doing, done or blocked.")
+    ] = None,
+    due: Annotated[str | None, typer.Option("--due", help="Due by. " + TIME_HELP)] = None,
+    note_text: Annotated[str, typer.Option("--note", help="A word on the change.")] = "",
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Add a checklist step (with --title) or update one (title, state, owner, due time)."""
+    from sync_incident import intents
+
+    when = intents.time(due)
+    post(
+        ctx,
+        ref,
+        lambda s, me: intents.step(
+            s, step_id, title=title, owner=owner, step_state=state, due=when, note=note_text
+        ),
+        dry_run,
+        strict,
+    )
+
+
+def status(
+    ctx: typer.Context,
+    ref: RefArg,
+    summary: Annotated[
+        str, typer.Option("--summary", "-m", help="Where things stand, explicitly.")
+    ],
+    next_update: Annotated[
+        str | None, typer.Option("--next-update", help="Next update due by. " + TIME_HELP)
+    ] = None,
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Post a status update and when the next one is due."""
+    from sync_incident import intents
+    from sync_incident.core.events import StatusUpdate
+
+    due = intents.time(next_update)
+    post(
+        ctx,
+        ref,
+        lambda s, me: [intents.build(StatusUpdate, summary=summary, next_update_due=due)],
+        dry_run,
+        strict,
+    )
+
+
+def handoff(
+    ctx: typer.Context,
+    ref: RefArg,
+    to: Annotated[str, typer.Option("--to", help="Who takes over.")],
+    done: Annotated[str, typer.Option("--done", help="What is done.")],
+    todo: Annotated[str, typer.Option("--todo", help="What still needs to be done.")],
+    next_: Annotated[
+        list[str] | None, typer.Option("--next", help="A next step: 'what | owner | by' (repeat).")
+    ] = None,
+    notify: Annotated[
+        list[str] | None, typer.Option("--notify", help="Whom to notify when done (repeat).")
+    ] = None,
+    steps: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--step", help="Hand off these checklist steps instead of the IC role (repeat)."
+        ),
+    ] = None,
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Offer a handoff (the IC role, or named steps): done, to do, next steps, whom to notify."""
+    from sync_incident import intents
+    from sync_incident.core.events import HandoffOffered
+
+    upcoming = intents.next_steps(next_ or [])
+    fields = {"done": done, "todo": todo, "next_steps": upcoming, "notify": notify or []}
+    role = "steps" if steps else "ic"
+    post(
+        ctx,
+        ref,
+        lambda s, me: [
+            intents.build(HandoffOffered, to=to, role=role, steps=steps or [], **fields)
+        ],
+        dry_run,
+        strict,
+    )
+
+
+HandoffOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--handoff",
+        help="Which handoff (id or its last characters); default: the one waiting for you.",
+    ),
+]
+
+
+def accept(
+    ctx: typer.Context, ref: RefArg, handoff_id: HandoffOpt = None, dry_run: DryRun = False
+) -> None:
+    """Accept the handoff offered to you: from now on you are in charge."""
+    from sync_incident import intents
+
+    post(ctx, ref, lambda s, me: intents.accept(s, me, handoff_id), dry_run, False)
+
+
+def decline(
+    ctx: typer.Context,
+    ref: RefArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why (visible to everybody).")] = "",
+    handoff_id: HandoffOpt = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Decline the handoff offered to you; the current owner stays in charge."""
+    from sync_incident import intents
+
+    post(ctx, ref, lambda s, me: intents.decline(s, me, reason, handoff_id), dry_run, False)
+
+
+def hold(
+    ctx: typer.Context,
+    ref: RefArg,
+    release: ReleaseOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Because of what, explicitly.")],
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Ask to hold a release: it is blocked until you or the IC release the hold."""
+    from sync_incident import intents
+    from sync_incident.core.events import HoldRaised
+
+    target = intents.release(release)
+    post(
+        ctx,
+        ref,
+        lambda s, me: [intents.build(HoldRaised, release=target, reason=reason)],
+        dry_run,
+        strict,
+    )
+
+
+def release_hold(
+    ctx: typer.Context,
+    ref: RefArg,
+    release: ReleaseOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why the concern is addressed.")] = "",
+    hold_id: Annotated[
+        str | None, typer.Option("--hold", help="Which hold, when several are open on the release.")
+    ] = None,
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Release a hold you raised (or, as IC, any hold) on a release."""
+    from sync_incident import intents
+
+    post(
+        ctx,
+        ref,
+        lambda s, me: intents.release_hold(s, me, release, reason, hold_id),
+        dry_run,
+        strict,
+    )
+
+
+def signoff(
+    ctx: typer.Context,
+    ref: RefArg,
+    team: Annotated[str, typer.Option("--team", help="The team signing off, e.g. QA.")],
+    release: ReleaseOpt,
+    statement: Annotated[
+        str | None,
+        typer.Option(
+            "--statement", help="The explicit statement (default: 'TEAM signs off on RELEASE.')."
+        ),
+    ] = None,
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Sign off on an exact release for your team."""
+    from sync_incident import intents
+    from sync_incident.core.events import SignoffGiven
+
+    target = intents.release(release)
+    text = statement or f"{team} signs off on {target}."
+    post(
+        ctx,
+        ref,
+        lambda s, me: [intents.build(SignoffGiven, team=team, release=target, statement=text)],
+        dry_run,
+        strict,
+    )
+
+
+def revoke(
+    ctx: typer.Context,
+    ref: RefArg,
+    team: Annotated[str, typer.Option("--team", help="The team whose sign-off is revoked.")],
+    release: ReleaseOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why.")],
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Revoke a team's sign-off on a release."""
+    from sync_incident import intents
+    from sync_incident.core.events import SignoffRevoked
+
+    target = intents.release(release)
+    post(
+        ctx,
+        ref,
+        lambda s, me: [intents.build(SignoffRevoked, team=team, release=target, reason=reason)],
+        dry_run,
+        strict,
+    )
+
+
+def ship(
+    ctx: typer.Context,
+    ref: RefArg,
+    release: ReleaseOpt,
+    statement: Annotated[
+        str | None, typer.Option("--statement", help="Default: 'Please ship RELEASE to users.'")
+    ] = None,
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Record the ship decision (Relman): "Please ship Focus 97.0 to users"."""
+    from sync_incident import intents
+    from sync_incident.core.events import ShipDecision
+
+    target = intents.release(release)
+    text = statement or f"Please ship {target} to users."
+    post(
+        ctx,
+        ref,
+        lambda s, me: [intents.build(ShipDecision, release=target, statement=text)],
+        dry_run,
+        strict,
+    )
+
+
+def resolve(
+    ctx: typer.Context,
+    ref: RefArg,
+    summary: Annotated[str, typer.Option("--summary", "-m", help="How it ended.")] = "",
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Resolve the incident (the IC)."""
+    from sync_incident import intents
+    from sync_incident.core.events import Resolved
+
+    post(ctx, ref, lambda s, me: [intents.build(Resolved, summary=summary)], dry_run, strict)
+
+
+def reopen(
+    ctx: typer.Context,
+    ref: RefArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is back.")],
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Reopen a resolved incident."""
+    from sync_incident import intents
+    from sync_incident.core.events import Reopened
+
+    post(ctx, ref, lambda s, me: [intents.build(Reopened, reason=reason)], dry_run, strict)
+
+
+def retro_note(
+    ctx: typer.Context,
+    ref: RefArg,
+    kind: Annotated[
+        str, typer.Option("--kind", help="root_cause, went_well, could_be_better or action_item.")
+    ],
+    text: Annotated[str, typer.Option("--text", "-m", help="The note.")],
+    owner: Annotated[str | None, typer.Option("--owner", help="Owner of an action item.")] = None,
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Add a retrospective note: root cause, went well, could be better, action item."""
+    from sync_incident import intents
+    from sync_incident.core.events import RetroNote
+
+    post(
+        ctx,
+        ref,
+        lambda s, me: [intents.build(RetroNote, kind=kind, text=text, owner=owner)],
+        dry_run,
+        strict,
+    )

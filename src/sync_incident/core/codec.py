@@ -1,0 +1,338 @@
+"""Render events to tracker comments and parse comments back into events.
+
+A comment is the human sentence(s), rendered from Jinja2 templates, then one trailer line per
+event at the very end::
+
+    QA signs off on Firefox 96.0.1.
+
+    [sync-incident:1 signoff.given 01JDX3K8Q4 {"team":"QA",...} c=1a2b3c4d]
+
+On GitHub the trailer is an HTML comment (``<!-- sync-incident:1 ... -->``), hidden when
+rendered. On Bugzilla it stays visible, so it is one compact line: BMO shows ``<`` literally
+and upstream has no Markdown.
+
+Why it survives what trackers and people do to text:
+
+- the payload is JSON in which every escape is written ``\\uXXXX`` and ``" \\ < > &`` and
+  control characters are escaped, so the only backslashes are those of ``\\u``: a Markdown
+  escaper's ``\\_`` or ``\\[`` can be undone without ambiguity;
+- ``c=`` is a CRC-32 of the type, id and payload: each candidate repair (Markdown unescape,
+  HTML unescape, re-joining a wrapped line) is accepted only when the checksum matches;
+- only trailers at the end of the comment count; quoted lines (``>``) and trailers in the
+  middle of text never do (a reply that quotes a sign-off is not a sign-off).
+
+Parsing never raises: anything unreadable becomes a :class:`Warning` on that comment.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import unicodedata
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from sync_incident.core.comments import Flavor, check_length, normalise_body
+from sync_incident.core.events import EVENT_ADAPTER, EVENT_TYPES, FORMAT_MAJOR, Event
+
+if TYPE_CHECKING:
+    import jinja2
+
+
+MAGIC = "sync-incident"
+_HEADER = re.compile(
+    r"^(?:\[|<!--[ ]?)sync-incident:(?P<major>[0-9]{1,4})[ ](?P<type>[a-z][a-z._]{0,30})"
+    r"[ ](?P<id>[0-9A-Za-z]{1,40})[ ](?P<payload>\{.*\})[ ]c=(?P<crc>[0-9a-f]{8})"
+    r"(?:\]|[ ]?-->)$"
+)
+_OPENERS = ("[sync-incident:", "<!-- sync-incident:", "<!--sync-incident:")
+_CLOSERS = ("]", "-->")
+_MD_ESCAPE = re.compile(r"\\(?!u[0-9a-fA-F]{4})")
+_MAX_WRAP_LINES = 400  # a wrapped trailer is re-joined over at most this many lines
+_MAX_MIXED_GAPS = 8  # mixed space / no-space re-joins are tried up to this many breaks
+_SAFE_PUNCT = set("!#$%'()*+,-./:;=?@[]^_`{|}~")
+
+
+@dataclass(frozen=True)
+class Warning:
+    """Something in a comment we could not read as an event."""
+
+    code: str  # "unreadable", "newer-format", "unknown-type", "misplaced", "checksum"
+    message: str
+
+
+@dataclass
+class Parsed:
+    events: list[Event] = field(default_factory=list)
+    warnings: list[Warning] = field(default_factory=list)
+
+
+# --- encoding ------------------------------------------------------------------------------
+
+
+def _encode_str(text: str) -> str:
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if (ch.isascii() and (ch.isalnum() or ch == " " or ch in _SAFE_PUNCT)) or (
+            not ch.isascii() and _printable(ch)
+        ):
+            out.append(ch)
+        elif code > 0xFFFF:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    out.append('"')
+    return "".join(out)
+
+
+def _printable(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    # controls, format characters (bidi overrides, zero-width), surrogates, private use,
+    # unassigned and separators other than space are escaped so nothing hides in a trailer
+    return category[0] not in "CZ"
+
+
+def encode_payload(value: Any) -> str:
+    """Compact JSON with every escape as ``\\uXXXX`` (see the module docstring)."""
+    if isinstance(value, str):
+        return _encode_str(value)
+    if isinstance(value, dict):
+        items = (f"{_encode_str(str(k))}:{encode_payload(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(encode_payload(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def _crc(payload: str) -> str:
+    return f"{zlib.crc32(payload.encode('utf-8', 'surrogatepass')):08x}"
+
+
+def trailer(event: Event, flavor: Flavor = "plain") -> str:
+    """The one-line machine trailer for ``event``."""
+    data = event.model_dump(mode="json", exclude_defaults=True, exclude={"id", "type"})
+    payload = encode_payload(data)
+    signed = f"{event.type} {event.id} {payload}"
+    body = f"{MAGIC}:{FORMAT_MAJOR} {signed} c={_crc(signed)}"
+    return f"<!-- {body} -->" if flavor == "github" else f"[{body}]"
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+class Renderer:
+    """Renders events with Jinja2 templates: the package's, or a user's overriding them."""
+
+    def __init__(self, template_dir: Path | None = None) -> None:
+        self._template_dir = template_dir
+        self._env: jinja2.Environment | None = None
+
+    @property
+    def env(self) -> jinja2.Environment:
+        if self._env is None:
+            import jinja2  # imported lazily: the CLI's start-up stays fast
+
+            loaders: list[jinja2.BaseLoader] = []
+            if self._template_dir is not None:
+                loaders.append(jinja2.FileSystemLoader(str(self._template_dir)))
+            loaders.append(jinja2.PackageLoader("sync_incident", "templates"))
+            env = jinja2.Environment(
+                loader=jinja2.ChoiceLoader(loaders),
+                undefined=jinja2.StrictUndefined,
+                autoescape=False,  # plain text and Markdown, never HTML
+                keep_trailing_newline=False,
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+            env.filters["when"] = format_time
+            self._env = env
+        return self._env
+
+    def human(self, event: Event) -> str:
+        template = self.env.get_template(f"{event.type}.txt.j2")
+        return normalise_body(template.render(e=event))
+
+    def comment(self, events: Sequence[Event], flavor: Flavor = "plain") -> str:
+        """The full comment: human text, a blank line, one trailer per event."""
+        if not events:
+            raise ValueError("nothing to render")
+        human = "\n\n".join(self.human(e) for e in events)
+        trailers = "\n".join(trailer(e, flavor) for e in events)
+        return f"{human}\n\n{trailers}"
+
+    def render(self, events: Sequence[Event], flavor: Flavor = "plain") -> str:
+        """The full comment, refused (:class:`CommentTooLong`) when over the trackers' limit."""
+        comment = self.comment(events, flavor)
+        check_length(comment)
+        return comment
+
+
+def format_time(value: datetime | None) -> str:
+    """``2022-01-12 14:03 UTC``: how times read in comments."""
+    if value is None:
+        return "no time given"
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+_default_renderer = Renderer()
+
+
+def render(events: Event | Sequence[Event], flavor: Flavor = "plain") -> str:
+    """Render with the package templates (see :class:`Renderer` to override them)."""
+    seq = [events] if not isinstance(events, Sequence) else events
+    return _default_renderer.render(seq, flavor)
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def parse(text: str) -> Parsed:
+    """Every event in the comment's own trailer block. Never raises."""
+    result = Parsed()
+    try:
+        _parse_into(text, result)
+    except Exception as exc:  # pragma: no cover - the fuzz tests keep this unreachable
+        result.warnings.append(Warning("unreadable", f"could not read this comment: {exc!r}"))
+    return result
+
+
+def _is_quoted(line: str) -> bool:
+    return line.lstrip().startswith(">") or line.lstrip().startswith("&gt;")
+
+
+def _opens(line: str) -> bool:
+    return _clean(line).lstrip().startswith(_OPENERS)
+
+
+def _clean(line: str) -> str:
+    """Undo what Markdown and HTML escapers do to a trailer line."""
+    return _MD_ESCAPE.sub("", html.unescape(line)) if ("\\" in line or "&" in line) else line
+
+
+def _parse_into(text: str, result: Parsed) -> None:
+    if MAGIC not in text and "sync&#45;incident" not in text and "sync\\-incident" not in text:
+        return  # most comments people write carry no trailer at all
+    lines = normalise_body(text).split("\n")
+    end = len(lines)
+    found: list[list[Event]] = []
+    while end > 0:
+        # the trailers form one block at the very end: once it has started, a blank line ends
+        # it, so free text that ends with a trailer-like line cannot smuggle in an event
+        if found and not lines[end - 1].strip():
+            break
+        while end > 0 and not lines[end - 1].strip():
+            end -= 1
+        if end == 0 or _is_quoted(lines[end - 1]):
+            break
+        if not _clean(lines[end - 1]).rstrip().endswith(_CLOSERS):
+            break
+        start = _find_opener(lines, end)
+        if start is None:
+            break
+        events, warning = _decode_block(lines[start:end])
+        if warning is not None:
+            result.warnings.append(warning)
+        found.append(events)
+        end = start
+    for events in reversed(found):
+        result.events.extend(events)
+    for line in lines[:end]:
+        if MAGIC in line and not _is_quoted(line) and _opens(line):
+            result.warnings.append(
+                Warning(
+                    "misplaced",
+                    "an event trailer inside the text (not at the end of the comment) was ignored",
+                )
+            )
+            break
+
+
+def _find_opener(lines: list[str], end: int) -> int | None:
+    for start in range(end - 1, max(-1, end - 1 - _MAX_WRAP_LINES), -1):
+        line = lines[start]
+        if _is_quoted(line) or not line.strip():
+            return None
+        if _opens(line):
+            return start
+    return None
+
+
+def _candidates(block: list[str]) -> Iterable[str]:
+    stripped = [line.strip() for line in block]
+    joins = [" ".join(stripped)] if len(block) == 1 else [" ".join(stripped), "".join(stripped)]
+    for joined in joins:
+        yield joined
+        yield _clean(joined)
+    # a line wrapped at spaces in some places and inside words in others: try every mix
+    # (the checksum picks the right one); bounded, since each break doubles the candidates
+    gaps = len(stripped) - 1
+    if 1 < gaps <= _MAX_MIXED_GAPS:
+        for mask in range(1, 2**gaps - 1):
+            parts = [stripped[0]]
+            for i, line in enumerate(stripped[1:]):
+                parts.append(" " if mask >> i & 1 else "")
+                parts.append(line)
+            joined = "".join(parts)
+            yield joined
+            yield _clean(joined)
+
+
+def _decode_block(block: list[str]) -> tuple[list[Event], Warning | None]:
+    problem: Warning | None = None
+    undecoded: Warning | None = None
+    for candidate in _candidates(block):
+        match = _HEADER.match(candidate)
+        if match is None:
+            continue
+        if int(match["major"]) != FORMAT_MAJOR:
+            return [], Warning(
+                "newer-format",
+                f"event written in trailer format {match['major']}; this sync-incident reads "
+                f"format {FORMAT_MAJOR}: upgrade to read it",
+            )
+        payload = match["payload"]
+        if _crc(f"{match['type']} {match['id']} {payload}") != match["crc"]:
+            problem = Warning("checksum", "event trailer was altered (checksum mismatch)")
+            continue
+        events, warning = _decode_event(match["type"], match["id"], payload)
+        if events:
+            return events, None
+        # a payload that passes the checksum but not validation was written wrong (or forged
+        # with a valid checksum): keep trying the other candidates, then report it
+        undecoded = undecoded or warning
+    if undecoded is not None:
+        return [], undecoded
+    if problem is not None:
+        return [], problem
+    return [], Warning("unreadable", "a malformed event trailer was ignored")
+
+
+def _decode_event(kind: str, event_id: str, payload: str) -> tuple[list[Event], Warning | None]:
+    if kind not in EVENT_TYPES:
+        return [], Warning(
+            "unknown-type", f"unknown event type {kind!r} (written by a newer sync-incident?)"
+        )
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return [], Warning("unreadable", f"event {event_id}: its data is not valid JSON")
+    if not isinstance(data, dict):
+        return [], Warning("unreadable", f"event {event_id}: its data is not an object")
+    data["id"] = event_id
+    data["type"] = kind
+    try:
+        event = EVENT_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "event"
+        return [], Warning("unreadable", f"event {event_id} ({kind}): {where}: {first['msg']}")
+    return [event], None

@@ -1,0 +1,129 @@
+"""The exception tree every layer raises, and the exit code each maps to.
+
+::
+
+    SyncIncidentError                 70  internal: a bug
+     ├── UsageError                   64  bad reference, bad option value, malformed input
+     ├── RefusedError                  3  the rules or the strict lint refuse this event
+     ├── ConfigError                  78  unreadable or invalid configuration / policy
+     └── TrackerError                 69  the tracker failed us
+          ├── NotConfigured           78  backend has no URL / credentials it needs
+          ├── AuthError               77  bad, revoked or missing key / token (never retried)
+          ├── AccessDenied            77  authenticated, but not allowed
+          ├── NotFound                66  no such bug / issue
+          ├── RateLimited             75  the tracker asked us to slow down
+          ├── Unavailable             69  network error, timeout, 5xx after retries
+          ├── CommentTooLong          65  over the 65,535-character limit
+          ├── Rejected                65  other 4xx validation errors
+          └── ProtocolError           69  an answer we cannot understand
+
+Each class has a ``label``: what the CLI prints before the message ("refused: …"), in words
+people use rather than class names. The gate maps every error to exit 2: it fails closed.
+Messages never carry secrets: trackers redact before raising.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_NOT_READY = 1
+EXIT_UNDECIDED = 2
+EXIT_REFUSED = 3
+EXIT_USAGE = 64
+EXIT_DATA = 65
+EXIT_NOT_FOUND = 66
+EXIT_UNAVAILABLE = 69
+EXIT_SOFTWARE = 70
+EXIT_TEMPFAIL = 75
+EXIT_NOPERM = 77
+EXIT_CONFIG = 78
+EXIT_INTERRUPTED = 130
+
+
+class SyncIncidentError(Exception):
+    """Base of every error we raise on purpose; ``hint`` says what to do about it."""
+
+    exit_code = EXIT_SOFTWARE
+    label = "error"
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(SyncIncidentError):
+    """The user gave us something we cannot use (a reference, an option, a value)."""
+
+    exit_code = EXIT_USAGE
+    label = "usage error"
+
+
+class RefusedError(SyncIncidentError):
+    """The event would be rejected by the rules, or the strict lint refuses its wording."""
+
+    exit_code = EXIT_REFUSED
+    label = "refused"
+
+
+class ConfigError(SyncIncidentError):
+    """Configuration or policy file is unreadable or invalid."""
+
+    exit_code = EXIT_CONFIG
+    label = "configuration error"
+
+
+class TrackerError(SyncIncidentError):
+    exit_code = EXIT_UNAVAILABLE
+    label = "tracker error"
+
+
+class NotConfigured(TrackerError):
+    exit_code = EXIT_CONFIG
+    label = "not configured"
+
+
+class AuthError(TrackerError):
+    exit_code = EXIT_NOPERM
+    label = "authentication failed"
+
+
+class AccessDenied(TrackerError):
+    exit_code = EXIT_NOPERM
+    label = "access denied"
+
+
+class NotFound(TrackerError):
+    exit_code = EXIT_NOT_FOUND
+    label = "not found"
+
+
+class RateLimited(TrackerError):
+    exit_code = EXIT_TEMPFAIL
+    label = "rate limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class Unavailable(TrackerError):
+    exit_code = EXIT_UNAVAILABLE
+    label = "unavailable"
+
+
+class CommentTooLong(TrackerError):
+    exit_code = EXIT_DATA
+    label = "too long"
+
+
+class Rejected(TrackerError):
+    exit_code = EXIT_DATA
+    label = "rejected"
+
+
+class ProtocolError(TrackerError):
+    exit_code = EXIT_UNAVAILABLE
+    label = "unexpected answer"

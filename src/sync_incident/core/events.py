@@ -1,0 +1,302 @@
+"""The event vocabulary: every change of an incident's state is one of these.
+
+Events are immutable pydantic models with a discriminating ``type``. Each gets a ULID when it
+is created, so ids are unique and sort by creation time. The actor and the time of an event
+are NOT fields: they come from the tracker comment that carries it (PRODUCT.md "Trust").
+
+The vocabulary is versioned by :data:`FORMAT_MAJOR`, written into every trailer. Adding an
+optional field or a new event type keeps the major version (old readers ignore unknown fields
+and report unknown types as warnings); anything else bumps it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from ulid import ULID
+
+FORMAT_MAJOR = 1
+
+StepState = Literal["todo", "doing", "done", "blocked"]
+LinkKind = Literal["patch", "doc", "bug", "call", "other"]
+RetroKind = Literal["root_cause", "went_well", "could_be_better", "action_item"]
+HandoffRole = Literal["ic", "steps"]
+
+_VERSION = re.compile(r"^[0-9][0-9A-Za-z.+\-]*$")
+_ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def new_event_id() -> str:
+    """A fresh ULID: unique, and sortable by creation time."""
+    return str(ULID())
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("time must carry a timezone (for example 2022-01-12T14:03Z)")
+    return value.astimezone(UTC)
+
+
+def _release(value: str) -> str:
+    return normalise_release(value)
+
+
+def normalise_release(value: str) -> str:
+    """``"Firefox  96.0.1"`` → ``"Firefox 96.0.1"``; refuse text that names no version."""
+    words = value.split()
+    if len(words) < 2 or not _VERSION.match(words[-1]):
+        raise ValueError(
+            f"{value!r} is not a release: name the product and the exact version, "
+            "for example 'Firefox 96.0.1'"
+        )
+    return " ".join(words)
+
+
+def release_key(release: str) -> str:
+    """Products compare without case, versions exactly: 'firefox 96.0.1' is 'Firefox 96.0.1'."""
+    product, _, version = release.rpartition(" ")
+    return f"{product.casefold()} {version}"
+
+
+def _name(value: str) -> str:
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise ValueError("must not be empty")
+    return cleaned
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+Release = Annotated[str, AfterValidator(_release)]
+Name = Annotated[str, AfterValidator(_name)]
+Text = Annotated[str, AfterValidator(_text)]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str = Field(default_factory=new_event_id, pattern=_ULID.pattern)
+
+
+class Opened(_Event):
+    """The incident starts; the opener names the first incident commander."""
+
+    type: Literal["opened"] = "opened"
+    title: Text
+    severity: str = "S2"
+    releases: list[Release] = []
+    ic: Name
+
+
+class Note(_Event):
+    """A timeline entry; ``occurred_at`` places a backfilled event at its real time."""
+
+    type: Literal["note"] = "note"
+    text: Text
+    occurred_at: UtcTime | None = None
+    links: list[str] = []
+
+
+class Link(_Event):
+    type: Literal["link"] = "link"
+    url: Text
+    kind: LinkKind = "other"
+    title: str = ""
+
+
+class StepAdded(_Event):
+    type: Literal["step.added"] = "step.added"
+    step: Name
+    title: Text
+    owner: str | None = None
+    state: StepState = "todo"
+    due: UtcTime | None = None
+
+
+class StepUpdated(_Event):
+    type: Literal["step.updated"] = "step.updated"
+    step: Name
+    title: str | None = None
+    state: StepState | None = None
+    owner: str | None = None
+    due: UtcTime | None = None
+    note: str = ""
+
+
+class StatusUpdate(_Event):
+    type: Literal["status"] = "status"
+    summary: Text
+    next_update_due: UtcTime | None = None
+
+
+class NextStep(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    what: Text
+    owner: str | None = None
+    by: UtcTime | None = None
+
+
+class HandoffOffered(_Event):
+    """Rule 4: recipient, what is done, what remains, who does what by when, whom to notify."""
+
+    type: Literal["handoff.offered"] = "handoff.offered"
+    to: Name
+    role: HandoffRole = "ic"
+    steps: list[str] = []
+    done: Text
+    todo: Text
+    next_steps: list[NextStep] = []
+    notify: list[str] = []
+
+
+class HandoffAccepted(_Event):
+    type: Literal["handoff.accepted"] = "handoff.accepted"
+    offer: str = Field(pattern=_ULID.pattern)
+
+
+class HandoffDeclined(_Event):
+    type: Literal["handoff.declined"] = "handoff.declined"
+    offer: str = Field(pattern=_ULID.pattern)
+    reason: str = ""
+
+
+class HoldRaised(_Event):
+    type: Literal["hold.raised"] = "hold.raised"
+    release: Release
+    reason: Text
+
+
+class HoldReleased(_Event):
+    type: Literal["hold.released"] = "hold.released"
+    release: Release
+    hold: str = Field(pattern=_ULID.pattern)
+    reason: str = ""
+
+
+class SignoffGiven(_Event):
+    type: Literal["signoff.given"] = "signoff.given"
+    team: Name
+    release: Release
+    statement: Text
+
+
+class SignoffRevoked(_Event):
+    type: Literal["signoff.revoked"] = "signoff.revoked"
+    team: Name
+    release: Release
+    reason: Text
+
+
+class ShipDecision(_Event):
+    type: Literal["ship"] = "ship"
+    release: Release
+    statement: Text
+
+
+class Resolved(_Event):
+    type: Literal["resolved"] = "resolved"
+    summary: str = ""
+
+
+class Reopened(_Event):
+    type: Literal["reopened"] = "reopened"
+    reason: Text
+
+
+class RetroNote(_Event):
+    type: Literal["retro"] = "retro"
+    kind: RetroKind
+    text: Text
+    owner: str | None = None
+
+
+class DigestPosted(_Event):
+    """A status digest; ``key`` names the incident set and period, so it is posted once."""
+
+    type: Literal["digest"] = "digest"
+    key: Name
+    text: Text
+
+
+class Reminder(_Event):
+    """A reminder the daemon posted; ``key`` names what and for which period."""
+
+    type: Literal["reminder"] = "reminder"
+    key: Name
+    kind: str
+    to: str | None = None
+    text: Text
+
+
+class RetroDraft(_Event):
+    """A posted retrospective draft; ``digest`` is the hash of its Markdown."""
+
+    type: Literal["retro.draft"] = "retro.draft"
+    digest: Name
+    revision: int = 1
+    text: Text
+
+
+Event = Annotated[
+    Opened
+    | Note
+    | Link
+    | StepAdded
+    | StepUpdated
+    | StatusUpdate
+    | HandoffOffered
+    | HandoffAccepted
+    | HandoffDeclined
+    | HoldRaised
+    | HoldReleased
+    | SignoffGiven
+    | SignoffRevoked
+    | ShipDecision
+    | Resolved
+    | Reopened
+    | RetroNote
+    | DigestPosted
+    | Reminder
+    | RetroDraft,
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: dict[str, type[_Event]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (
+        Opened,
+        Note,
+        Link,
+        StepAdded,
+        StepUpdated,
+        StatusUpdate,
+        HandoffOffered,
+        HandoffAccepted,
+        HandoffDeclined,
+        HoldRaised,
+        HoldReleased,
+        SignoffGiven,
+        SignoffRevoked,
+        ShipDecision,
+        Resolved,
+        Reopened,
+        RetroNote,
+        DigestPosted,
+        Reminder,
+        RetroDraft,
+    )
+}
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+# Events that only inform: they never change the incident's state.
+INFORMATIONAL = frozenset({"digest", "reminder", "retro.draft"})

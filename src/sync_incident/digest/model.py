@@ -1,0 +1,268 @@
+"""The digest model (the documented ``digest --json`` schema) and its Markdown rendering.
+
+Pure: :func:`build_digest` turns folded states into a :class:`Digest`, :func:`render_markdown`
+renders it in at most ~40 lines for 5 incidents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel
+
+from sync_incident.core.events import release_key
+from sync_incident.core.policy import Policy
+from sync_incident.core.state import IncidentState, Step
+from sync_incident.views import age
+
+DIGEST_SCHEMA = 1
+SCREEN_LINES = 40
+LINE_WIDTH = 160
+
+
+class HoldLine(BaseModel):
+    release: str
+    by: str
+    since: datetime
+    reason: str
+
+
+class ReleaseProgress(BaseModel):
+    """Sign-off progress on one release against the teams the policy requires."""
+
+    release: str
+    required: list[str]
+    signed: list[str]
+    missing: list[str]
+    holds: int
+    ready: bool
+
+
+class HandoffLine(BaseModel):
+    id: str
+    by: str
+    to: str
+    role: str
+    since: datetime
+    waited_minutes: int
+
+
+class StepLine(BaseModel):
+    step: str
+    title: str
+    owner: str | None
+    state: str
+    due: datetime | None
+    overdue: bool
+
+
+class IncidentDigest(BaseModel):
+    ref: str
+    title: str
+    url: str
+    status: str
+    severity: str | None
+    ic: str | None
+    opened_at: datetime | None
+    age_minutes: int | None
+    last_update: datetime | None
+    last_update_minutes: int | None
+    next_update_due: datetime | None
+    update_overdue: bool
+    overdue_minutes: int | None
+    holds: list[HoldLine]
+    releases: list[ReleaseProgress]
+    pending_handoffs: list[HandoffLine]
+    steps: list[StepLine]  # blocked or overdue checklist steps only
+    doubts: int
+
+
+class Unreadable(BaseModel):
+    ref: str
+    error: str
+
+
+class Digest(BaseModel):
+    """The documented ``digest --json`` schema (``schema_version`` bumps on breaking changes)."""
+
+    schema_version: int = DIGEST_SCHEMA
+    generated_at: datetime
+    incidents: list[IncidentDigest]
+    unreadable: list[Unreadable] = []
+
+
+def _minutes(delta: timedelta) -> int:
+    return max(0, int(delta.total_seconds() // 60))
+
+
+def build_digest(
+    states: Sequence[IncidentState],
+    policy: Policy,
+    now: datetime,
+    *,
+    unreadable: Iterable[Unreadable] = (),
+) -> Digest:
+    """The digest of ``states`` as of ``now`` (pure: no I/O, no clock)."""
+    return Digest(
+        generated_at=now,
+        incidents=[_incident(s, policy, now) for s in states],
+        unreadable=list(unreadable),
+    )
+
+
+def _incident(s: IncidentState, policy: Policy, now: datetime) -> IncidentDigest:
+    due = s.next_update_due
+    overdue = bool(s.status == "active" and due is not None and due < now)
+    return IncidentDigest(
+        ref=s.ref,
+        title=s.title,
+        url=s.url,
+        status=s.status,
+        severity=s.severity,
+        ic=s.ic,
+        opened_at=s.opened_at,
+        age_minutes=_minutes(now - s.opened_at) if s.opened_at else None,
+        last_update=s.last_update,
+        last_update_minutes=_minutes(now - s.last_update) if s.last_update else None,
+        next_update_due=due,
+        update_overdue=overdue,
+        overdue_minutes=_minutes(now - due) if overdue and due else None,
+        holds=[HoldLine(release=h.release, by=h.by, since=h.at, reason=h.reason) for h in s.holds],
+        releases=[_progress(s, release, policy) for release in _releases(s)],
+        pending_handoffs=[
+            HandoffLine(
+                id=h.id,
+                by=h.by,
+                to=h.to,
+                role=h.role,
+                since=h.at,
+                waited_minutes=_minutes(now - h.at),
+            )
+            for h in s.pending_handoffs
+        ],
+        steps=[
+            StepLine(
+                step=st.step,
+                title=st.title,
+                owner=st.owner,
+                state=st.state,
+                due=st.due,
+                overdue=_step_overdue(st, now),
+            )
+            for st in s.checklist
+            if st.state == "blocked" or _step_overdue(st, now)
+        ],
+        doubts=len(s.doubts),
+    )
+
+
+def _step_overdue(step: Step, now: datetime) -> bool:
+    return bool(step.due is not None and step.state != "done" and step.due < now)
+
+
+def _releases(s: IncidentState) -> list[str]:
+    seen: dict[str, str] = {}
+    for release in [*s.releases, *(x.release for x in s.signoffs), *(h.release for h in s.holds)]:
+        seen.setdefault(release_key(release), release)
+    return list(seen.values())
+
+
+def _progress(s: IncidentState, release: str, policy: Policy) -> ReleaseProgress:
+    from sync_incident.core.readiness import readiness
+
+    verdict = readiness(s, release, policy=policy)
+    key = release_key(release)
+    if verdict.required:
+        signed = [t.team for t in verdict.teams if t.signed]
+        missing = [t.team for t in verdict.teams if not t.signed]
+    else:  # nothing required: show who signed anyway, and that the gate will refuse
+        signed = [x.team for x in s.signoffs if release_key(x.release) == key]
+        missing = []
+    return ReleaseProgress(
+        release=release,
+        required=verdict.required,
+        signed=signed,
+        missing=missing,
+        holds=len(verdict.holds),
+        ready=verdict.ready,
+    )
+
+
+# --- Markdown --------------------------------------------------------------------------------
+
+
+def _hhmm(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%m-%d %H:%M UTC")
+
+
+def _cut(text: str, width: int) -> str:
+    indent = text[: len(text) - len(text.lstrip(" "))]
+    line = indent + " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def render_markdown(digest: Digest) -> str:
+    """At most 4 lines per incident plus a header: 5 incidents fit one 40-line screen."""
+    n = len(digest.incidents)
+    lines = [
+        f"**Incident digest** · {digest.generated_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC · "
+        f"{n} incident{'s' if n != 1 else ''}"
+    ]
+    if not digest.incidents:
+        lines.append("No active incidents.")
+    for inc in digest.incidents:
+        lines.extend(_incident_lines(inc))
+    for bad in digest.unreadable:
+        lines.append(_cut(f"- **{bad.ref}** could not be read: {bad.error}", LINE_WIDTH))
+    return "\n".join(lines)
+
+
+def _incident_lines(inc: IncidentDigest) -> list[str]:
+    status = "RESOLVED" if inc.status == "resolved" else inc.status
+    head = (
+        f"- **{inc.ref}** {_cut(inc.title or '(no title)', 60)} ({inc.severity or '?'}) · "
+        f"IC {inc.ic or 'none'} · {status} for {age(inc.age_minutes)}"
+    )
+    if inc.doubts:
+        head += f" · **{inc.doubts} in doubt**"
+    out = [_cut(head, LINE_WIDTH)]
+    update = (
+        f"  - Update: last {age(inc.last_update_minutes)} ago"
+        if inc.last_update
+        else "  - Update: none yet"
+    )
+    if inc.next_update_due:
+        update += f" · next due {_hhmm(inc.next_update_due)}"
+        if inc.update_overdue:
+            update += f" **OVERDUE by {age(inc.overdue_minutes)}**"
+    out.append(_cut(update, LINE_WIDTH))
+    parts = []
+    for rel in inc.releases:
+        holds = [h for h in inc.holds if release_key(h.release) == release_key(rel.release)]
+        text = rel.release + ":"
+        if holds:
+            text += " **HOLD** (" + ", ".join(f"{h.by}: {_cut(h.reason, 40)}" for h in holds) + ")"
+        if rel.required:
+            text += f" sign-offs {len(rel.signed)}/{len(rel.required)}"
+            text += f", missing {', '.join(rel.missing)}" if rel.missing else " ✓"
+        else:
+            signed = ", ".join(rel.signed) or "none"
+            text += f" no sign-offs required by the policy (signed: {signed})"
+        parts.append(text)
+    if parts:
+        out.append(_cut("  - " + " · ".join(parts), LINE_WIDTH))
+    waiting = [
+        f"handoff {'of IC' if h.role == 'ic' else 'of steps'} {h.by}→{h.to} waiting {age(h.waited_minutes)}"
+        for h in inc.pending_handoffs
+    ]
+    for st in inc.steps:
+        if st.state == "blocked":
+            waiting.append(f"step {st.step} blocked ({st.owner or 'no owner'})")
+        elif st.due:
+            waiting.append(
+                f"step {st.step} overdue since {_hhmm(st.due)} ({st.owner or 'no owner'})"
+            )
+    if waiting:
+        out.append(_cut("  - Waiting: " + " · ".join(waiting), LINE_WIDTH))
+    return out

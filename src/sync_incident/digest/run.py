@@ -1,0 +1,145 @@
+"""What the ``digest`` command runs: find the incidents, read them, build, post, send."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from sync_incident.core.events import DigestPosted, Event
+from sync_incident.core.refs import IncidentRef
+from sync_incident.core.state import IncidentState
+from sync_incident.digest.model import Digest, Unreadable, build_digest, render_markdown
+from sync_incident.digest.schedule import digest_key, event_id_for, has_key, period_for
+from sync_incident.digest.webhooks import send_webhooks
+
+if TYPE_CHECKING:
+    from sync_incident.service import Reading, Session
+
+log = logging.getLogger("sync_incident.digest")
+
+
+async def post_once(
+    session: Session, ref: IncidentRef, event: Event, key: str, reading: Reading | None = None
+) -> bool:
+    """Post ``event`` on ``ref`` unless we already posted an event with ``key``; True if posted.
+
+    The check reads the tracker right before posting. Two replicas may both pass it; they post
+    the same event id (see :func:`~.schedule.event_id_for`), so the tracker's marker check
+    stores it once or the fold counts it once. Digests and reminders are informational, so
+    nothing is mirrored: a designated digest bug must not be tagged as an active incident.
+    """
+    reading = reading or await session.read(ref)
+    me = await session.whoami(ref.kind)
+    posted_ids = {e.event_id for e in reading.state.timeline if e.accepted}
+    if has_key(reading.state, key, account=me.login) or event.id in posted_ids:
+        log.info("already posted", extra={"event": "skip", "key": key, "incident": str(ref)})
+        return False
+    outcome = await session.post(ref, [event], reading=reading, lint=False, mirror=False)
+    if outcome.duplicate:
+        log.info(
+            "found, not posted again", extra={"event": "dup", "key": key, "incident": str(ref)}
+        )
+        return False
+    log.info(
+        "posted",
+        extra={"event": "posted", "key": key, "incident": str(ref), "comment": outcome.comment_id},
+    )
+    return True
+
+
+async def read_states(
+    session: Session, refs: Sequence[IncidentRef], *, concurrency: int = 8
+) -> tuple[list[IncidentState], list[Unreadable]]:
+    """Read and fold every incident (bounded concurrency); failures become ``Unreadable``."""
+    from sync_incident.core.errors import SyncIncidentError
+
+    gate = asyncio.Semaphore(concurrency)
+    results: dict[IncidentRef, IncidentState | Unreadable] = {}
+
+    async def one(ref: IncidentRef) -> None:
+        async with gate:
+            try:
+                results[ref] = (await session.read(ref)).state
+            except SyncIncidentError as exc:
+                results[ref] = Unreadable(ref=str(ref), error=f"{exc.label}: {exc.message}")
+
+    await asyncio.gather(*(one(r) for r in refs))
+    states = [v for r in refs if isinstance(v := results[r], IncidentState)]
+    bad = [v for r in refs if isinstance(v := results[r], Unreadable)]
+    return states, bad
+
+
+def split_refs(words: Sequence[str]) -> list[list[str]]:
+    """``["bug", "1", "local:2", "issue", "o/r#3"]`` → one word list per reference."""
+    out: list[list[str]] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.lower() in ("bug", "issue") and i + 1 < len(words):
+            out.append([word, words[i + 1]])
+            i += 2
+        else:
+            out.append([word])
+            i += 1
+    return out
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+async def run_digest(
+    session: Session,
+    explicit: list[IncidentRef],
+    *,
+    all_active: bool = False,
+    post_to: str | None = None,
+    webhooks: bool = True,
+    note: Callable[[str], None] = lambda _: None,
+) -> tuple[Digest, list[str]]:
+    """Build the digest; post it once to the target and send webhooks. ``note`` gets progress."""
+    from sync_incident.core.errors import UsageError
+    from sync_incident.core.refs import ReferenceError, parse_ref
+
+    settings = session.settings
+    now = session.clock()
+    targets = list(explicit)
+    if not targets:
+        try:
+            targets = [parse_ref(t) for t in settings.incidents]
+        except ReferenceError as exc:
+            raise UsageError(str(exc)) from None
+    if all_active:
+        for ref in await session.active_incidents():
+            if ref not in targets:
+                targets.append(ref)
+    if not targets:
+        raise UsageError(
+            "no incidents to digest",
+            hint="name them, list them in config `incidents`, or pass --all-active",
+        )
+    states, bad = await read_states(session, targets)
+    if not explicit:  # a digest of *active* incidents
+        states = [s for s in states if s.status != "resolved"]
+    digest = build_digest(states, session.policy, now, unreadable=bad)
+    text = render_markdown(digest)
+    problems: list[str] = []
+    target_text = post_to or settings.digest.post_to
+    posted = False
+    if target_text and digest.incidents:
+        try:
+            target = parse_ref(target_text)
+        except ReferenceError as exc:
+            raise UsageError(str(exc)) from None
+        period = period_for(settings.digest, now)
+        key = digest_key(targets, all_active and not explicit, period)
+        event = DigestPosted(id=event_id_for(key, period), key=key, text=text)
+        posted = await post_once(session, target, event, key)
+        note(f"Digest {key} {'posted' if posted else 'already on'} {target}.")
+    if webhooks and settings.digest.webhook_env and digest.incidents:
+        if target_text and not posted:
+            note("Webhooks skipped: this digest was already posted.")
+        else:
+            problems = await send_webhooks(text, settings.webhook_urls())
+    return digest, problems

@@ -1,0 +1,135 @@
+"""When digests and reminders are due, and the keys that make each one post exactly once.
+
+The schedule math names the period a digest belongs to, with zoneinfo so daylight-saving
+changes move nothing. Every digest and reminder has a key (what, which incident, which
+period) and an event id derived from it (:func:`event_id_for`), so two replicas racing past
+the "already posted?" check post the SAME event, which the tracker's marker check or the fold
+("an event id seen twice counts once") absorbs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ulid import ULID
+
+from sync_incident.core.errors import ConfigError
+from sync_incident.core.refs import IncidentRef
+from sync_incident.core.state import IncidentState
+
+if TYPE_CHECKING:
+    from sync_incident.config import DigestSettings
+
+
+_SPEC = re.compile(r"^\s*(?P<h>[0-9]{1,2}):(?P<m>[0-9]{2})(?:\s+(?P<tz>\S+))?\s*$")
+
+
+def parse_time_spec(spec: str) -> tuple[time, ZoneInfo]:
+    """``"09:00 Europe/Berlin"`` → (09:00, Europe/Berlin); the zone defaults to UTC."""
+    match = _SPEC.match(spec)
+    if not match or int(match["h"]) > 23 or int(match["m"]) > 59:
+        raise ConfigError(
+            f"digest.times: {spec!r} is not a time like '09:00 Europe/Berlin'",
+            hint="write HH:MM and an IANA timezone name",
+        )
+    try:
+        zone = ZoneInfo(match["tz"] or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"digest.times: unknown timezone in {spec!r}") from None
+    return time(int(match["h"]), int(match["m"])), zone
+
+
+def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of wall time ``at`` on ``day`` in ``zone``.
+
+    A wall time that happens twice (autumn) means its first occurrence; one that does not
+    exist (spring) means the instant the clocks jumped over it, shifted by the gap, as
+    zoneinfo resolves it. Either way each local day yields exactly one instant.
+    """
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def _candidates(
+    times: Sequence[str], every_hours: float | None, around: datetime
+) -> list[datetime]:
+    out: list[datetime] = []
+    for spec in times:
+        at, zone = parse_time_spec(spec)
+        today = around.astimezone(zone).date()
+        out.extend(local_instant(today + timedelta(days=d), at, zone) for d in range(-2, 3))
+    if every_hours:
+        step = int(every_hours * 3600)
+        base = int(around.timestamp()) // step * step  # aligned to the epoch: replicas agree
+        out.extend(datetime.fromtimestamp(base + k * step, UTC) for k in range(-1, 3))
+    return out
+
+
+def latest_slot(times: Sequence[str], every_hours: float | None, now: datetime) -> datetime | None:
+    """The most recent scheduled instant at or before ``now`` (None: no schedule)."""
+    past = [c for c in _candidates(times, every_hours, now) if c <= now]
+    return max(past) if past else None
+
+
+def next_slot(times: Sequence[str], every_hours: float | None, now: datetime) -> datetime | None:
+    """The first scheduled instant after ``now`` (None: no schedule)."""
+    future = [c for c in _candidates(times, every_hours, now) if c > now]
+    return min(future) if future else None
+
+
+def period_for(settings: DigestSettings, now: datetime) -> datetime:
+    """The period a digest made at ``now`` belongs to: the last scheduled slot, else the hour."""
+    slot = latest_slot(settings.times, settings.every_hours, now)
+    return slot or now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def period_label(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def incident_set_name(refs: Sequence[IncidentRef], all_active: bool) -> str:
+    """Names the incident set in keys: stable across replicas that discover incidents at once."""
+    if all_active:
+        return "all-active"
+    keys = sorted({r.key for r in refs})
+    if len(keys) == 1:
+        return keys[0]
+    return "set-" + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:12]
+
+
+def digest_key(refs: Sequence[IncidentRef], all_active: bool, period: datetime) -> str:
+    return f"digest:{incident_set_name(refs, all_active)}:{period_label(period)}"
+
+
+def event_id_for(key: str, stamp: datetime) -> str:
+    """A ULID every replica derives alike: the stamp's milliseconds + 80 bits of sha256(key)."""
+    ms = max(0, int(stamp.timestamp() * 1000)) & ((1 << 48) - 1)
+    tail = hashlib.sha256(key.encode("utf-8")).digest()[:10]
+    return str(ULID.from_bytes(ms.to_bytes(6, "big") + tail))
+
+
+def has_key(
+    state: IncidentState,
+    key: str,
+    *,
+    account: str,
+    types: Iterable[str] = ("digest", "reminder"),
+) -> bool:
+    """Whether ``account`` already posted an accepted digest / reminder with ``key``.
+
+    Only our own account counts: a stranger's decoy with a predictable key must not
+    silence the daemon.
+    """
+    wanted = set(types)
+    folded = account.casefold()
+    return any(
+        e.accepted
+        and e.type in wanted
+        and e.data.get("key") == key
+        and e.account.casefold() == folded
+        for e in state.timeline
+    )

@@ -1,0 +1,1 @@
+"""Fake trackers and a loopback server, for tests and benchmarks (and your own tests)."""

@@ -1,0 +1,37 @@
+"""The Bugzilla backend: upstream 5.0/5.2, upstream 5.1+/master and bugzilla.mozilla.org."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sync_incident.trackers.bugzilla.tracker import BugzillaTracker, build_bugzilla
+
+if TYPE_CHECKING:
+    from sync_incident.config import Settings
+    from sync_incident.trackers import BuildContext
+
+__all__ = ["BugzillaTracker", "build", "build_bugzilla", "in_use"]
+
+
+def build(settings: Settings, context: BuildContext) -> BugzillaTracker:
+    """The Bugzilla tracker for ``[bugzilla]`` settings and the key from the environment."""
+    key = settings.bugzilla_api_key
+    conf = settings.bugzilla
+    return build_bugzilla(
+        conf.url,
+        key.get_secret_value() if key else None,
+        cache=context.cache,
+        auth=conf.auth,
+        transport=context.transports.get("bugzilla"),
+        sleep=context.sleep,
+        mirror_assignee=conf.mirror_assignee,
+        login=conf.login,
+        incident_tag=conf.incident_tag,
+        product=conf.product,
+        component=conf.component,
+    )
+
+
+def in_use(settings: Settings) -> bool:
+    """When Bugzilla is the default tracker or an API key is set."""
+    return settings.tracker == "bugzilla" or settings.bugzilla_api_key is not None

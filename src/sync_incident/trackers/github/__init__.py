@@ -1,0 +1,31 @@
+"""The GitHub backend: GitHub.com and GitHub Enterprise Server (REST API 2022-11-28)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sync_incident.trackers.github.tracker import GitHubTracker, build_github
+
+if TYPE_CHECKING:
+    from sync_incident.config import Settings
+    from sync_incident.trackers import BuildContext
+
+__all__ = ["GitHubTracker", "build", "build_github", "in_use"]
+
+
+def build(settings: Settings, context: BuildContext) -> GitHubTracker:
+    """The GitHub tracker for ``[github]`` settings and the token from the environment."""
+    token = settings.github_token
+    return build_github(
+        settings.github.api_url,
+        token.get_secret_value() if token else None,
+        cache=context.cache,
+        transport=context.transports.get("github"),
+        sleep=context.sleep,
+        repos=list(settings.github.repos),
+    )
+
+
+def in_use(settings: Settings) -> bool:
+    """When repositories to watch are configured."""
+    return bool(settings.github.repos)
