@@ -17,7 +17,7 @@ from _common import Row, best_of
 from sync_incident.core import codec
 from sync_incident.core.comments import Account, Comment
 from sync_incident.core.events import Note, Opened, SignoffGiven, StatusUpdate, StepAdded
-from sync_incident.core.state import fold
+from sync_incident.core.fold import fold
 
 START = datetime(2022, 1, 12, 9, 0, tzinfo=UTC)
 

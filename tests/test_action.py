@@ -267,7 +267,22 @@ def policy(tmp_path: Path) -> Path:
 def incident(policy: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[str]:
     """local:1 with Firefox 96.0.1 ready, 96.0.2 held and missing Releng, 96.0.3 unshipped."""
     p = str(policy)
-    cli("--policy", p, "--as", "rita", "open", "--local", "--title", "Startup crash on 96")
+    cli(
+        "--policy",
+        p,
+        "--as",
+        "rita",
+        "open",
+        "--local",
+        "--title",
+        "Startup crash on 96",
+        "--release",
+        "Firefox 96.0.1",
+        "--release",
+        "Firefox 96.0.2",
+        "--release",
+        "Firefox 96.0.3",
+    )
     cli(
         "--policy", p, "--as", "alice", "signoff", "local:1", "--team", "QA", "-r", "Firefox 96.0.1"
     )
@@ -516,10 +531,11 @@ AT = datetime(2022, 1, 12, 14, 3, tzinfo=UTC)
 def verdict(**changes: Any) -> Verdict:
     base: dict[str, Any] = {
         "ready": False,
+        "verdict": "not-ready",
         "release": "Firefox 96.0.1",
         "incident": "bug 1749000",
         "required": ["QA"],
-        "teams": [TeamStatus(team="QA", signed=False, problem="missing")],
+        "teams": [TeamStatus(team="QA", status="missing", signed=False, problem="missing")],
         "holds": [HoldView(by="alice@example.com", since=AT, reason="crash spike", id="H1")],
         "reasons": [
             "Blocked: alice@example.com holds Firefox 96.0.1 since 2022-01-12 14:03 UTC: crash spike"

@@ -33,9 +33,10 @@ from sync_incident.core.events import (
     Resolved,
     StatusUpdate,
 )
+from sync_incident.core.fold import fold
 from sync_incident.core.policy import Person, Policy, Team
 from sync_incident.core.refs import IncidentRef
-from sync_incident.core.state import IncidentState, fold
+from sync_incident.core.state import IncidentState
 from sync_incident.daemon import (
     Daemon,
     configure_logging,
@@ -208,7 +209,7 @@ def test_resolved_incidents_get_no_reminders(tmp_path: Path) -> None:
     state = state_of(
         ("alice", T0, Opened(title="Crash", ic="alice")),
         ("alice", T0, HandoffOffered(to="bob", done="d", todo="t")),
-        ("alice", T0 + timedelta(minutes=1), Resolved()),
+        ("alice", T0 + timedelta(minutes=1), Resolved(summary="Firefox 96.0.1 shipped.")),
     )
     assert due_reminders(state, REF, make_settings(tmp_path), T0 + timedelta(days=1)) == []
 

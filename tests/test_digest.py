@@ -27,9 +27,10 @@ from sync_incident.core.events import (
     StatusUpdate,
     StepAdded,
 )
+from sync_incident.core.fold import fold
 from sync_incident.core.policy import Person, Policy, ProductPolicy, Team
 from sync_incident.core.refs import IncidentRef
-from sync_incident.core.state import IncidentState, fold
+from sync_incident.core.state import IncidentState
 from sync_incident.digest.model import Digest, build_digest, render_markdown
 from sync_incident.digest.run import split_refs
 from sync_incident.digest.schedule import (
@@ -424,11 +425,34 @@ def test_digest_all_active_skips_resolved_incidents(
     local_incidents: tuple[Path, list[IncidentRef]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     db, _ = local_incidents
-    assert _exit_code(["--db", str(db), "--as", "alice", "resolve", "local:2"]) == 0
+    assert (
+        _exit_code(
+            [
+                "--db",
+                str(db),
+                "--as",
+                "alice",
+                "resolve",
+                "local:2",
+                "-m",
+                "Firefox 96.0.1 shipped.",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert _exit_code(["--db", str(db), "digest", "--all-active", "--json"]) == 0
     refs = [i["ref"] for i in json.loads(capsys.readouterr().out)["incidents"]]
     assert "local:1" in refs and "local:2" not in refs
+
+
+def test_digest_all_active_with_nothing_active_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _exit_code(["--db", str(tmp_path / "x.sqlite3"), "digest", "--all-active"]) == 0
+    captured = capsys.readouterr()
+    assert "No active incidents" in captured.out
+    assert "No active incidents: nothing to digest." in captured.err
 
 
 def test_digest_without_incidents_is_a_usage_error(

@@ -30,9 +30,10 @@ from sync_incident.config import load_settings
 from sync_incident.core import codec
 from sync_incident.core.comments import COMMENT_LIMIT, Account, Comment
 from sync_incident.core.events import EVENT_ADAPTER, Event, RetroNote
+from sync_incident.core.fold import fold
 from sync_incident.core.policy import Policy
 from sync_incident.core.refs import IncidentRef
-from sync_incident.core.state import IncidentState, fold
+from sync_incident.core.state import IncidentState
 from sync_incident.demo import demo_settings, play
 from sync_incident.retro import (
     Retro,
@@ -149,7 +150,7 @@ def _normalised_demo(db: Path) -> tuple[list[Comment], IncidentState, Policy]:
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
     lines: list[str] = []
-    assert asyncio.run(play(db, echo=lines.append)) == 0, "\n".join(lines)
+    assert play(db, echo=lines.append) == 0, "\n".join(lines)
     return db
 
 
@@ -399,7 +400,7 @@ async def _comment_count(db: Path) -> int:
 @pytest.fixture
 def fresh_demo(tmp_path: Path) -> Path:
     db = tmp_path / "demo.sqlite3"
-    assert asyncio.run(play(db, echo=lambda _: None)) == 0
+    assert play(db, echo=lambda _: None) == 0
     return db
 
 

@@ -102,7 +102,9 @@ def test_open_by_an_account_the_policy_does_not_know_files_nothing(
 
     async def go() -> None:
         async with _session(settings, bugzilla, "bugzilla") as session:
-            await session.open_new("bugzilla", Opened(title="Crash", ic="quinn"))
+            await session.open_new(
+                "bugzilla", Opened(title="Crash", ic="quinn", releases=[RELEASE])
+            )
 
     with pytest.raises(RefusedError, match="not a person in the policy"):
         run(go())
@@ -118,7 +120,9 @@ def test_a_hold_on_bugzilla_mirrors_the_whiteboard_and_blocks_the_gate(
 
     async def go() -> Any:
         async with _session(_bz_settings(tmp_path), bugzilla, "bugzilla") as session:
-            await session.post(ref, [Opened(title="Crash", ic="alice@example.com")])
+            await session.post(
+                ref, [Opened(title="Crash", ic="alice@example.com", releases=[RELEASE])]
+            )
             await session.post(ref, [hold])
             state = (await session.read(ref)).state
             return state
@@ -141,7 +145,9 @@ def test_on_bugzilla_a_third_person_cannot_release_a_hold_and_nothing_is_posted(
 
     async def as_alice() -> None:
         async with _session(_bz_settings(tmp_path), bugzilla, "bugzilla") as session:
-            await session.post(ref, [Opened(title="Crash", ic="alice@example.com")])
+            await session.post(
+                ref, [Opened(title="Crash", ic="alice@example.com", releases=[RELEASE])]
+            )
             await session.post(ref, [hold])
 
     run(as_alice())
@@ -151,7 +157,14 @@ def test_on_bugzilla_a_third_person_cannot_release_a_hold_and_nothing_is_posted(
     async def as_bob() -> None:
         settings = _bz_settings(tmp_path / "bob", login="bob@example.com")
         async with _session(settings, bugzilla, "bugzilla") as session:
-            await session.post(ref, [HoldReleased(release=RELEASE, hold=hold.id)])
+            await session.post(
+                ref,
+                [
+                    HoldReleased(
+                        release=RELEASE, hold=hold.id, reason="The crash is fixed in the new build."
+                    )
+                ],
+            )
 
     with pytest.raises(RefusedError, match=r"only alice@example\.com"):
         run(as_bob())
@@ -166,7 +179,9 @@ def test_on_bugzilla_an_event_by_someone_without_editbugs_is_posted_without_the_
 
     async def as_alice() -> None:
         async with _session(_bz_settings(tmp_path), bugzilla, "bugzilla") as session:
-            await session.post(ref, [Opened(title="Crash", ic="alice@example.com")])
+            await session.post(
+                ref, [Opened(title="Crash", ic="alice@example.com", releases=[RELEASE])]
+            )
 
     run(as_alice())
     whiteboard = bugzilla.bugs[bug].whiteboard
@@ -217,7 +232,9 @@ def test_open_on_github_files_a_labelled_issue_with_a_status_block(
     async def go() -> IncidentRef:
         async with _session(_gh_settings(tmp_path), github, "github") as session:
             return await session.open_new(
-                "github", Opened(title="Startup crash", ic="alice"), location="acme/releases"
+                "github",
+                Opened(title="Startup crash", ic="alice", releases=[RELEASE]),
+                location="acme/releases",
             )
 
     ref = run(go())
@@ -244,7 +261,7 @@ def test_github_handoff_moves_the_ic_and_the_assignee_only_when_accepted(
             state = (await session.read(ref)).state
             return state
 
-    run(post("alice", [Opened(title="Crash", ic="alice")]))
+    run(post("alice", [Opened(title="Crash", ic="alice", releases=[RELEASE])]))
     pending = run(post("alice", [offer]))
     assert pending.ic == "alice" and pending.pending_handoffs[0].to == "quinn"
     accepted = run(post("quinn", [HandoffAccepted(offer=offer.id)]))
@@ -263,7 +280,7 @@ def test_an_event_by_a_commenter_without_push_access_is_posted_and_the_mirror_is
         async with _session(_gh_settings(tmp_path / login), github, "github") as session:
             return await session.post(ref, events)
 
-    run(post("alice", [Opened(title="Crash", ic="alice")]))
+    run(post("alice", [Opened(title="Crash", ic="alice", releases=[RELEASE])]))
     outcome = run(post("mallory", [HoldRaised(release=RELEASE, reason="a crash spike")]))
     assert outcome.posted and not outcome.duplicate
     assert "not updated" in outcome.mirror_error
@@ -292,7 +309,7 @@ def test_github_signoff_counts_only_for_active_members_of_the_org_team(
         async with _session(_gh_settings(tmp_path / login, **policy), github, "github") as s:
             await s.post(ref, events)
 
-    run(post("alice", [Opened(title="Crash", ic="alice")]))
+    run(post("alice", [Opened(title="Crash", ic="alice", releases=[RELEASE])]))
     with pytest.raises(RefusedError, match="mallory is not a member of QA"):
         run(
             post(
@@ -336,7 +353,10 @@ def test_github_token_that_cannot_read_teams_fails_the_gate_closed(
         "teams": {"QA": Team(github_teams=["acme/qa"])},
     }
     github.add_comment(
-        "acme/releases", number, _rendered(Opened(title="Crash", ic="alice")), by="alice"
+        "acme/releases",
+        number,
+        _rendered(Opened(title="Crash", ic="alice", releases=[RELEASE])),
+        by="alice",
     )
     statement = "QA signs off on Firefox 96.0.1."
     github.add_comment(

@@ -141,7 +141,14 @@ def summary_markdown(v: Verdict) -> str:
     lines.append("")
 
     lines += ["### Ship decision", ""]
-    lines.append(markdown_text(v.ship_decision) if v.ship_decision else "None recorded.")
+    ship = v.ship_decision
+    if ship is None:
+        lines.append("None recorded." + (" It is required." if v.ship_required else ""))
+    else:
+        stale = f" **Stale**: {markdown_text(ship.why or '')}" if ship.stale else ""
+        lines.append(
+            f"{markdown_text(ship.by)} at {when(ship.at)}: {markdown_text(ship.statement)}{stale}"
+        )
     lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -8,7 +8,7 @@ accept the event (by folding it as if posted), render, post once with the mirror
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -16,10 +16,13 @@ from sync_incident.core import codec
 from sync_incident.core.comments import Account, Comment
 from sync_incident.core.errors import RefusedError, UsageError
 from sync_incident.core.events import Event
+from sync_incident.core.fold import fold
 from sync_incident.core.lint import Finding, lint_event
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.refs import IncidentRef, TrackerKind
-from sync_incident.core.state import IncidentState, fold, teams_claimed
+from sync_incident.core.rules import teams_claimed
+from sync_incident.core.sentences import Context
+from sync_incident.core.state import IncidentState
 from sync_incident.mirror import mirror_for
 from sync_incident.trackers import BuildContext, Sleep, build_tracker, kinds_in_use
 from sync_incident.trackers.base import (
@@ -229,14 +232,23 @@ class Session:
         tracker = self.tracker(ref.kind)
         reading = reading if reading is not None else await self.read(ref)
         snap = reading.snapshot
-        body = self.renderer.render(list(events), tracker.flavor)
+        events = chained(events, reading.state.last_event_id)
         me = await tracker.whoami()
+        actor = self.policy.person_for(ref.kind, me) or me.login
         order = max((c.order for c in snap.comments), default=0) + 1
-        pending = Comment(PENDING_ID, me, self.clock(), body, order=order)
-        comments = [*snap.comments, pending]
+        pending = Comment(PENDING_ID, me, self.clock(), "", order=order)
+        draft = self.renderer.comment(events, tracker.flavor)  # the events decide; words later
+        comments = [*snap.comments, replace(pending, body=draft)]
         facts = await self._facts(ref, tracker, comments)
         after = self._fold(ref, snap, comments, facts)
         refuse_if_rejected(after, events)
+        ctx = Context(
+            actor=actor,
+            ref=str(ref),
+            state=reading.state,
+            outcome=outcome_of(after, self.policy, events),
+        )
+        body = self.renderer.render(events, tracker.flavor, ctx)
         outcome = Outcome(ref=ref, body=body, events=list(events), findings=findings, state=after)
         if dry_run:
             return outcome
@@ -249,8 +261,9 @@ class Session:
     async def open_new(self, kind: TrackerKind, event: Event, *, location: str = "") -> IncidentRef:
         """File a new incident bug / issue whose first comment is the opened event."""
         tracker = self.tracker(kind)
-        body = self.renderer.render([event], tracker.flavor)
         me = await tracker.whoami()
+        actor = self.policy.person_for(kind, me) or me.login
+        body = self.renderer.render([event], tracker.flavor, Context(actor=actor))
         pending = Comment(PENDING_ID, me, self.clock(), body, order=1)
         state = fold([pending], kind=kind, policy=self.policy, now=self.clock())
         refuse_if_rejected(state, [event])
@@ -266,6 +279,34 @@ class Session:
         # finds the opened comment (never posts it twice) and sets what create could not
         await tracker.post(ref, body, marker=event.id, mirror=mirror)
         return ref
+
+
+def chained(events: Sequence[Event], last: str | None) -> list[Event]:
+    """``events`` each naming the event it follows: the last one the writer saw, then each other.
+
+    A later event pointing at one a reader cannot see proves a deletion to every reader.
+    """
+    out: list[Event] = []
+    for event in events:
+        if event.follows is None and last is not None:
+            event = event.model_copy(update={"follows": last})
+        out.append(event)
+        last = event.id
+    return out
+
+
+def outcome_of(state: IncidentState, policy: Policy, events: Sequence[Event]) -> list[str]:
+    """For a resolve: each release's final verdict, in one line (what the sentence lists)."""
+    if not any(e.type == "resolved" for e in events):
+        return []
+    from sync_incident.core.readiness import readiness
+
+    lines = []
+    for release in state.releases:
+        verdict = readiness(state, release, policy=policy)
+        first = f": {verdict.reasons[0]}" if verdict.reasons else ""
+        lines.append(f"{release}: {verdict.label}{first}")
+    return lines
 
 
 def refuse_if_rejected(state: IncidentState, events: Sequence[Event]) -> None:

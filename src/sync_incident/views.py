@@ -1,11 +1,22 @@
-"""Plain-text views of the state and the gate verdict, for people at a terminal."""
+"""What people read at a terminal, and ``show --json``: the incident through one readiness.
+
+Pure: built from the folded state, the policy and the gate's own :func:`readiness`, so
+``show`` never says anything the gate would not. ``show`` starts with one line per release
+(READY / NOT READY / IN DOUBT and the first reason), then the people and the work.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sync_incident.core.readiness import Verdict
-from sync_incident.core.state import IncidentState
+from sync_incident.core.policy import Facts, Policy
+from sync_incident.core.readiness import Verdict, readiness
+from sync_incident.core.state import STATE_SCHEMA, Handoff, IncidentState
+
+WIDTH = 100
 
 
 def when(value: datetime | None) -> str:
@@ -22,92 +33,220 @@ def age(minutes: int | None) -> str:
     return f"{minutes // (24 * 60)} d {minutes % (24 * 60) // 60} h"
 
 
-def state_text(s: IncidentState, *, timeline: int | None = 15) -> str:
+def local(value: datetime, zone: str | None) -> str:
+    """``18:00 Europe/Berlin`` (with the date when it is not the UTC date)."""
+    if not zone or zone == "UTC":
+        return ""
+    moment = value.astimezone(ZoneInfo(zone))
+    day = "" if moment.date() == value.date() else f"{moment:%a} "
+    return f"{day}{moment:%H:%M} {zone}"
+
+
+def verdicts(state: IncidentState, policy: Policy, facts: Facts | None = None) -> list[Verdict]:
+    """The gate's verdict on every release of the incident, with the policy's defaults."""
+    return [readiness(state, r, policy=policy, facts=facts) for r in state.releases]
+
+
+def incident_json(state: IncidentState, found: list[Verdict]) -> str:
+    """``show --json``: the state, with each release as ``gate --json`` reports it."""
+    data: dict[str, Any] = state.model_dump(mode="json")
+    data["schema_version"] = STATE_SCHEMA
+    data["releases"] = [v.model_dump(mode="json") for v in found]
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def state_text(
+    s: IncidentState,
+    found: list[Verdict] | None = None,
+    *,
+    timeline: int | None = 15,
+    policy: Policy | None = None,
+    reader_tz: str | None = None,
+) -> str:
     """The incident at a glance; ``timeline`` = how many recent entries (None = all)."""
-    out: list[str] = []
-    title = s.title or "(no title)"
-    out.append(f"{s.ref}: {title}")
+    policy = policy or Policy()
+    found = found if found is not None else verdicts(s, policy)
+    out = _head(s, found)
+    out += _releases(found)
+    out += _handoffs(s, policy, reader_tz)
+    out += _work(s)
+    out += _doubts(s)
+    out += _timeline(s, timeline)
+    return "\n".join(out)
+
+
+def _head(s: IncidentState, found: list[Verdict]) -> list[str]:
+    out = [f"{s.ref}: {s.title or '(no title)'}"]
     if s.url and s.url != s.ref:
         out.append(f"  {s.url}")
     if not s.opened:
         out.append("  No incident has been opened here yet: run `sync-incident open` on it.")
-    else:
-        status = "RESOLVED" if s.status == "resolved" else "ACTIVE"
-        out.append(
-            f"  Status: {status} · Severity {s.severity} · opened {when(s.opened_at)} by {s.opened_by}"
-        )
-        out.append(f"  Incident commander: {s.ic} (since {when(s.ic_since)})")
-        if s.releases:
-            out.append(f"  Releases: {', '.join(s.releases)}")
-        if s.last_status:
-            due = f" · next update due {when(s.next_update_due)}" if s.next_update_due else ""
-            overdue = " (OVERDUE)" if s.update_overdue else ""
-            out.append(f"  Last status: {s.last_status}{due}{overdue}")
-    out.append("")
-    out.append("Holds:")
-    if not s.holds:
-        out.append("  none open")
-    for hold in s.holds:
-        out.append(f"  HOLD {hold.release}: {hold.by} since {when(hold.at)}: {hold.reason}")
-    out.append("Sign-offs:")
-    if not s.signoffs and not s.revoked_signoffs:
-        out.append("  none yet")
-    for signoff in s.signoffs:
-        out.append(f"  {signoff.release}: {signoff.team} by {signoff.by} at {when(signoff.at)}")
-    for signoff in s.revoked_signoffs:
-        out.append(
-            f"  {signoff.release}: {signoff.team} REVOKED by {signoff.revoked_by} at "
-            f"{when(signoff.revoked_at)}: {signoff.revoke_reason}"
-        )
-    for ship in s.ship_decisions:
-        out.append(f"  SHIP {ship.release}: {ship.by} at {when(ship.at)}: {ship.statement}")
-    pending = [h for h in s.handoffs if h.status == "pending"]
-    declined = [h for h in s.handoffs if h.status == "declined"]
-    if pending or declined:
-        out.append("Handoffs:")
-    for offer in pending:
-        what = "IC role" if offer.role == "ic" else "steps " + ", ".join(offer.steps)
-        out.append(
-            f"  PENDING {what}: {offer.by} → {offer.to}, waiting {age(offer.waited_minutes)} "
-            f"(handoff {offer.id})"
-        )
-    for offer in declined:
-        out.append(f"  DECLINED by {offer.to} at {when(offer.answered_at)}: {offer.decline_reason}")
+        return out
+    for v in found:
+        reason = f" — {v.reasons[0]}" if v.reasons else ""
+        out.append(f"  {v.label:<9} {v.release}{reason}")
+    if not found:
+        out.append("  No release is named: add one with `sync-incident add-release`.")
+    status = "RESOLVED" if s.status == "resolved" else "ACTIVE"
+    out.append(
+        f"  Status: {status} · Severity {s.severity} · opened {when(s.opened_at)} by {s.opened_by}"
+    )
+    if s.status == "resolved":
+        out.append(f"  Resolved {when(s.resolved_at)}: {s.resolution}")
+    out.append(f"  Incident commander: {s.ic} since {when(s.ic_since)}")
+    if s.last_status:
+        due = f" · next update due {when(s.next_update_due)}" if s.next_update_due else ""
+        overdue = " (OVERDUE)" if s.update_overdue else ""
+        out.append(f"  Last status: {s.last_status}{due}{overdue}")
+    return out
+
+
+def _releases(found: list[Verdict]) -> list[str]:
+    out: list[str] = []
+    for v in found:
+        out += ["", f"{v.release}: {v.label}"]
+        for hold in v.holds:
+            out.append(
+                f"  HOLD by {hold.by} since {when(hold.since)}: {hold.reason} (hold {hold.id})"
+            )
+        for team in v.teams:
+            out.append("  " + _team_line(team.team, team.status, team))
+        ship = v.ship_decision
+        if ship is not None:
+            stale = f" — STALE: {ship.why}" if ship.stale else ""
+            out.append(f"  Ship decision: {ship.by} at {when(ship.at)}: {ship.statement}{stale}")
+        elif v.ship_required:
+            out.append("  Ship decision: none yet (required)")
+        if not v.required:
+            out.append(
+                "  No sign-offs are required by the policy: the gate refuses until some are."
+            )
+    return out
+
+
+def _team_line(name: str, status: str, team: Any) -> str:
+    if status == "signed":
+        return f"{name}: signed by {team.by} at {when(team.at)}"
+    if status == "stale":
+        return f"{name}: STALE — {team.why}"
+    if status == "revoked":
+        return f"{name}: REVOKED by {team.revoked_by} at {when(team.revoked_at)} — {team.why}"
+    if status == "unchecked":
+        return f"{name}: cannot be checked — {team.why}"
+    if status == "unknown team":
+        return f"{name}: not a team in the policy"
+    return f"{name}: missing"
+
+
+def _handoffs(s: IncidentState, policy: Policy, reader_tz: str | None) -> list[str]:
+    out: list[str] = []
+    for offer in s.pending_handoffs:
+        out += ["", _offer_head(offer, "PENDING")]
+        out += _offer_body(offer, policy, reader_tz)
+    accepted = [h for h in s.handoffs if h.status == "accepted"]
+    if accepted and not s.pending_handoffs:
+        last = accepted[-1]
+        out += [
+            "",
+            f"Last handoff: {last.by} → {last.to} ({_what(last)}), offered {when(last.at)}, "
+            f"accepted {when(last.answered_at)} after {age(last.waited_minutes)}",
+        ]
+    for offer in s.handoffs:
+        if offer.status == "declined":
+            out.append(
+                f"Declined: {offer.to} declined the handoff from {offer.by} at "
+                f"{when(offer.answered_at)}: {offer.decline_reason}"
+            )
+    return out
+
+
+def _what(offer: Handoff) -> str:
+    return "incident commander" if offer.role == "ic" else "steps " + ", ".join(offer.steps)
+
+
+def _offer_head(offer: Handoff, label: str) -> str:
+    return (
+        f"Handoff {label}: {offer.by} → {offer.to} ({_what(offer)}), offered {when(offer.at)}, "
+        f"waiting {age(offer.waited_minutes)} (handoff {offer.id})"
+    )
+
+
+def _offer_body(offer: Handoff, policy: Policy, reader_tz: str | None) -> list[str]:
+    out = [f"  Done: {offer.done}", f"  To do: {offer.todo}"]
+    recipient = policy.people.get(offer.to)
+    their_tz = recipient.timezone if recipient else None
+    for step in offer.next_steps:
+        line = f"  Next: {step.what}"
+        if step.owner:
+            line += f" — {step.owner}"
+        if step.by is not None:
+            zones = [z for z in (local(step.by, reader_tz), local(step.by, their_tz)) if z]
+            extra = f" ({'; '.join(dict.fromkeys(zones))})" if zones else ""
+            line += f", by {when(step.by)}{extra}"
+        out.append(line)
+    if offer.notify:
+        out.append(f"  Notify when done: {', '.join(offer.notify)}")
+    return out
+
+
+def _work(s: IncidentState) -> list[str]:
+    out: list[str] = []
     if s.checklist:
-        out.append("Checklist:")
+        out += ["", "Checklist:"]
         for step in s.checklist:
             flag = " OVERDUE" if step.overdue else ""
             due = f", due {when(step.due)}" if step.due else ""
             owner = step.owner or "no owner"
             out.append(f"  [{step.state:7}] {step.step}. {step.title} ({owner}{due}){flag}")
+    if s.links:
+        out += ["", "Links:"]
+        out += [f"  {x.kind}: {x.title or x.url} — {x.url} ({x.by})" for x in s.links]
+    return out
+
+
+def _doubts(s: IncidentState) -> list[str]:
+    out: list[str] = []
     if s.doubts:
-        out.append("DOUBT (the gate refuses until a person checks these):")
-        for doubt in s.doubts:
-            out.append(f"  comment {doubt.comment_id} by {doubt.author}: {doubt.detail}")
-    entries = s.timeline if timeline is None else s.timeline[-timeline:]
-    if entries:
-        hidden = len(s.timeline) - len(entries)
-        out.append(
-            f"Timeline ({len(s.timeline)} events{f', last {len(entries)} shown' if hidden else ''}):"
-        )
-        for entry in entries:
-            mark = "" if entry.accepted else f"  REJECTED: {entry.reason}"
-            backfill = f" (happened {when(entry.occurred_at)})" if entry.occurred_at else ""
-            out.append(f"  {when(entry.at)}  {entry.summary}{backfill}{mark}")
+        out += ["", "IN DOUBT (the gate refuses until the incident commander checks these):"]
+        for d in s.doubts:
+            by = f" by {d.author}" if d.author else ""
+            out.append(f"  {d.where}{by}: {d.detail}")
+        out.append("  After checking: sync-incident check REF --where 'comment N' --finding '...'")
+    for d in s.checked_doubts:
+        out.append(f"Checked: {d.where} by {d.checked_by} at {when(d.checked_at)}: {d.finding}")
+    return out
+
+
+def _timeline(s: IncidentState, limit: int | None) -> list[str]:
+    entries = s.timeline if limit is None else s.timeline[-limit:]
+    if not entries:
+        return []
+    hidden = len(s.timeline) - len(entries)
+    shown = f", last {len(entries)} shown (--full for all)" if hidden else ""
+    out = ["", f"Timeline ({len(s.timeline)} events{shown}):"]
+    for entry in entries:
+        if entry.retracted:
+            mark = "  RETRACTED"
+        elif not entry.accepted:
+            mark = f"  REJECTED: {entry.reason}"
+        else:
+            mark = ""
+        backfill = f" (happened {when(entry.occurred_at)})" if entry.occurred_at else ""
+        out.append(f"  {when(entry.at)}  {entry.summary}{backfill}{mark}")
     for warning in s.warnings[-5:]:
-        out.append(f"Warning: {warning}")
-    return "\n".join(out)
+        out.append(f"warning: {warning}")
+    return out
 
 
 def verdict_text(v: Verdict) -> str:
-    out = [f"{'READY' if v.ready else 'NOT READY'}: {v.release} ({v.incident})"]
+    out = [f"{v.label}: {v.release} ({v.incident})"]
     for team in v.teams:
-        if team.signed:
-            out.append(f"  ✓ {team.team}: {team.by} at {when(team.at)}")
-        else:
-            out.append(f"  ✗ {team.team}: {team.problem}")
+        mark = "✓" if team.signed else "✗"
+        out.append(f"  {mark} " + _team_line(team.team, team.status, team))
     for reason in v.reasons:
         out.append(f"  {reason}")
-    if v.ship_decision:
-        out.append(f"  Ship decision: {v.ship_decision}")
+    ship = v.ship_decision
+    if ship is not None:
+        stale = " (STALE)" if ship.stale else ""
+        out.append(f"  Ship decision{stale}: {ship.by} at {when(ship.at)}: {ship.statement}")
     return "\n".join(out)

@@ -42,8 +42,8 @@ from sync_incident.core.events import (
     SignoffGiven,
     StatusUpdate,
 )
+from sync_incident.core.fold import fold
 from sync_incident.core.refs import IncidentRef
-from sync_incident.core.state import fold
 from sync_incident.testing.bugzilla import FakeBugzilla, Flavor
 from sync_incident.testing.github import FakeClock, FakeGitHub
 from sync_incident.testing.server import (

@@ -121,7 +121,8 @@ def offered(db: Path, incident: str) -> str:
 def test_open_files_a_new_local_incident(db: Path) -> None:
     result = ok(db, "open", "--local", "--title", "Startup crash", "--release", REL)
     assert result.stdout.strip() == "Incident opened: local:1; dana is incident commander."
-    assert (state(db)["ic"], state(db)["releases"]) == ("dana", [REL])
+    data = state(db)
+    assert (data["ic"], [r["release"] for r in data["releases"]]) == ("dana", [REL])
 
 
 def test_open_names_another_first_ic(db: Path) -> None:
@@ -154,7 +155,8 @@ def test_open_without_title_is_a_usage_error(db: Path, capsys: pytest.CaptureFix
 
 def test_note_is_posted_with_its_text(db: Path, incident: str) -> None:
     result = ok(db, "note", incident, "-m", "The patch for bug 1750001 landed.", who="bob")
-    assert result.stdout.startswith("note posted on local:1 as comment ")
+    assert result.stdout.startswith("Posted on local:1 as comment ")
+    assert "  The patch for bug 1750001 landed." in result.stdout
     assert state(db)["timeline"][-1]["actor"] == "bob"
 
 
@@ -173,7 +175,7 @@ def test_note_with_a_bad_time_is_a_usage_error(
     )
     assert code == 64
     assert errors(err) == ["usage error: 'yesterday' is not a time"]
-    assert "hint: use '2022-01-12 14:03'" in err
+    assert "hint: use '18:00 Europe/Berlin', 'tomorrow 09:00'" in err
 
 
 def test_link_is_recorded(db: Path, incident: str) -> None:
@@ -229,10 +231,12 @@ def test_handoff_is_pending_until_accepted(db: Path, offered: str) -> None:
 
 def test_handoff_comment_states_the_templated_sentences(db: Path, offered: str) -> None:
     body = comments(db)[-1].body
-    assert body.startswith("beatrice, please take over as incident commander.")
+    assert body.startswith(
+        "beatrice, dana asks you to take over as incident commander of local:1.\n"
+    )
     assert "Done: Steps 1 to 3 are done." in body
     assert "Still to do: Step 4 remains." in body
-    assert "When done, notify: Relman." in body
+    assert "When done, notify Relman." in body
 
 
 def test_accept_by_the_recipient_makes_them_ic(db: Path, offered: str) -> None:
@@ -245,8 +249,8 @@ def test_accept_by_someone_else_is_refused(
 ) -> None:
     before = len(comments(db))
     code, _, err = entry(capsys, "--db", str(db), "--as", "bob", "accept", offered)
-    assert code == 64
-    assert errors(err)[0].startswith("usage error: no handoff is waiting for bob")
+    assert code == 3
+    assert errors(err)[0].startswith("refused: no handoff is waiting for bob")
     assert len(comments(db)) == before
 
 
@@ -295,7 +299,17 @@ def test_release_hold_by_a_third_person_is_refused_and_posts_nothing(
 ) -> None:
     before = len(comments(db))
     code, _, err = entry(
-        capsys, "--db", str(db), "--as", "bob", "release-hold", held, "--release", REL
+        capsys,
+        "--db",
+        str(db),
+        "--as",
+        "bob",
+        "release-hold",
+        held,
+        "--release",
+        REL,
+        "--reason",
+        "Bob believes the crash is fixed.",
     )
     assert code == 3
     assert errors(err) == [
@@ -307,12 +321,21 @@ def test_release_hold_by_a_third_person_is_refused_and_posts_nothing(
     assert len(state(db)["holds"]) == 1
 
 
-def test_release_hold_without_a_hold_is_a_usage_error(
+def test_release_hold_without_a_hold_is_refused(
     db: Path, incident: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = entry(capsys, "--db", str(db), "release-hold", incident, "--release", REL)
+    args = ("release-hold", incident, "--release", REL, "--reason", "The fix landed.")
+    code, _, err = entry(capsys, "--db", str(db), *args)
+    assert code == 3
+    assert errors(err) == ["refused: there is no open hold on Firefox 96.0.1"]
+
+
+def test_release_hold_without_a_reason_is_a_usage_error(
+    db: Path, held: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = entry(capsys, "--db", str(db), "release-hold", held, "--release", REL)
     assert code == 64
-    assert errors(err) == ["usage error: there is no open hold on Firefox 96.0.1"]
+    assert errors(err) == ["usage error: Missing option '--reason'."]
 
 
 def test_signoff_posts_the_explicit_statement(db: Path, incident: str) -> None:
@@ -366,7 +389,9 @@ def test_resolve_and_reopen(db: Path, incident: str) -> None:
 def test_resolve_by_a_non_ic_is_refused(
     db: Path, incident: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = entry(capsys, "--db", str(db), "--as", "bob", "resolve", incident)
+    code, _, err = entry(
+        capsys, "--db", str(db), "--as", "bob", "resolve", incident, "-m", "It is over."
+    )
     assert code == 3
     assert "only the incident commander (dana) can resolve" in err
 
@@ -393,7 +418,7 @@ def test_retro_note_with_an_unknown_kind_is_a_usage_error(
         capsys, "--db", str(db), "retro-note", incident, "--kind", "blame", "-m", "x"
     )
     assert code == 64
-    assert errors(err)[0].startswith("usage error: kind:")
+    assert errors(err)[0].startswith("usage error: --kind:")
 
 
 # --- dry run, lint on free text, --as -----------------------------------------------------------
@@ -474,7 +499,8 @@ def test_show_prints_the_incident_for_a_person(db: Path, held: str) -> None:
     out = ok(db, "show", held).stdout
     assert out.startswith("local:1: Startup crash in Firefox 96.0.1")
     assert "Incident commander: dana" in out
-    assert "HOLD Firefox 96.0.1: alice since" in out
+    assert "  NOT READY Firefox 96.0.1 — Blocked: alice holds Firefox 96.0.1 since" in out
+    assert "  HOLD by alice since" in out
 
 
 def test_bare_reference_shows_the_incident(
@@ -495,7 +521,10 @@ def test_bare_reference_with_json(
 
 # The documented, stable `--json` schema of an incident (README "JSON output").
 STATE_KEYS = {
-    "schema",
+    "schema_version",
+    "resolution",
+    "last_event_id",
+    "checked_doubts",
     "ref",
     "title",
     "url",
@@ -537,12 +566,39 @@ TIMELINE_KEYS = {
     "at",
     "occurred_at",
     "comment_id",
+    "pos",
     "accepted",
+    "retracted",
     "reason",
     "summary",
     "data",
 }
-HOLD_KEYS = {"id", "release", "by", "at", "reason", "released_by", "released_at", "release_reason"}
+HOLD_KEYS = {
+    "id",
+    "release",
+    "by",
+    "at",
+    "pos",
+    "reason",
+    "released_by",
+    "released_at",
+    "released_pos",
+    "release_reason",
+}
+VERDICT_KEYS = {
+    "schema_version",
+    "ready",
+    "verdict",
+    "release",
+    "incident",
+    "required",
+    "teams",
+    "holds",
+    "ship_required",
+    "ship_decision",
+    "reasons",
+    "policy",
+}
 
 
 def test_json_schema_keys_are_stable(db: Path, held: str) -> None:
@@ -550,8 +606,9 @@ def test_json_schema_keys_are_stable(db: Path, held: str) -> None:
     assert set(data) == STATE_KEYS
     assert set(data["timeline"][0]) == TIMELINE_KEYS
     assert set(data["holds"][0]) == HOLD_KEYS
-    assert (data["schema"], data["ref"], data["tracker"], data["policy"]) == (
-        1,
+    assert set(data["releases"][0]) == VERDICT_KEYS
+    assert (data["schema_version"], data["ref"], data["tracker"], data["policy"]) == (
+        2,
         "local:1",
         "local",
         "permissive",
@@ -816,26 +873,43 @@ def test_posting_with_a_broken_config_exits_78(
     ]
 
 
-def test_demo_plays_the_seed_story(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = entry(capsys, "demo")
-    assert code == 0
+def test_demo_plays_the_release_story_with_real_commands(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = entry(capsys, "demo")
+    assert code == 0, err
     for line in (
+        "$ sync-incident --as alice hold local:1 --release 'Product 2.0.3' --reason",
         "Please hold the release of Product 2.0.3 because of",
-        "refused: the rules would reject this hold.released event: only alice, who raised "
-        "the hold, or the incident commander (dana) can release it",
-        "NOT READY: Product 2.0.3 (local:1)",
         "Blocked: alice holds Product 2.0.3 since",
         "QA signs off on Product 2.0.3.",
         "Releng has no more concerns about the readiness of Product 2.0.3.",
         "Please ship Product 2.0.3 to users.",
-        "beatrice, please take over as incident commander.",
+        "beatrice, dana asks you to take over as incident commander of local:1.",
+        "beatrice accepts the handoff from dana and is now the incident commander of local:1.",
         "Incident commander: beatrice",
-        "READY: Product 2.0.3 (local:1)",
         "Demo finished: every step behaved as the rules say.",
     ):
         assert line in out, line
+    assert (
+        "refused: the rules would reject this hold.released event: only alice, who raised "
+        "the hold, or the incident commander (dana) can release it"
+    ) in err
     verdicts = [line for line in out.splitlines() if line.endswith("Product 2.0.3 (local:1)")]
     assert verdicts == ["NOT READY: Product 2.0.3 (local:1)", "READY: Product 2.0.3 (local:1)"]
+    assert "seed" not in out
+
+
+def test_demo_commands_are_exact_and_can_be_run_again(tmp_path: Path) -> None:
+    db = tmp_path / "demo.sqlite3"
+    assert runner.invoke(app, ["--db", str(db), "demo"]).exit_code == 0
+    config = tmp_path / "demo-demo.toml"
+    assert config.exists()
+    args = ["--as", "beatrice", "gate", "local:1", "-r", "Product 2.0.3"]
+    env = {"SYNC_INCIDENT_CONFIG": str(config), "SYNC_INCIDENT_LOCAL_DB": str(db)}
+    again = runner.invoke(app, args, env=env)
+    assert again.exit_code == 0, again.output
+    assert "READY: Product 2.0.3 (local:1)" in again.output
 
 
 def test_demo_through_the_runner(tmp_path: Path) -> None:

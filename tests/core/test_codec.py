@@ -33,6 +33,8 @@ from sync_incident.core.events import (
     SignoffGiven,
     StatusUpdate,
 )
+from sync_incident.core.releases import normalise_release
+from sync_incident.core.sentences import format_time
 
 LONG = os.environ.get("SYNC_INCIDENT_LONG") == "1"
 FUZZ_EXAMPLES = 10_000 if LONG else 1_000
@@ -101,7 +103,18 @@ hostile = st.lists(_piece, max_size=4).map("".join).filter(lambda s: not _SURROG
 text = hostile.filter(lambda s: bool(s.strip()))
 name = hostile.filter(lambda s: bool(s.split()))
 version = st.from_regex(r"\A[0-9][0-9A-Za-z.+\-]{0,8}\Z")
-release = st.builds(lambda product, v: f"{product} {v}", name, version)
+
+
+def _valid_release(text: str) -> bool:
+    try:
+        normalise_release(text)
+    except ValueError:
+        return False
+    return True
+
+
+# hostile product names, minus those the release rules refuse (invisible or mixed-script)
+release = st.builds(lambda product, v: f"{product} {v}", name, version).filter(_valid_release)
 offsets = st.timedeltas(min_value=timedelta(hours=-23), max_value=timedelta(hours=23)).map(
     lambda d: timezone(timedelta(minutes=d // timedelta(minutes=1)))
 )
@@ -181,6 +194,17 @@ EVENT_STRATEGIES: dict[str, st.SearchStrategy[Event]] = {
     "reminder": _event("reminder", key=name, kind=hostile, to=maybe() | hostile, text=text),
     "retro.draft": _event(
         "retro.draft", digest=name, revision=st.integers(-(2**40), 2**40), text=text
+    ),
+    "release.added": _event("release.added", release=release, reason=hostile),
+    "retract": _event("retract", event=ulid, reason=hostile),
+    "doubt.checked": _event(
+        "doubt.checked",
+        where=st.lists(hostile, max_size=2),
+        finding=hostile,
+        hashes=st.dictionaries(name, name, max_size=2),
+    ),
+    "checkpoint": _event(
+        "checkpoint", count=st.integers(0, 2**40), digest=name, last=maybe() | ulid
     ),
 }
 any_event = st.one_of(*EVENT_STRATEGIES.values())
@@ -604,8 +628,8 @@ def test_user_templates_override_the_package_ones(tmp_path: Any) -> None:
 
 
 def test_format_time_reads_as_utc() -> None:
-    assert codec.format_time(datetime(2022, 1, 12, 14, 3, tzinfo=UTC)) == "2022-01-12 14:03 UTC"
-    assert codec.format_time(None) == "no time given"
+    assert format_time(datetime(2022, 1, 12, 14, 3, tzinfo=UTC)) == "2022-01-12 14:03 UTC"
+    assert format_time(None) == "no time given"
 
 
 # --- fuzz: never raises ---------------------------------------------------------------------

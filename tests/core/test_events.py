@@ -35,9 +35,8 @@ from sync_incident.core.events import (
     StepAdded,
     StepUpdated,
     new_event_id,
-    normalise_release,
-    release_key,
 )
+from sync_incident.core.releases import normalise_release, release_key
 
 ULID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 T0 = datetime(2022, 1, 12, 14, 3, tzinfo=UTC)
@@ -71,6 +70,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "digest": {"key": "daily-2022-01-12", "text": "Digest."},
     "reminder": {"key": "handoff-1", "kind": "handoff", "to": "beatrice", "text": "Reminder."},
     "retro.draft": {"digest": "abc123", "text": "# Retro"},
+    "release.added": {"release": "Firefox 96.0.2", "reason": "the respin"},
+    "retract": {"event": OFFER, "reason": "posted on the wrong incident"},
+    "doubt.checked": {"where": ["comment 17"], "finding": "only a typo was fixed"},
+    "checkpoint": {"count": 12, "digest": "0123abcd", "last": OFFER},
 }
 
 
@@ -226,6 +229,7 @@ def test_closed_vocabularies_refuse_unknown_values(cls: Any, fields: dict[str, A
 
 def test_informational_events_are_the_daemon_posts() -> None:
     assert {
+        "checkpoint",
         DigestPosted.model_fields["type"].default,
         Reminder.model_fields["type"].default,
         RetroDraft.model_fields["type"].default,

@@ -22,9 +22,9 @@ from sync_incident.core.events import (
     SignoffGiven,
     SignoffRevoked,
 )
+from sync_incident.core.fold import fold
 from sync_incident.core.policy import Facts, Person, Policy, ProductPolicy, Team
 from sync_incident.core.readiness import Verdict, readiness
-from sync_incident.core.state import fold
 
 T0 = datetime(2022, 1, 12, 14, 0, tzinfo=UTC)
 FF = "Firefox 96.0.1"
@@ -341,7 +341,15 @@ CASES: dict[str, Case] = {
     "unreadable-trailer-by-a-member-is-doubt": Case(
         s_unreadable_by_member, reasons=("In doubt: comment 4 by quinn",)
     ),
-    "unreadable-trailer-by-a-stranger-is-ignored": Case(s_unreadable_by_stranger, ready=True),
+    # anyone may hold a release, so an unreadable trailer by anyone could be a hold
+    "unreadable-trailer-by-a-stranger-is-doubt": Case(
+        s_unreadable_by_stranger, reasons=("In doubt: comment 4 by mallory",)
+    ),
+    "unreadable-trailer-by-a-stranger-is-ignored-when-only-people-may-hold": Case(
+        s_unreadable_by_stranger,
+        ready=True,
+        policy=POLICY.model_copy(update={"restrict_to_people": True}),
+    ),
     "require-ship-without-ship-decision": Case(
         s_ready,
         require_ship=True,
@@ -448,8 +456,13 @@ def test_verdict_lists_open_holds_on_the_release() -> None:
 
 def test_verdict_reports_the_ship_decision() -> None:
     verdict = verdict_for(CASES["require-ship-with-relman-ship-decision"])
-    assert verdict.ship_decision == (
-        "morgan at 2022-01-12 14:04 UTC: Please ship Firefox 96.0.1 to users."
+    ship = verdict.ship_decision
+    assert ship is not None
+    assert (ship.by, ship.at, ship.statement, ship.stale) == (
+        "morgan",
+        T0 + timedelta(minutes=4),
+        "Please ship Firefox 96.0.1 to users.",
+        False,
     )
 
 
@@ -468,14 +481,27 @@ def test_verdict_json_schema_is_stable() -> None:
         "required",
         "teams",
         "holds",
+        "ship_required",
         "ship_decision",
         "reasons",
         "policy",
+        "verdict",
     }
-    assert set(data["teams"][0]) == {"team", "signed", "by", "at", "statement", "problem"}
+    assert set(data["teams"][0]) == {
+        "team",
+        "status",
+        "signed",
+        "by",
+        "at",
+        "statement",
+        "why",
+        "revoked_by",
+        "revoked_at",
+        "problem",
+    }
     assert set(data["holds"][0]) == {"by", "since", "reason", "id"}
     assert (data["schema_version"], data["incident"], data["policy"]) == (
-        1,
+        2,
         "local:1",
         "configured",
     )

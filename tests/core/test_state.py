@@ -36,8 +36,9 @@ from sync_incident.core.events import (
     StepAdded,
     StepUpdated,
 )
+from sync_incident.core.fold import fold
 from sync_incident.core.policy import Person, Policy, Team
-from sync_incident.core.state import IncidentState, fold
+from sync_incident.core.state import IncidentState
 
 T0 = datetime(2022, 1, 12, 14, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=6)
@@ -269,7 +270,7 @@ def test_only_the_recipient_can_accept() -> None:
     state = opened(c("dana", o, 10), c("bob", accept, 20))
     assert state.ic == "dana"
     assert entry(state, accept).reason == (
-        f"only beatrice, the recipient, can answer handoff {o.id}"
+        "only beatrice, the recipient, can answer the handoff from dana"
     )
 
 
@@ -508,9 +509,16 @@ def test_unreadable_trailer_by_a_trusted_account_is_doubt() -> None:
     assert [d.kind for d in state.doubts] == ["unreadable"]
 
 
-def test_unreadable_trailer_by_a_stranger_is_only_a_warning() -> None:
+def test_unreadable_trailer_by_a_stranger_is_doubt_since_anyone_may_hold() -> None:
     body = codec.render(signoff()).replace('"QA"', '"QB"')
     state = opened(c("mallory", [], 1, body=body))
+    assert [d.author for d in state.doubts] == ["mallory"]
+
+
+def test_unreadable_trailer_by_a_stranger_is_a_warning_when_only_people_may_hold() -> None:
+    body = codec.render(signoff()).replace('"QA"', '"QB"')
+    strict = POLICY.model_copy(update={"restrict_to_people": True})
+    state = opened(c("mallory", [], 1, body=body), policy=strict)
     assert state.doubts == []
     assert len(state.warnings) == 1 and "mallory" in state.warnings[0]
 
@@ -614,25 +622,28 @@ def test_resolved_incident_has_no_overdue_update() -> None:
 
 
 def test_ic_resolves_the_incident() -> None:
-    state = opened(c("dana", Resolved(), 5))
+    state = opened(c("dana", Resolved(summary="Firefox 96.0.1 shipped."), 5))
     assert (state.status, state.resolved_at) == ("resolved", T0 + timedelta(minutes=5))
 
 
 def test_resolve_by_a_non_ic_is_rejected() -> None:
-    resolve = Resolved()
+    resolve = Resolved(summary="Firefox 96.0.1 shipped.")
     state = opened(c("bob", resolve, 5))
     assert state.status == "active"
     assert "only the incident commander (dana)" in entry(state, resolve).reason
 
 
 def test_resolving_twice_is_rejected() -> None:
-    again = Resolved()
-    state = opened(c("dana", Resolved(), 5), c("dana", again, 6))
+    again = Resolved(summary="Firefox 96.0.1 shipped.")
+    state = opened(c("dana", Resolved(summary="Firefox 96.0.1 shipped."), 5), c("dana", again, 6))
     assert entry(state, again).reason == "the incident is already resolved"
 
 
 def test_reopen_makes_the_incident_active() -> None:
-    state = opened(c("dana", Resolved(), 5), c("bob", Reopened(reason="The crash is back."), 6))
+    state = opened(
+        c("dana", Resolved(summary="Firefox 96.0.1 shipped."), 5),
+        c("bob", Reopened(reason="The crash is back."), 6),
+    )
     assert (state.status, state.resolved_at) == ("active", None)
 
 
@@ -720,7 +731,7 @@ def test_unreadable_trailer_by_anyone_is_doubt_in_permissive_mode() -> None:
 
 def test_state_json_names_its_schema() -> None:
     data = json.loads(opened().to_json())
-    assert data["schema"] == 1 and data["ic"] == "dana"
+    assert data["schema_version"] == 2 and data["ic"] == "dana"
 
 
 # --- properties -------------------------------------------------------------------------------
@@ -783,7 +794,7 @@ def incidents(draw: Any) -> list[Comment]:
             elif kind == "ship":
                 event = ShipDecision(release=rel, statement=f"Please ship {rel} to users.")
             elif kind == "resolve":
-                event = Resolved()
+                event = Resolved(summary="Firefox 96.0.1 shipped.")
             elif kind == "reopen":
                 event = Reopened(reason="back")
             elif kind == "step":

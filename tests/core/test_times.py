@@ -58,10 +58,41 @@ def test_relative_time_without_now_uses_the_clock() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "tomorrow", "soon", "+2w", "-1h", "2h", "2022-13-01", "14:03", "+h"]
+    "text", ["", "tomorrow", "soon", "+2w", "-1h", "2h", "2022-13-01", "25:03", "+h", "9 am"]
 )
 def test_not_a_time_is_a_usage_error_with_a_hint(text: str) -> None:
     with pytest.raises(UsageError) as info:
         parse_time(text, now=NOW)
     assert "is not a time" in info.value.message
     assert "+90m" in info.value.hint
+
+
+def test_wall_time_with_a_zone_is_today_in_that_zone() -> None:
+    # NOW is 2022-01-12 14:00 UTC; Berlin is UTC+1 in January
+    assert parse_time("18:00 Europe/Berlin", now=NOW) == datetime(2022, 1, 12, 17, 0, tzinfo=UTC)
+
+
+def test_wall_time_without_a_zone_is_in_the_users_zone_else_utc() -> None:
+    assert parse_time("09:00", now=NOW) == datetime(2022, 1, 12, 9, 0, tzinfo=UTC)
+    toronto = parse_time("09:00", now=NOW, tz="America/Toronto")
+    assert toronto == datetime(2022, 1, 12, 14, 0, tzinfo=UTC)
+
+
+def test_tomorrow_is_the_next_day_in_the_zone() -> None:
+    assert parse_time("tomorrow 09:00 Asia/Tokyo", now=NOW) == datetime(
+        2022, 1, 13, 0, 0, tzinfo=UTC
+    )
+    assert parse_time("today 16:00", now=NOW) == datetime(2022, 1, 12, 16, 0, tzinfo=UTC)
+
+
+def test_iso_without_an_offset_is_in_the_users_zone_and_utc_said_explicitly_is_utc() -> None:
+    berlin = parse_time("2022-01-12 14:03", now=NOW, tz="Europe/Berlin")
+    assert berlin == datetime(2022, 1, 12, 13, 3, tzinfo=UTC)
+    assert parse_time("2022-01-12 14:03 UTC", now=NOW, tz="Europe/Berlin") == datetime(
+        2022, 1, 12, 14, 3, tzinfo=UTC
+    )
+
+
+def test_an_unknown_zone_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="not a timezone"):
+        parse_time("18:00 Mars/Olympus", now=NOW)

@@ -17,6 +17,7 @@ from sync_incident.core.errors import UsageError
 
 if TYPE_CHECKING:
     from sync_incident.config import Settings
+    from sync_incident.core.policy import Policy
     from sync_incident.core.refs import IncidentRef
     from sync_incident.service import Session
 
@@ -54,13 +55,23 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def settings_of(ctx: typer.Context) -> Settings:
     """Settings from flags over env over files; unknown SYNC_INCIDENT_* variables are named."""
-    from sync_incident.config import load_settings, unknown_env
+    from sync_incident.config import Settings, load_settings, unknown_env
 
+    root = ctx.find_root()
+    cached = root.meta.get("sync_incident.settings")
+    if isinstance(cached, Settings):
+        return cached
     g = globals_of(ctx)
     settings = load_settings(g.config, policy_file=g.policy, overrides=g.overrides)
     for name in unknown_env():
         typer.echo(f"warning: {name} is not a sync-incident setting; it is ignored", err=True)
+    root.meta["sync_incident.settings"] = settings
     return settings
+
+
+def policy_of(ctx: typer.Context) -> Policy:
+    """The policy in force (settings are loaded once per command and kept on the context)."""
+    return settings_of(ctx).policy
 
 
 def session_of(ctx: typer.Context, *, quiet: bool = False) -> Session:

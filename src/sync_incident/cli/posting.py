@@ -21,10 +21,22 @@ from sync_incident.core.errors import UsageError
 
 if TYPE_CHECKING:
     from sync_incident.core.events import Event
+    from sync_incident.core.refs import TrackerKind
     from sync_incident.core.state import IncidentState
-    from sync_incident.service import Outcome
+    from sync_incident.intents import Actor
+    from sync_incident.service import Outcome, Session
 
-Build = Callable[["IncidentState", str], "list[Event]"]
+Build = Callable[["IncidentState", "Actor"], "list[Event]"]
+
+
+async def acting(session: Session, kind: TrackerKind) -> Actor:
+    """Who acts on this tracker, with their timezone (config ``timezone``, else the policy's)."""
+    from sync_incident.intents import Actor
+
+    name = await session.actor(kind)
+    person = session.policy.people.get(name)
+    tz = session.settings.timezone or (person.timezone if person else None)
+    return Actor(name=name, tz=tz, now=session.clock())
 
 
 def post(
@@ -38,14 +50,19 @@ def post(
 ) -> None:
     """Read the incident once, build events from its state and who acts, post them, say so."""
     ref = ref_of(words)
+    notes: list[str] = []
 
     async def go() -> Outcome:
         async with options.session_of(ctx) as session:
             reading = await session.read(ref)
-            events = build(reading.state, await session.actor(ref.kind))
+            me = await acting(session, ref.kind)
+            events = build(reading.state, me)
+            notes.extend(me.notes)
             return await session.post(ref, events, reading=reading, dry_run=dry_run, strict=strict)
 
     outcome = run(go())
+    for note in notes:
+        typer.echo(f"warning: {note}", err=True)
     if done is not None and not dry_run:
         typer.echo(done(outcome))
         return
@@ -59,9 +76,18 @@ def report(outcome: Outcome, dry_run: bool) -> None:
         typer.echo(f"--- comment that would be posted on {outcome.ref} ---")
         typer.echo(outcome.body)
         return
-    what = "already posted (found it, not posted again)" if outcome.duplicate else "posted"
-    typer.echo(f"{outcome.events[0].type} {what} on {outcome.ref} as comment {outcome.comment_id}.")
-    typer.echo(outcome.body.strip().split("\n", 1)[0])
+    where = f"{outcome.ref} as comment {outcome.comment_id}"
+    if outcome.duplicate:
+        typer.echo(f"Already on {where} (found it, not posted again):")
+    else:
+        typer.echo(f"Posted on {where}:")
+    human = (
+        outcome.body.strip()
+        .split("\n\n[sync-incident:", 1)[0]
+        .split("\n\n<!-- sync-incident:", 1)[0]
+    )
+    for line in human.split("\n"):
+        typer.echo(f"  {line}" if line else "")
     if outcome.mirror_error:
         typer.echo(f"warning: {outcome.mirror_error}", err=True)
 
@@ -84,6 +110,9 @@ def register(app: typer.Typer) -> None:
         ship,
         resolve,
         reopen,
+        add_release,
+        retract,
+        check,
         retro_note,
     ):
         name = command.__name__.rstrip("_").replace("_", "-")
@@ -101,7 +130,9 @@ def open_(
     title: Annotated[
         str | None, typer.Option("--title", "-t", help="What is happening, in one line.")
     ] = None,
-    severity: Annotated[str, typer.Option("--severity", help="S1 (worst) .. S4.")] = "S2",
+    severity: Annotated[
+        str, typer.Option("--severity", help="One of the policy's levels, S1 (worst) .. S4.")
+    ] = "S2",
     release: Annotated[
         list[str] | None, typer.Option("--release", "-r", help="A release concerned (repeat).")
     ] = None,
@@ -126,45 +157,69 @@ def open_(
     from sync_incident import intents
     from sync_incident.core.events import Opened
 
-    releases = [intents.release(r) for r in release or []]
+    releases = list(dict.fromkeys(intents.release(r) for r in release or []))
     if ref:
         target = ref_of(ref)
 
-        def build(state: IncidentState, me: str) -> list[Event]:
+        def build(state: IncidentState, me: Actor) -> list[Event]:
             name = title or state.title or str(target)
-            fields = {"severity": severity, "releases": releases, "ic": ic or me}
+            level = intents.severity(options.policy_of(ctx), severity)
+            fields = {"severity": level, "releases": releases, "ic": ic or me.name}
             return [intents.build(Opened, title=name, **fields)]
 
         def done(outcome: Outcome) -> str:
-            ic = outcome.state.ic
-            return f"Incident opened on {outcome.ref}; {ic} is incident commander."
+            ic_now = outcome.state.ic
+            return f"Incident opened on {outcome.ref}; {ic_now} is incident commander."
 
         post(ctx, ref, build, dry_run, strict, done=done)
         return
     if not title:
         raise UsageError("a new incident needs --title", hint="or name an existing bug to adopt")
+    if bugzilla + bool(github) + local > 1:
+        raise UsageError("choose one of --bugzilla, --github and --local", hint="one tracker")
+    run(
+        _open_new(
+            ctx, title, severity, releases, ic, bugzilla, github, local, product, component, dry_run
+        )
+    )
 
-    async def go() -> str:
-        async with options.session_of(ctx) as session:
-            kind = (
-                "bugzilla"
-                if bugzilla
-                else "github"
-                if github
-                else "local"
-                if local
-                else session.settings.tracker
-            )
-            me = await session.actor(kind)
-            fields = {"severity": severity, "releases": releases, "ic": ic or me}
-            event = intents.build(Opened, title=title, **fields)
-            if dry_run:
-                return session.renderer.render([event], session.tracker(kind).flavor)
-            where = github or (f"{product} :: {component}" if product or component else "")
-            new_ref = await session.open_new(kind, event, location=where)
-            return f"Incident opened: {new_ref}; {event.ic} is incident commander."
 
-    typer.echo(run(go()))
+async def _open_new(
+    ctx: typer.Context,
+    title: str,
+    severity: str,
+    releases: list[str],
+    ic: str | None,
+    bugzilla: bool,
+    github: str | None,
+    local: bool,
+    product: str,
+    component: str,
+    dry_run: bool,
+) -> None:
+    from sync_incident import intents
+    from sync_incident.core.events import Opened
+
+    async with options.session_of(ctx) as session:
+        kind: TrackerKind = (
+            "bugzilla"
+            if bugzilla
+            else "github"
+            if github
+            else "local"
+            if local
+            else session.settings.tracker
+        )
+        me = await session.actor(kind)
+        level = intents.severity(session.policy, severity)
+        fields = {"severity": level, "releases": releases, "ic": ic or me}
+        event = intents.build(Opened, title=title, **fields)
+        if dry_run:
+            typer.echo(session.renderer.render([event], session.tracker(kind).flavor))
+            return
+        where = github or (f"{product} :: {component}" if product or component else "")
+        new_ref = await session.open_new(kind, event, location=where)
+        typer.echo(f"Incident opened: {new_ref}; {event.ic} is incident commander.")
 
 
 def note(
@@ -185,14 +240,11 @@ def note(
     from sync_incident import intents
     from sync_incident.core.events import Note
 
-    at = intents.time(occurred_at)
-    post(
-        ctx,
-        ref,
-        lambda s, me: [intents.build(Note, text=text, occurred_at=at, links=url or [])],
-        dry_run,
-        strict,
-    )
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        at = me.time(occurred_at)
+        return [intents.build(Note, text=text, occurred_at=at, links=url or [])]
+
+    post(ctx, ref, build, dry_run, strict)
 
 
 def link(
@@ -207,13 +259,8 @@ def link(
     from sync_incident import intents
     from sync_incident.core.events import Link
 
-    post(
-        ctx,
-        ref,
-        lambda s, me: [intents.build(Link, url=url, kind=kind, title=title)],
-        dry_run,
-        False,
-    )
+    build: Build = lambda s, me: [intents.build(Link, url=url, kind=kind, title=title)]  # noqa: E731
+    post(ctx, ref, build, dry_run, False)
 
 
 def step(
@@ -235,16 +282,13 @@ def step(
     """Add a checklist step (with --title) or update one (title, state, owner, due time)."""
     from sync_incident import intents
 
-    when = intents.time(due)
-    post(
-        ctx,
-        ref,
-        lambda s, me: intents.step(
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        when = me.time(due, what=f"step {step_id}'s due time", future=True)
+        return intents.step(
             s, step_id, title=title, owner=owner, step_state=state, due=when, note=note_text
-        ),
-        dry_run,
-        strict,
-    )
+        )
+
+    post(ctx, ref, build, dry_run, strict)
 
 
 def status(
@@ -254,33 +298,36 @@ def status(
         str, typer.Option("--summary", "-m", help="Where things stand, explicitly.")
     ],
     next_update: Annotated[
-        str | None, typer.Option("--next-update", help="Next update due by. " + TIME_HELP)
+        str | None,
+        typer.Option(
+            "--next-update",
+            help="Next update due by. " + TIME_HELP + " Omitted: the promised time stays; "
+            "'none' clears it.",
+        ),
     ] = None,
     dry_run: DryRun = False,
     strict: Strict = False,
 ) -> None:
     """Post a status update and when the next one is due."""
     from sync_incident import intents
-    from sync_incident.core.events import StatusUpdate
 
-    due = intents.time(next_update)
-    post(
-        ctx,
-        ref,
-        lambda s, me: [intents.build(StatusUpdate, summary=summary, next_update_due=due)],
-        dry_run,
-        strict,
-    )
+    post(ctx, ref, lambda s, me: intents.status(summary, next_update, me), dry_run, strict)
 
 
 def handoff(
     ctx: typer.Context,
     ref: RefArg,
-    to: Annotated[str, typer.Option("--to", help="Who takes over.")],
     done: Annotated[str, typer.Option("--done", help="What is done.")],
     todo: Annotated[str, typer.Option("--todo", help="What still needs to be done.")],
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="Who takes over (default: whose working day starts next, from the policy)."
+        ),
+    ] = None,
     next_: Annotated[
-        list[str] | None, typer.Option("--next", help="A next step: 'what | owner | by' (repeat).")
+        list[str] | None,
+        typer.Option("--next", help="A next step: 'what | owner | by' (repeat; all three needed)."),
     ] = None,
     notify: Annotated[
         list[str] | None, typer.Option("--notify", help="Whom to notify when done (repeat).")
@@ -298,18 +345,17 @@ def handoff(
     from sync_incident import intents
     from sync_incident.core.events import HandoffOffered
 
-    upcoming = intents.next_steps(next_ or [])
-    fields = {"done": done, "todo": todo, "next_steps": upcoming, "notify": notify or []}
-    role = "steps" if steps else "ic"
-    post(
-        ctx,
-        ref,
-        lambda s, me: [
-            intents.build(HandoffOffered, to=to, role=role, steps=steps or [], **fields)
-        ],
-        dry_run,
-        strict,
-    )
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        upcoming = intents.next_steps(next_ or [], me)
+        recipient = to
+        if recipient is None:
+            recipient, why = intents.recipient(s, options.policy_of(ctx), me)
+            me.notes.append(f"handing off to {why}; pass --to to choose someone else")
+        fields = {"done": done, "todo": todo, "next_steps": upcoming, "notify": notify or []}
+        role = "steps" if steps else "ic"
+        return [intents.build(HandoffOffered, to=recipient, role=role, steps=steps or [], **fields)]
+
+    post(ctx, ref, build, dry_run, strict)
 
 
 HandoffOpt = Annotated[
@@ -319,6 +365,7 @@ HandoffOpt = Annotated[
         help="Which handoff (id or its last characters); default: the one waiting for you.",
     ),
 ]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why, as a real sentence (required).")]
 
 
 def accept(
@@ -333,7 +380,7 @@ def accept(
 def decline(
     ctx: typer.Context,
     ref: RefArg,
-    reason: Annotated[str, typer.Option("--reason", help="Why (visible to everybody).")] = "",
+    reason: ReasonOpt,
     handoff_id: HandoffOpt = None,
     dry_run: DryRun = False,
 ) -> None:
@@ -355,21 +402,20 @@ def hold(
     from sync_incident import intents
     from sync_incident.core.events import HoldRaised
 
-    target = intents.release(release)
-    post(
-        ctx,
-        ref,
-        lambda s, me: [intents.build(HoldRaised, release=target, reason=reason)],
-        dry_run,
-        strict,
-    )
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        target = intents.of_incident(s, release)
+        return [intents.build(HoldRaised, release=target, reason=reason)]
+
+    post(ctx, ref, build, dry_run, strict)
 
 
 def release_hold(
     ctx: typer.Context,
     ref: RefArg,
     release: ReleaseOpt,
-    reason: Annotated[str, typer.Option("--reason", help="Why the concern is addressed.")] = "",
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why the concern is addressed (required).")
+    ],
     hold_id: Annotated[
         str | None, typer.Option("--hold", help="Which hold, when several are open on the release.")
     ] = None,
@@ -379,13 +425,8 @@ def release_hold(
     """Release a hold you raised (or, as IC, any hold) on a release."""
     from sync_incident import intents
 
-    post(
-        ctx,
-        ref,
-        lambda s, me: intents.release_hold(s, me, release, reason, hold_id),
-        dry_run,
-        strict,
-    )
+    build: Build = lambda s, me: intents.release_hold(s, me, release, reason, hold_id)  # noqa: E731
+    post(ctx, ref, build, dry_run, strict)
 
 
 def signoff(
@@ -402,19 +443,16 @@ def signoff(
     dry_run: DryRun = False,
     strict: Strict = False,
 ) -> None:
-    """Sign off on an exact release for your team."""
+    """Sign off on an exact release of the incident for your team."""
     from sync_incident import intents
     from sync_incident.core.events import SignoffGiven
 
-    target = intents.release(release)
-    text = statement or f"{team} signs off on {target}."
-    post(
-        ctx,
-        ref,
-        lambda s, me: [intents.build(SignoffGiven, team=team, release=target, statement=text)],
-        dry_run,
-        strict,
-    )
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        target = intents.of_incident(s, release)
+        text = statement or f"{team} signs off on {target}."
+        return [intents.build(SignoffGiven, team=team, release=target, statement=text)]
+
+    post(ctx, ref, build, dry_run, strict)
 
 
 def revoke(
@@ -422,7 +460,7 @@ def revoke(
     ref: RefArg,
     team: Annotated[str, typer.Option("--team", help="The team whose sign-off is revoked.")],
     release: ReleaseOpt,
-    reason: Annotated[str, typer.Option("--reason", help="Why.")],
+    reason: ReasonOpt,
     dry_run: DryRun = False,
     strict: Strict = False,
 ) -> None:
@@ -430,14 +468,12 @@ def revoke(
     from sync_incident import intents
     from sync_incident.core.events import SignoffRevoked
 
-    target = intents.release(release)
-    post(
-        ctx,
-        ref,
-        lambda s, me: [intents.build(SignoffRevoked, team=team, release=target, reason=reason)],
-        dry_run,
-        strict,
-    )
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        target = intents.of_incident(s, release)
+        why = intents.reason(reason, "revoking a sign-off")
+        return [intents.build(SignoffRevoked, team=team, release=target, reason=why)]
+
+    post(ctx, ref, build, dry_run, strict)
 
 
 def ship(
@@ -454,29 +490,31 @@ def ship(
     from sync_incident import intents
     from sync_incident.core.events import ShipDecision
 
-    target = intents.release(release)
-    text = statement or f"Please ship {target} to users."
-    post(
-        ctx,
-        ref,
-        lambda s, me: [intents.build(ShipDecision, release=target, statement=text)],
-        dry_run,
-        strict,
-    )
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        target = intents.of_incident(s, release)
+        text = statement or f"Please ship {target} to users."
+        return [intents.build(ShipDecision, release=target, statement=text)]
+
+    post(ctx, ref, build, dry_run, strict)
 
 
 def resolve(
     ctx: typer.Context,
     ref: RefArg,
-    summary: Annotated[str, typer.Option("--summary", "-m", help="How it ended.")] = "",
+    summary: Annotated[
+        str, typer.Option("--summary", "-m", help="How it ended, as a sentence (required).")
+    ],
     dry_run: DryRun = False,
     strict: Strict = False,
 ) -> None:
-    """Resolve the incident (the IC)."""
+    """Resolve the incident (the IC); the comment lists each release's final state."""
     from sync_incident import intents
     from sync_incident.core.events import Resolved
 
-    post(ctx, ref, lambda s, me: [intents.build(Resolved, summary=summary)], dry_run, strict)
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        return [intents.build(Resolved, summary=intents.reason(summary, "resolving"))]
+
+    post(ctx, ref, build, dry_run, strict)
 
 
 def reopen(
@@ -491,6 +529,54 @@ def reopen(
     from sync_incident.core.events import Reopened
 
     post(ctx, ref, lambda s, me: [intents.build(Reopened, reason=reason)], dry_run, strict)
+
+
+def add_release(
+    ctx: typer.Context,
+    ref: RefArg,
+    release: ReleaseOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why it concerns this incident.")] = "",
+    dry_run: DryRun = False,
+) -> None:
+    """Add a release to the incident: sign-offs, holds and ship decisions name one of these."""
+    from sync_incident import intents
+
+    post(ctx, ref, lambda s, me: intents.add_release(s, release, reason), dry_run, False)
+
+
+def retract(
+    ctx: typer.Context,
+    ref: RefArg,
+    event: Annotated[
+        str, typer.Option("--event", help="The event posted in error (its id or last characters).")
+    ],
+    reason: ReasonOpt,
+    dry_run: DryRun = False,
+) -> None:
+    """Withdraw an event posted in error (yours, or any as IC): it stops counting, stays visible."""
+    from sync_incident import intents
+
+    post(ctx, ref, lambda s, me: intents.retract(s, event, reason), dry_run, False)
+
+
+def check(
+    ctx: typer.Context,
+    ref: RefArg,
+    finding: Annotated[
+        str, typer.Option("--finding", help="What you checked and found (required).")
+    ],
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where", help="A doubt as `show` names it, e.g. 'comment 17' (repeat; default: all)."
+        ),
+    ] = None,
+    dry_run: DryRun = False,
+) -> None:
+    """As IC, record that you checked what is in doubt and what you found: the doubt clears."""
+    from sync_incident import intents
+
+    post(ctx, ref, lambda s, me: intents.check(s, where or [], finding), dry_run, False)
 
 
 def retro_note(
@@ -508,10 +594,7 @@ def retro_note(
     from sync_incident import intents
     from sync_incident.core.events import RetroNote
 
-    post(
-        ctx,
-        ref,
-        lambda s, me: [intents.build(RetroNote, kind=kind, text=text, owner=owner)],
-        dry_run,
-        strict,
-    )
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        return [intents.build(RetroNote, kind=kind, text=text, owner=owner)]
+
+    post(ctx, ref, build, dry_run, strict)

@@ -24,20 +24,25 @@ from sync_incident.core.errors import EXIT_NOT_READY, EXIT_REFUSED, UsageError
 
 if TYPE_CHECKING:
     from sync_incident.core.readiness import Verdict
-    from sync_incident.core.state import IncidentState
 
 
 def show_incident(ctx: typer.Context, words: list[str], as_json: bool, full: bool) -> None:
-    from sync_incident.views import state_text
+    from sync_incident.views import incident_json, state_text, verdicts
 
     ref = ref_of(words)
 
-    async def go() -> IncidentState:
+    async def go() -> str:
         async with options.session_of(ctx) as session:
-            return (await session.read(ref)).state
+            reading = await session.read(ref)
+            state, policy = reading.state, session.policy
+            found = verdicts(state, policy, reading.facts)
+            if as_json:
+                return incident_json(state, found)
+            limit = None if full else 15
+            tz = session.settings.timezone
+            return state_text(state, found, timeline=limit, policy=policy, reader_tz=tz)
 
-    state = run(go())
-    typer.echo(state.to_json() if as_json else state_text(state, timeline=None if full else 15))
+    typer.echo(run(go()))
 
 
 def show(ctx: typer.Context, ref: RefArg, as_json: JsonOpt = False, full: FullOpt = False) -> None:
@@ -160,7 +165,7 @@ def demo(ctx: typer.Context) -> None:
 
     overrides = globals_of(ctx).overrides or {}
     db = overrides.get("local", {}).get("db")
-    raise typer.Exit(run(play(Path(db) if db else None, echo=typer.echo)))
+    raise typer.Exit(play(Path(db) if db else None, echo=typer.echo))
 
 
 def retro(

@@ -26,6 +26,7 @@ Parsing never raises: anything unreadable becomes a :class:`Warning` on that com
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -33,18 +34,14 @@ import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from sync_incident.core.comments import Flavor, check_length, normalise_body
 from sync_incident.core.events import EVENT_ADAPTER, EVENT_TYPES, FORMAT_MAJOR, Event
-
-if TYPE_CHECKING:
-    import jinja2
-
+from sync_incident.core.sentences import Context, Sentences
 
 MAGIC = "sync-incident"
 _HEADER = re.compile(
@@ -117,70 +114,58 @@ def _crc(payload: str) -> str:
     return f"{zlib.crc32(payload.encode('utf-8', 'surrogatepass')):08x}"
 
 
+def _signed(event: Event) -> str:
+    data = event.model_dump(mode="json", exclude_defaults=True, exclude={"id", "type"})
+    return f"{event.type} {event.id} {encode_payload(data)}"
+
+
 def trailer(event: Event, flavor: Flavor = "plain") -> str:
     """The one-line machine trailer for ``event``."""
-    data = event.model_dump(mode="json", exclude_defaults=True, exclude={"id", "type"})
-    payload = encode_payload(data)
-    signed = f"{event.type} {event.id} {payload}"
+    signed = _signed(event)
     body = f"{MAGIC}:{FORMAT_MAJOR} {signed} c={_crc(signed)}"
     return f"<!-- {body} -->" if flavor == "github" else f"[{body}]"
+
+
+def fingerprint(event: Event) -> str:
+    """The checksum of an event's type, id and content (its trailer's ``c=``)."""
+    return _crc(_signed(event))
+
+
+def record_digest(events: Iterable[Event]) -> str:
+    """A hash of events' ids and contents, in order: what a witness checkpoint records."""
+    joined = "\n".join(f"{e.id}:{fingerprint(e)}" for e in events)
+    return hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
 # --- rendering -----------------------------------------------------------------------------
 
 
 class Renderer:
-    """Renders events with Jinja2 templates: the package's, or a user's overriding them."""
+    """Whole comments: the human sentences (:mod:`.sentences`), then one trailer per event."""
 
     def __init__(self, template_dir: Path | None = None) -> None:
-        self._template_dir = template_dir
-        self._env: jinja2.Environment | None = None
+        self.sentences = Sentences(template_dir)
 
-    @property
-    def env(self) -> jinja2.Environment:
-        if self._env is None:
-            import jinja2  # imported lazily: the CLI's start-up stays fast
+    def human(self, event: Event, ctx: Context | None = None) -> str:
+        return self.sentences.human(event, ctx or Context())
 
-            loaders: list[jinja2.BaseLoader] = []
-            if self._template_dir is not None:
-                loaders.append(jinja2.FileSystemLoader(str(self._template_dir)))
-            loaders.append(jinja2.PackageLoader("sync_incident", "templates"))
-            env = jinja2.Environment(
-                loader=jinja2.ChoiceLoader(loaders),
-                undefined=jinja2.StrictUndefined,
-                autoescape=False,  # plain text and Markdown, never HTML
-                keep_trailing_newline=False,
-                trim_blocks=True,
-                lstrip_blocks=True,
-            )
-            env.filters["when"] = format_time
-            self._env = env
-        return self._env
-
-    def human(self, event: Event) -> str:
-        template = self.env.get_template(f"{event.type}.txt.j2")
-        return normalise_body(template.render(e=event))
-
-    def comment(self, events: Sequence[Event], flavor: Flavor = "plain") -> str:
+    def comment(
+        self, events: Sequence[Event], flavor: Flavor = "plain", ctx: Context | None = None
+    ) -> str:
         """The full comment: human text, a blank line, one trailer per event."""
         if not events:
             raise ValueError("nothing to render")
-        human = "\n\n".join(self.human(e) for e in events)
+        human = "\n\n".join(self.human(e, ctx) for e in events)
         trailers = "\n".join(trailer(e, flavor) for e in events)
         return f"{human}\n\n{trailers}"
 
-    def render(self, events: Sequence[Event], flavor: Flavor = "plain") -> str:
+    def render(
+        self, events: Sequence[Event], flavor: Flavor = "plain", ctx: Context | None = None
+    ) -> str:
         """The full comment, refused (:class:`CommentTooLong`) when over the trackers' limit."""
-        comment = self.comment(events, flavor)
+        comment = self.comment(events, flavor, ctx)
         check_length(comment)
         return comment
-
-
-def format_time(value: datetime | None) -> str:
-    """``2022-01-12 14:03 UTC``: how times read in comments."""
-    if value is None:
-        return "no time given"
-    return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 _default_renderer = Renderer()
@@ -238,6 +223,8 @@ def _parse_into(text: str, result: Parsed) -> None:
         start = _find_opener(lines, end)
         if start is None:
             break
+        if _in_code(lines, start, end):
+            break  # shown as code (indented, or inside a fence): text, never an event
         events, warning = _decode_block(lines[start:end])
         if warning is not None:
             result.warnings.append(warning)
@@ -254,6 +241,29 @@ def _parse_into(text: str, result: Parsed) -> None:
                 )
             )
             break
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def _in_code(lines: list[str], start: int, end: int) -> bool:
+    """Whether lines[start:end] render as code: indented by 4 spaces / a tab, or fenced.
+
+    A fence left open before the block counts too: Markdown renders the rest as code.
+    """
+    if any(line.startswith(("    ", "\t")) for line in lines[start:end]):
+        return True
+    fence: str | None = None
+    for line in lines[:start]:
+        match = _FENCE.match(line)
+        if match is None:
+            continue
+        marker = match.group(1)
+        if fence is None:
+            fence = marker
+        elif marker[0] == fence[0] and len(marker) >= len(fence):
+            fence = None
+    return fence is not None
 
 
 def _find_opener(lines: list[str], end: int) -> int | None:

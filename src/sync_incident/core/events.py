@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from ulid import ULID
+
+from sync_incident.core.releases import normalise_release
 
 FORMAT_MAJOR = 1
 
@@ -25,13 +27,28 @@ LinkKind = Literal["patch", "doc", "bug", "call", "other"]
 RetroKind = Literal["root_cause", "went_well", "could_be_better", "action_item"]
 HandoffRole = Literal["ic", "steps"]
 
-_VERSION = re.compile(r"^[0-9][0-9A-Za-z.+\-]*$")
 _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def new_event_id() -> str:
     """A fresh ULID: unique, and sortable by creation time."""
     return str(ULID())
+
+
+def clean_text(value: str) -> str:
+    """Text that can always be printed: lone surrogates (never valid) become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", value)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    return value
 
 
 def _utc(value: datetime) -> datetime:
@@ -42,23 +59,6 @@ def _utc(value: datetime) -> datetime:
 
 def _release(value: str) -> str:
     return normalise_release(value)
-
-
-def normalise_release(value: str) -> str:
-    """``"Firefox  96.0.1"`` → ``"Firefox 96.0.1"``; refuse text that names no version."""
-    words = value.split()
-    if len(words) < 2 or not _VERSION.match(words[-1]):
-        raise ValueError(
-            f"{value!r} is not a release: name the product and the exact version, "
-            "for example 'Firefox 96.0.1'"
-        )
-    return " ".join(words)
-
-
-def release_key(release: str) -> str:
-    """Products compare without case, versions exactly: 'firefox 96.0.1' is 'Firefox 96.0.1'."""
-    product, _, version = release.rpartition(" ")
-    return f"{product.casefold()} {version}"
 
 
 def _name(value: str) -> str:
@@ -84,6 +84,14 @@ class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str = Field(default_factory=new_event_id, pattern=_ULID.pattern)
+    # the last accepted event the writer saw: a later event pointing at one a reader cannot
+    # see proves a deletion to every reader, with or without a cache
+    follows: str | None = Field(default=None, pattern=_ULID.pattern)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _printable(cls, data: Any) -> Any:
+        return _clean(data) if isinstance(data, dict) else data
 
 
 class Opened(_Event):
@@ -124,7 +132,7 @@ class StepAdded(_Event):
 class StepUpdated(_Event):
     type: Literal["step.updated"] = "step.updated"
     step: Name
-    title: str | None = None
+    title: str | None = None  # renames the step
     state: StepState | None = None
     owner: str | None = None
     due: UtcTime | None = None
@@ -132,13 +140,21 @@ class StepUpdated(_Event):
 
 
 class StatusUpdate(_Event):
+    """Where things stand. Without ``next_update_due`` the promised time stays, unless cleared."""
+
     type: Literal["status"] = "status"
     summary: Text
     next_update_due: UtcTime | None = None
+    clear_next_update: bool = False
 
 
 class NextStep(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _printable(cls, data: Any) -> Any:
+        return _clean(data) if isinstance(data, dict) else data
 
     what: Text
     owner: str | None = None
@@ -237,6 +253,47 @@ class Reminder(_Event):
     text: Text
 
 
+class ReleaseAdded(_Event):
+    """A release this incident concerns, added after opening (sign-offs name one of these)."""
+
+    type: Literal["release.added"] = "release.added"
+    release: Release
+    reason: str = ""
+
+
+class Retracted(_Event):
+    """An event posted in error, withdrawn by its author or the incident commander."""
+
+    type: Literal["retract"] = "retract"
+    event: str = Field(pattern=_ULID.pattern)
+    reason: str = ""
+
+
+class DoubtChecked(_Event):
+    """The incident commander checked what made the record doubtful, and says what they found.
+
+    ``where`` names the doubts as the fold reports them ("comment 17", "comment #4").
+    """
+
+    type: Literal["doubt.checked"] = "doubt.checked"
+    where: list[str]
+    finding: str = ""
+    hashes: dict[str, str] = {}  # where -> hash of the comment text as checked
+
+
+class Checkpoint(_Event):
+    """A witness (the daemon) records what the record held: a later reader compares.
+
+    ``count`` events before this comment, ``digest`` a hash of their ids and contents in
+    order (:func:`sync_incident.core.codec.record_digest`), ``last`` the last of them.
+    """
+
+    type: Literal["checkpoint"] = "checkpoint"
+    count: int = Field(ge=0)
+    digest: Name
+    last: str | None = None
+
+
 class RetroDraft(_Event):
     """A posted retrospective draft; ``digest`` is the hash of its Markdown."""
 
@@ -266,7 +323,11 @@ Event = Annotated[
     | RetroNote
     | DigestPosted
     | Reminder
-    | RetroDraft,
+    | RetroDraft
+    | ReleaseAdded
+    | Retracted
+    | DoubtChecked
+    | Checkpoint,
     Field(discriminator="type"),
 ]
 
@@ -293,10 +354,14 @@ EVENT_TYPES: dict[str, type[_Event]] = {
         DigestPosted,
         Reminder,
         RetroDraft,
+        ReleaseAdded,
+        Retracted,
+        DoubtChecked,
+        Checkpoint,
     )
 }
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 # Events that only inform: they never change the incident's state.
-INFORMATIONAL = frozenset({"digest", "reminder", "retro.draft"})
+INFORMATIONAL = frozenset({"digest", "reminder", "retro.draft", "checkpoint"})

@@ -113,8 +113,15 @@ class Policy(BaseModel):
     teams: dict[str, Team] = {}
     products: dict[str, ProductPolicy] = {}
     ship_team: str = "Relman"  # whose members may say "Please ship X to users"
-    renew_signoffs_after_hold: bool = True
+    renew_signoffs_after_hold: bool = True  # a sign-off or ship decision before a hold is stale
+    require_ship: bool = False  # the gate also needs the ship decision unless told otherwise
     stale_handoff_minutes: int = Field(default=120, ge=1)
+    # Anyone who can comment may hold a release, note and link (the person who noticed the
+    # problem is often outside every team). On trackers open to the public, restrict that to
+    # the people in this policy.
+    restrict_to_people: bool = False
+    witnesses: list[str] = []  # people whose checkpoints (the daemon's account) count
+    severities: list[str] = ["S1", "S2", "S3", "S4"]  # worst first
 
     @property
     def permissive(self) -> bool:
@@ -122,7 +129,9 @@ class Policy(BaseModel):
 
     def validate_references(self) -> list[str]:
         """Problems a user should fix: team members that are not people, and the like."""
-        problems = []
+        problems = [
+            f"witnesses: {w!r} is not in [people]" for w in self.witnesses if w not in self.people
+        ]
         for team_name, team in self.teams.items():
             for member in team.members:
                 if member not in self.people:

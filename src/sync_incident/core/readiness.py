@@ -1,22 +1,29 @@
 """Release readiness: may this exact release ship? (PRODUCT.md rules 5 and 6.)
 
-Pure: it reads a folded :class:`~sync_incident.core.state.IncidentState`. Ready only when every
-required team signed off on exactly this product and version, no sign-off was revoked or
-predates a hold raised later, no hold is open, the ship decision exists when required, and
-nothing on the incident is in doubt. Every reason is a complete sentence.
+The one readiness model: the gate, ``show``, ``show --json``, the digest, the retrospective,
+the status block and ``serve`` all call :func:`readiness`. Pure: it reads a folded
+:class:`~sync_incident.core.state.IncidentState`.
+
+A release is READY only when it is a release of the incident, every required team signed off
+on it (not revoked, not before a hold raised later), no hold is open, the ship decision exists
+when required (and is not older than a later hold), and nothing on the record is in doubt.
+IN DOUBT when the record itself cannot be trusted; NOT READY otherwise. Every reason is a
+complete sentence; the first one is the one to act on.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
-from sync_incident.core.events import normalise_release, release_key
 from sync_incident.core.policy import Facts, Policy
-from sync_incident.core.state import Hold, IncidentState
+from sync_incident.core.releases import normalise_release, release_key
+from sync_incident.core.state import Hold, IncidentState, ShipRecord, Signoff
 
-VERDICT_SCHEMA = 1
+VERDICT_SCHEMA = 2
+Status = Literal["signed", "stale", "revoked", "missing", "unknown team", "unchecked"]
 
 
 def when(value: datetime) -> str:
@@ -24,12 +31,18 @@ def when(value: datetime) -> str:
 
 
 class TeamStatus(BaseModel):
+    """One required team on one release."""
+
     team: str
-    signed: bool
+    status: Status
+    signed: bool  # the sign-off counts
     by: str | None = None
     at: datetime | None = None
     statement: str | None = None
-    problem: str | None = None  # missing / revoked / stale
+    why: str | None = None  # for stale / revoked / unchecked: in words
+    revoked_by: str | None = None
+    revoked_at: datetime | None = None
+    problem: str | None = None  # status when not signed (kept for older readers)
 
 
 class HoldView(BaseModel):
@@ -39,19 +52,34 @@ class HoldView(BaseModel):
     id: str
 
 
+class ShipView(BaseModel):
+    by: str
+    at: datetime
+    statement: str
+    event_id: str
+    stale: bool = False
+    why: str | None = None
+
+
 class Verdict(BaseModel):
-    """The documented ``gate --json`` schema."""
+    """The documented ``gate --json`` schema; ``show --json`` carries one per release."""
 
     schema_version: int = VERDICT_SCHEMA
     ready: bool
+    verdict: Literal["ready", "not-ready", "in-doubt"]
     release: str
     incident: str
     required: list[str]
     teams: list[TeamStatus]
     holds: list[HoldView]
-    ship_decision: str | None = None
+    ship_required: bool = False
+    ship_decision: ShipView | None = None
     reasons: list[str]
     policy: str
+
+    @property
+    def label(self) -> str:
+        return {"ready": "READY", "not-ready": "NOT READY", "in-doubt": "IN DOUBT"}[self.verdict]
 
     @property
     def missing(self) -> list[str]:
@@ -65,53 +93,53 @@ def readiness(
     required: list[str] | None = None,
     policy: Policy | None = None,
     facts: Facts | None = None,
-    require_ship: bool = False,
+    require_ship: bool | None = None,
 ) -> Verdict:
     """Say whether ``release`` may ship, and every reason why not."""
     policy = policy or Policy()
-    release = normalise_release(release)
+    facts = facts or Facts()
+    release = state.concerns(release) or normalise_release(release)
     key = release_key(release)
-    teams = _required(release, required, policy)
+    ship_needed = policy.require_ship if require_ship is None else require_ship
+    doubts = [
+        f"In doubt: {d.where}" + (f" by {d.author}" if d.author else "") + f": {d.detail}; "
+        "the record cannot be trusted until the incident commander checks it."
+        for d in state.doubts
+    ]
     reasons: list[str] = []
-
     if not state.opened:
         reasons.append(f"Not ready: {state.ref or 'this bug'} holds no open incident record.")
+    elif state.concerns(release) is None:
+        known = ", ".join(state.releases) or "none"
+        reasons.append(
+            f"Not ready: {release} is not a release of {state.ref or 'this incident'} "
+            f"(its releases: {known})."
+        )
+    holds = [h for h in state.holds if release_key(h.release) == key]
+    reasons += [f"Blocked: {h.by} holds {release} since {when(h.at)}: {h.reason}" for h in holds]
+    every_hold = holds + [h for h in state.released_holds if release_key(h.release) == key]
+    teams = _required(release, required, policy)
     if not teams:
         reasons.append(
             f"Not ready: no required sign-offs are configured for {release}; pass --require TEAM "
             "or set required_signoffs for the product in the policy."
         )
-
-    holds = [h for h in state.holds if release_key(h.release) == key]
-    for hold in holds:
-        reasons.append(f"Blocked: {hold.by} holds {release} since {when(hold.at)}: {hold.reason}")
-    all_holds = holds + [h for h in state.released_holds if release_key(h.release) == key]
-
-    statuses = [
-        _team_status(state, release, key, team, all_holds, policy, facts or Facts(), reasons)
-        for team in teams
-    ]
-
-    ship = next((s for s in state.ship_decisions if release_key(s.release) == key), None)
-    if require_ship and ship is None:
-        reasons.append(
-            f'Not ready: {policy.ship_team} has not said "Please ship {release} to users".'
-        )
-
-    for doubt in state.doubts:
-        reasons.append(
-            f"In doubt: comment {doubt.comment_id} by {doubt.author}: {doubt.detail}; "
-            "the record cannot be trusted until a person checks it."
-        )
-
+    statuses = [_team(state, release, t, every_hold, policy, facts, reasons) for t in teams]
+    ship = _ship(state, release, every_hold, policy, ship_needed, reasons)
+    reasons = doubts + reasons
+    verdict: Literal["ready", "not-ready", "in-doubt"] = (
+        "in-doubt" if doubts else "not-ready" if reasons else "ready"
+    )
     return Verdict(
         ready=not reasons,
+        verdict=verdict,
         release=release,
         incident=state.ref,
         required=teams,
         teams=statuses,
         holds=[HoldView(by=h.by, since=h.at, reason=h.reason, id=h.id) for h in holds],
-        ship_decision=f"{ship.by} at {when(ship.at)}: {ship.statement}" if ship else None,
+        ship_required=ship_needed,
+        ship_decision=ship,
         reasons=reasons,
         policy="permissive" if policy.permissive else "configured",
     )
@@ -127,10 +155,17 @@ def _required(release: str, required: list[str] | None, policy: Policy) -> list[
     return out
 
 
-def _team_status(
+def _later_hold(pos: int, holds: list[Hold], policy: Policy) -> Hold | None:
+    """The last hold raised after ``pos`` (which makes a sign-off or ship decision stale)."""
+    if not policy.renew_signoffs_after_hold:
+        return None
+    later = [h for h in holds if h.pos > pos]
+    return max(later, key=lambda h: h.pos) if later else None
+
+
+def _team(
     state: IncidentState,
     release: str,
-    key: str,
     team: str,
     holds: list[Hold],
     policy: Policy,
@@ -141,51 +176,104 @@ def _team_status(
         reasons.append(
             f"Not ready: the policy has no team {team!r}, so nobody can sign off for it."
         )
-        return TeamStatus(team=team, signed=False, problem="unknown team")
+        return TeamStatus(team=team, status="unknown team", signed=False, problem="unknown team")
     if team in facts.unknown:
-        reasons.append(
-            f"Not ready: membership of {team} cannot be checked ({facts.unknown[team]})."
+        why = f"membership of {team} cannot be checked ({facts.unknown[team]})"
+        reasons.append(f"Not ready: {why}.")
+        return TeamStatus(team=team, status="unchecked", signed=False, why=why, problem="unchecked")
+    key = release_key(release)
+    mine = [s for s in state.signoffs if release_key(s.release) == key and _same(s.team, team)]
+    if not mine:
+        return _unsigned(state, release, key, team, reasons)
+    signoff = mine[0]
+    hold = _later_hold(signoff.pos, holds, policy)
+    if hold is not None:
+        why = (
+            f"{team}'s sign-off on {release} ({signoff.by}, {when(signoff.at)}) predates the hold "
+            f"{hold.by} raised at {when(hold.at)}; {team} must sign off again after the hold is "
+            "released"
         )
-    signoff = next(
-        (
-            s
-            for s in state.signoffs
-            if release_key(s.release) == key and s.team.casefold() == team.casefold()
-        ),
-        None,
-    )
-    if signoff is None:
-        revoked = [
-            s
-            for s in state.revoked_signoffs
-            if release_key(s.release) == key and s.team.casefold() == team.casefold()
-        ]
-        if revoked:
-            last = revoked[-1]
-            reasons.append(
-                f"Not ready: {team}'s sign-off on {release} was revoked by {last.revoked_by} "
-                f"at {when(last.revoked_at or last.at)}: {last.revoke_reason}"
-            )
-            return TeamStatus(team=team, signed=False, problem="revoked")
-        reasons.append(f"Not ready: {release} has no sign-off from {team}.")
-        return TeamStatus(team=team, signed=False, problem="missing")
-    if policy.renew_signoffs_after_hold:
-        later = [h for h in holds if h.at > signoff.at]
-        if later:
-            hold = later[-1]
-            reasons.append(
-                f"Not ready: {team}'s sign-off on {release} ({signoff.by}, {when(signoff.at)}) "
-                f"predates the hold {hold.by} raised at {when(hold.at)}; {team} must sign off "
-                "again after the hold is released."
-            )
-            return TeamStatus(
-                team=team,
-                signed=False,
-                by=signoff.by,
-                at=signoff.at,
-                statement=signoff.statement,
-                problem="stale",
-            )
+        reasons.append(f"Not ready: {why}.")
+        return _status(signoff, "stale", why)
+    return _status(signoff, "signed", None)
+
+
+def _same(a: str, b: str) -> bool:
+    return a.casefold() == b.casefold()
+
+
+def _status(signoff: Signoff, status: Status, why: str | None) -> TeamStatus:
+    signed = status == "signed"
     return TeamStatus(
-        team=team, signed=True, by=signoff.by, at=signoff.at, statement=signoff.statement
+        team=signoff.team,
+        status=status,
+        signed=signed,
+        by=signoff.by,
+        at=signoff.at,
+        statement=signoff.statement,
+        why=why,
+        problem=None if signed else status,
+    )
+
+
+def _unsigned(
+    state: IncidentState, release: str, key: str, team: str, reasons: list[str]
+) -> TeamStatus:
+    revoked = [
+        s for s in state.revoked_signoffs if release_key(s.release) == key and _same(s.team, team)
+    ]
+    if revoked:
+        last = revoked[-1]
+        at = last.revoked_at or last.at
+        why = f"{team}'s sign-off on {release} was revoked by {last.revoked_by} at {when(at)}: {last.revoke_reason}"
+        reasons.append(f"Not ready: {why}")
+        return TeamStatus(
+            team=team,
+            status="revoked",
+            signed=False,
+            by=last.by,
+            at=last.at,
+            statement=last.statement,
+            why=why,
+            revoked_by=last.revoked_by,
+            revoked_at=last.revoked_at,
+            problem="revoked",
+        )
+    reasons.append(f"Not ready: {release} has no sign-off from {team}.")
+    return TeamStatus(team=team, status="missing", signed=False, problem="missing")
+
+
+def _ship(
+    state: IncidentState,
+    release: str,
+    holds: list[Hold],
+    policy: Policy,
+    needed: bool,
+    reasons: list[str],
+) -> ShipView | None:
+    key = release_key(release)
+    decisions = [s for s in state.ship_decisions if release_key(s.release) == key]
+    record: ShipRecord | None = decisions[-1] if decisions else None
+    if record is None:
+        if needed:
+            reasons.append(
+                f'Not ready: {policy.ship_team} has not said "Please ship {release} to users".'
+            )
+        return None
+    hold = _later_hold(record.pos, holds, policy)
+    why = None
+    if hold is not None:
+        why = (
+            f"{record.by}'s ship decision ({when(record.at)}) predates the hold {hold.by} raised "
+            f"at {when(hold.at)}; {policy.ship_team} must say to ship {release} again"
+        )
+        if needed:
+            reasons.append(f"Not ready: {why}.")
+    return ShipView(
+        by=record.by,
+        at=record.at,
+        statement=record.statement,
+        event_id=record.event_id,
+        stale=hold is not None,
+        why=why,
     )

@@ -1,34 +1,70 @@
-"""Times typed on the command line: ISO 8601, ``2022-01-12 14:03 UTC``, or relative ``+90m``."""
+"""Times as people type them on the command line.
+
+Accepted: ISO 8601 (``2022-01-12T14:03+01:00``; without an offset it is read in the zone
+below), ``2022-01-12 14:03 UTC``, a relative ``+90m`` / ``+2h`` / ``+1d``, a wall time
+``18:00`` or ``18:00 Europe/Berlin``, and ``today 09:00`` / ``tomorrow 09:00`` (with an
+optional zone). A wall time without a zone is in the user's configured timezone, else UTC,
+and the answer says which.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sync_incident.core.errors import UsageError
 
 _RELATIVE = re.compile(r"^\+\s*(\d+(?:\.\d+)?)\s*([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+_WALL = re.compile(
+    r"^(?:(?P<day>today|tomorrow)\s+)?(?P<h>\d{1,2}):(?P<m>\d{2})(?:\s+(?P<zone>\S+))?$", re.I
+)
+HINT = (
+    "use '18:00 Europe/Berlin', 'tomorrow 09:00', '09:00' (in your timezone), "
+    "'2022-01-12 14:03 UTC', ISO 8601 with an offset, or '+90m' / '+2h' / '+1d'"
+)
 
 
-def parse_time(text: str, *, now: datetime | None = None) -> datetime:
-    """An aware UTC datetime. Times without a zone are UTC (said in every option's help)."""
-    raw = text.strip()
+def zone_of(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"{name!r} is not a timezone", hint="use an IANA name like Europe/Berlin"
+        ) from None
+
+
+def parse_time(text: str, *, now: datetime | None = None, tz: str | None = None) -> datetime:
+    """An aware UTC datetime from what a person typed; ``tz`` is their zone (default UTC)."""
+    raw = " ".join(text.split())
     base = now or datetime.now(UTC)
     relative = _RELATIVE.match(raw)
     if relative:
         amount, unit = float(relative[1]), _UNITS[relative[2]]
         return base + timedelta(**{unit: amount})
+    wall = _WALL.match(raw)
+    if wall:
+        return _wall(wall, base, tz, text)
     cleaned = raw.removesuffix("UTC").removesuffix("utc").strip()
+    explicit_utc = cleaned != raw
     if cleaned.endswith(("Z", "z")):
-        cleaned = cleaned[:-1] + "+00:00"
+        cleaned, explicit_utc = cleaned[:-1], True
     try:
         parsed = datetime.fromisoformat(cleaned)
     except ValueError:
-        raise UsageError(
-            f"{text!r} is not a time",
-            hint="use '2022-01-12 14:03' (UTC), '2022-01-12T14:03+01:00' or '+90m' / '+2h' / '+1d'",
-        ) from None
+        raise UsageError(f"{text!r} is not a time", hint=HINT) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.replace(tzinfo=UTC if explicit_utc else zone_of(tz))
     return parsed.astimezone(UTC)
+
+
+def _wall(match: re.Match[str], base: datetime, tz: str | None, text: str) -> datetime:
+    hours, minutes = int(match["h"]), int(match["m"])
+    if hours > 23 or minutes > 59:
+        raise UsageError(f"{text!r} is not a time of day", hint=HINT)
+    zone = zone_of(match["zone"] or tz)
+    today: date = base.astimezone(zone).date()
+    if (match["day"] or "").lower() == "tomorrow":
+        today += timedelta(days=1)
+    return datetime.combine(today, time(hours, minutes), tzinfo=zone).astimezone(UTC)

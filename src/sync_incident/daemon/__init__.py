@@ -13,8 +13,9 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sync_incident.core.hours import end_of_day
 from sync_incident.daemon.poller import Daemon
-from sync_incident.daemon.reminders import Due, due_reminders, end_of_day
+from sync_incident.daemon.reminders import Due, due_reminders
 from sync_incident.logs import configure_logging
 
 if TYPE_CHECKING:

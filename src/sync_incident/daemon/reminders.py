@@ -7,13 +7,13 @@ Each reminder has a key ``"{kind}:{incident}:{period}"`` and a stamp that fixes 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from sync_incident.core.hours import end_of_day
 from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import IncidentState
-from sync_incident.digest.schedule import local_instant
 
 if TYPE_CHECKING:
     from sync_incident.config import Settings
@@ -35,37 +35,12 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
-def _parse_hours(text: str) -> tuple[time, time]:
-    start, _, end = text.partition("-")
-    h1, m1 = (int(x) for x in start.strip().split(":"))
-    h2, m2 = (int(x) for x in end.strip().split(":"))
-    return time(h1, m1), time(h2, m2)
-
-
 def _mention(settings: Settings, ref: IncidentRef, person: str) -> str:
     """How to address a person in a comment: an @-mention pings on GitHub."""
     account = settings.policy.account_for(ref.kind, person)
     if ref.kind == "github" and account:
         return f"@{account}"
     return settings.policy.display(person)
-
-
-def end_of_day(
-    person_tz: str, hours: str, now: datetime, window: timedelta
-) -> tuple[date, datetime] | None:
-    """The working day (local date, end instant) that ends within ``window`` after ``now``.
-
-    Computed in the person's zone for each nearby local date, so a DST change moves the end
-    instant with the wall clock; overnight hours (``22:00-06:00``) work the same way.
-    """
-    zone = ZoneInfo(person_tz)
-    _, end = _parse_hours(hours)
-    today = now.astimezone(zone).date()
-    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
-        instant = local_instant(day, end, zone)
-        if instant - window <= now < instant:
-            return day, instant
-    return None
 
 
 def due_reminders(

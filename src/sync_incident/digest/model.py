@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 
-from sync_incident.core.events import release_key
 from sync_incident.core.policy import Policy
+from sync_incident.core.releases import release_key
 from sync_incident.core.state import IncidentState, Step
 from sync_incident.views import age
 

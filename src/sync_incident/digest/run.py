@@ -114,6 +114,9 @@ async def run_digest(
         for ref in await session.active_incidents():
             if ref not in targets:
                 targets.append(ref)
+    if not targets and all_active:
+        note("No active incidents: nothing to digest.")
+        return build_digest([], session.policy, now), []
     if not targets:
         raise UsageError(
             "no incidents to digest",

@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ulid import ULID
 
 from sync_incident.core.errors import ConfigError
+from sync_incident.core.hours import local_instant
 from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import IncidentState
 
@@ -42,16 +43,6 @@ def parse_time_spec(spec: str) -> tuple[time, ZoneInfo]:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"digest.times: unknown timezone in {spec!r}") from None
     return time(int(match["h"]), int(match["m"])), zone
-
-
-def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """The UTC instant of wall time ``at`` on ``day`` in ``zone``.
-
-    A wall time that happens twice (autumn) means its first occurrence; one that does not
-    exist (spring) means the instant the clocks jumped over it, shifted by the gap, as
-    zoneinfo resolves it. Either way each local day yields exactly one instant.
-    """
-    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
 def _candidates(

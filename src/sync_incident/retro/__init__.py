@@ -528,7 +528,7 @@ def _participants(
 
 
 def _releases(state: IncidentState, policy: Policy) -> list[ReleaseRow]:
-    from sync_incident.core.events import release_key
+    from sync_incident.core.releases import release_key
 
     order: dict[str, str] = {}
     for release in [
@@ -1272,7 +1272,8 @@ async def post_retro(
     flavor = session.tracker(ref.kind).flavor
 
     def build(body: str) -> tuple[RetroDraft, int]:
-        event = RetroDraft(digest=digest, revision=revision, text=body)
+        follows = state.last_event_id  # as Session.post will chain it: the size is exact
+        event = RetroDraft(digest=digest, revision=revision, text=body, follows=follows)
         return event, len(normalise_body(session.renderer.comment([event], flavor)))
 
     header = _header(revision, digest)

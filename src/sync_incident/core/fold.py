@@ -1,0 +1,348 @@
+"""The fold: from the ordered comments of one bug or issue to the incident's state.
+
+``fold`` is pure and deterministic (PRODUCT.md rule 1):
+
+- comments are read in the tracker's order (``Comment.order``), never by timestamp;
+- the actor and time of an event are the comment's author and creation time, never payload;
+- an event id seen twice counts once; the same id with different content is doubt; a
+  rejected event never takes the id of a later valid one;
+- an event the rules refuse stays in the timeline as rejected, with the reason
+  (:mod:`sync_incident.core.rules`), and changes nothing;
+- an event retracted by its author or the incident commander stops counting and stays in the
+  timeline, struck through (the fold runs again without it);
+- *doubt* — the gate refuses while any is open — comes from what every reader can verify,
+  with or without a cache: an edited comment, a private one, a gap in the tracker's own
+  numbering, an event that follows one this reader cannot see, two events claiming one id,
+  a witness checkpoint the record no longer matches, an unreadable trailer by someone who
+  could have blocked a release; and, with a cache, a comment that vanished. The incident
+  commander can check a doubt and say what they found (``doubt.checked``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sync_incident.core import codec
+from sync_incident.core.comments import Comment, Evidence
+from sync_incident.core.events import (
+    INFORMATIONAL,
+    Checkpoint,
+    DoubtChecked,
+    Event,
+    Opened,
+    Retracted,
+    clean_text,
+)
+from sync_incident.core.policy import Facts, Policy
+from sync_incident.core.refs import TrackerKind
+from sync_incident.core.rules import OPEN_TO_ANYONE, Act, Rules
+from sync_incident.core.state import Doubt, DoubtKind, Entry, IncidentState
+from sync_incident.core.summaries import summary
+
+_ENVELOPE = frozenset({"id", "type", "follows"})
+_MAX_PASSES = 50  # each pass retracts at least one more event
+
+
+class _Restart(Exception):
+    """A retraction was accepted: fold again without the retracted event."""
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(event_id)
+        self.event_id = event_id
+
+
+def body_hash(body: str) -> str:
+    """A short hash of a comment's text, so a check of a doubt covers exactly that text."""
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+class _Folder(Rules):
+    def __init__(
+        self,
+        kind: TrackerKind,
+        policy: Policy,
+        facts: Facts,
+        now: datetime,
+        retracted: frozenset[str],
+    ) -> None:
+        self.kind, self.policy, self.facts, self.now = kind, policy, facts, now
+        self.retracted = retracted
+        self.s = IncidentState(
+            tracker=kind, policy="permissive" if policy.permissive else "configured"
+        )
+        self.seen: dict[str, tuple[str, str]] = {}  # accepted id -> (comment id, fingerprint)
+        self.ids: set[str] = set()  # every event id read so far, accepted or not
+        self.record: list[Event] = []  # every event read so far, for witness checkpoints
+        self.authors: dict[str, str] = {}  # event id -> actor, for retractions
+        self.participants: dict[str, None] = {}
+        self.offers = {}
+        self.signoff_by_key = {}
+        self.steps = {}
+        self.checks: dict[str, tuple[str, datetime, str, dict[str, str]]] = {}
+        self.pos = 0
+
+    # --- comments ------------------------------------------------------------------------
+
+    def comment(self, comment: Comment, vanished: bool) -> None:
+        parsed = codec.parse(comment.body)
+        person = self.policy.person_for(self.kind, comment.author)
+        actor = person or comment.author.login
+        blocking = self.could_block(person)
+        where = f"comment {comment.id}"
+        digest = body_hash(comment.body)
+        for warning in parsed.warnings:
+            self.s.warnings.append(f"comment {comment.id} by {actor}: {warning.message}")
+            if blocking and warning.code != "misplaced":
+                self.doubt("unreadable", where, comment, actor, warning.message, [], digest)
+        ids = [e.id for e in parsed.events]
+        if parsed.events:
+            if vanished:
+                detail = "a comment carrying events was deleted or hidden after it was read"
+                self.doubt("vanished", where, comment, actor, detail, ids, digest)
+            elif comment.edited:
+                detail = "a comment carrying events was edited after it was posted"
+                self.doubt("edited", where, comment, actor, detail, ids, digest)
+            if comment.private:
+                detail = "a private comment carries events: readers outside its group cannot see it"
+                self.doubt("private", where, comment, actor, detail, ids, digest)
+        for event in parsed.events:
+            self.event(event, comment, actor, person)
+
+    def could_block(self, person: str | None) -> bool:
+        """Whether this author could have made an event that blocks a release."""
+        return self.policy.permissive or person is not None or not self.policy.restrict_to_people
+
+    def doubt(
+        self,
+        kind: DoubtKind,
+        where: str,
+        comment: Comment | None,
+        author: str,
+        detail: str,
+        event_ids: list[str],
+        digest: str = "",
+    ) -> None:
+        self.s.doubts.append(
+            Doubt(
+                kind=kind,
+                where=where,
+                comment_id=comment.id if comment is not None else "",
+                author=author,
+                detail=detail,
+                event_ids=event_ids,
+                body_hash=digest,
+            )
+        )
+
+    # --- events --------------------------------------------------------------------------
+
+    def event(self, event: Event, comment: Comment, actor: str, person: str | None) -> None:
+        self.pos += 1
+        act = Act(comment, actor, person, comment.created_at, self.pos)
+        entry = Entry.model_construct(
+            event_id=event.id,
+            type=event.type,
+            actor=actor,
+            account=comment.author.login,
+            at=act.at,
+            occurred_at=getattr(event, "occurred_at", None),
+            comment_id=comment.id,
+            pos=self.pos,
+            accepted=True,
+            retracted=False,
+            reason="",
+            summary=summary(event, actor, self.s, self.offers),
+            data=entry_data(event),
+        )
+        self.check_follows(event, comment, actor, person)
+        reason = self.decide(event, act)
+        if reason:
+            entry.accepted, entry.reason = False, reason
+        elif event.id in self.retracted:
+            entry.accepted, entry.retracted = False, True
+            entry.reason = "retracted"
+            self.seen[event.id] = (comment.id, codec.fingerprint(event))
+            self.authors[event.id] = actor
+        else:
+            self.accept(event, comment, actor)
+        if not isinstance(event, Checkpoint):
+            self.record.append(event)
+        self.ids.add(event.id)
+        self.s.timeline.append(entry)
+
+    def decide(self, event: Event, act: Act) -> str:
+        """Why ``event`` is rejected ("" when it applies). Retracted events are not applied."""
+        known = self.seen.get(event.id)
+        if known is not None:
+            if known[1] != codec.fingerprint(event):
+                detail = (
+                    f"two different events claim the id {event.id} (comments {known[0]} and "
+                    f"{act.comment.id}): one of them was forged or edited"
+                )
+                self.doubt("conflict", f"event {event.id}", act.comment, act.actor, detail, [])
+            return f"duplicate of the same event in comment {known[0]}"
+        trust = self.trust(event, act)
+        if trust or event.id in self.retracted:
+            return trust
+        return self.apply(event, act)
+
+    def trust(self, event: Event, act: Act) -> str:
+        if self.policy.permissive or act.person is not None:
+            return ""
+        if event.type in OPEN_TO_ANYONE and not self.policy.restrict_to_people:
+            return ""
+        return f"{act.comment.author.login} is not a person in the policy"
+
+    def accept(self, event: Event, comment: Comment, actor: str) -> None:
+        self.seen[event.id] = (comment.id, codec.fingerprint(event))
+        self.authors[event.id] = actor
+        self.s.last_event_id = event.id
+        if event.type not in INFORMATIONAL:
+            self.participants.setdefault(actor)
+            self.s.last_update = comment.created_at
+
+    def apply(self, event: Event, act: Act) -> str:
+        if isinstance(event, Checkpoint):
+            return self.checkpoint(event, act)
+        if event.type in INFORMATIONAL:
+            return ""
+        if isinstance(event, Opened):
+            return self.on_opened(event, act)
+        if not self.s.opened:
+            return "the incident has not been opened yet"
+        if isinstance(event, Retracted):
+            return self.retract(event, act)
+        if isinstance(event, DoubtChecked):
+            return self.check(event, act)
+        result: str = getattr(self, self.handler(event))(event, act)
+        return result
+
+    def check_follows(self, event: Event, comment: Comment, actor: str, person: str | None) -> None:
+        if event.follows is None or event.follows in self.ids or not self.could_block(person):
+            return
+        detail = (
+            f"{actor}'s {event.type} event follows event {event.follows}, which this reader "
+            "cannot see: a comment was deleted, hidden or edited"
+        )
+        self.doubt("missing", f"event {event.follows}", comment, actor, detail, [event.id])
+
+    # --- corrections and checks ----------------------------------------------------------
+
+    def retract(self, e: Retracted, act: Act) -> str:
+        if not e.reason.strip():
+            return "retracting an event needs a reason"
+        author = self.authors.get(e.event)
+        if author is None:
+            return f"there is no event {e.event} to retract"
+        target = next(x for x in self.s.timeline if x.event_id == e.event)
+        if target.type == "opened":
+            return "the opening of the incident cannot be retracted; resolve the incident instead"
+        if act.actor not in (author, self.s.ic):
+            return f"only {author}, who posted it, or the incident commander ({self.s.ic}) can retract it"
+        if e.event not in self.retracted:
+            raise _Restart(e.event)
+        return ""
+
+    def check(self, e: DoubtChecked, act: Act) -> str:
+        if act.actor != self.s.ic:
+            return f"only the incident commander ({self.s.ic}) can check what is in doubt"
+        if not e.finding.strip():
+            return "checking a doubt needs a finding: say what you checked and found"
+        for where in e.where:
+            self.checks[where] = (act.actor, act.at, e.finding, dict(e.hashes))
+        return ""
+
+    def checkpoint(self, e: Checkpoint, act: Act) -> str:
+        witnesses = self.policy.witnesses
+        if not self.policy.permissive and act.person not in witnesses:
+            return f"{act.actor} is not a witness in the policy (witnesses: {', '.join(witnesses) or 'none'})"
+        last = self.record[-1].id if self.record else None
+        now = codec.record_digest(self.record)
+        if (e.count, e.digest, e.last) != (len(self.record), now, last):
+            detail = (
+                f"the record changed since {act.actor}'s checkpoint at {act.at:%Y-%m-%d %H:%M} UTC: "
+                f"{e.count} events then, {len(self.record)} now before it, or their content "
+                "differs (a comment was deleted, hidden or edited)"
+            )
+            self.doubt("witness", f"checkpoint {e.id}", act.comment, act.actor, detail, [e.id])
+        return ""
+
+    # --- the end -------------------------------------------------------------------------
+
+    def evidence(self, comments: Sequence[Comment], proofs: Iterable[Evidence]) -> None:
+        """The tracker's own numbering and what it proves beyond the comments."""
+        numbers = sorted({c.seq for c in comments if c.seq is not None})
+        if numbers:
+            present = set(numbers)
+            for missing in range(0, numbers[-1]):
+                if missing not in present:
+                    detail = (
+                        f"comment #{missing} is not visible to this reader (private, hidden or "
+                        "deleted); it may carry events"
+                    )
+                    self.doubt("gap", f"comment #{missing}", None, "", detail, [])
+        for proof in proofs:
+            self.doubt("tracker", proof.where, None, "", proof.detail, [])
+
+    def finish(self) -> IncidentState:
+        s = self.s
+        s.participants = list(self.participants)
+        for offer in s.handoffs:
+            end = offer.answered_at or self.now
+            offer.waited_minutes = max(0, int((end - offer.at).total_seconds() // 60))
+        for step in s.checklist:
+            step.overdue = bool(step.due and step.state != "done" and step.due < self.now)
+        s.update_overdue = bool(
+            s.status == "active" and s.next_update_due and s.next_update_due < self.now
+        )
+        still: list[Doubt] = []
+        for doubt in s.doubts:
+            check = self.checks.get(doubt.where)
+            if check is not None and check[3].get(doubt.where, doubt.body_hash) == doubt.body_hash:
+                doubt.checked_by, doubt.checked_at, doubt.finding = check[0], check[1], check[2]
+                s.checked_doubts.append(doubt)
+            else:
+                still.append(doubt)
+        s.doubts = still
+        return s
+
+
+def fold(
+    comments: Sequence[Comment],
+    *,
+    kind: TrackerKind,
+    policy: Policy | None = None,
+    facts: Facts | None = None,
+    vanished: Sequence[Comment] = (),
+    evidence: Sequence[Evidence] = (),
+    now: datetime | None = None,
+    ref: str = "",
+    title: str = "",
+    url: str = "",
+) -> IncidentState:
+    """Fold the comments (tracker order) and the vanished ones into the incident state."""
+    tagged = [(c, False) for c in comments] + [(c, True) for c in vanished]
+    tagged.sort(key=lambda item: item[0].order)  # stable: ties keep the order given
+    retracted: frozenset[str] = frozenset()
+    for _ in range(_MAX_PASSES):
+        folder = _Folder(
+            kind, policy or Policy(), facts or Facts(), now or datetime.now(UTC), retracted
+        )
+        folder.s.ref, folder.s.title, folder.s.url = ref, clean_text(title), url
+        try:
+            for comment, gone in tagged:
+                folder.comment(comment, gone)
+        except _Restart as again:
+            retracted = retracted | {again.event_id}
+            continue
+        folder.evidence(comments, evidence)
+        return folder.finish()
+    raise AssertionError("unreachable: every pass retracts one more event")  # pragma: no cover
+
+
+def entry_data(event: Event) -> dict[str, Any]:
+    """The payload of an event as the timeline shows it."""
+    return {k: v for k, v in event.__dict__.items() if k not in _ENVELOPE and v}

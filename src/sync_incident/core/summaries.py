@@ -1,0 +1,70 @@
+"""One line per event for the timeline: who did what, by name (the comment has the sentence)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sync_incident.core.events import Event
+from sync_incident.core.state import Handoff, IncidentState
+
+
+def short(text: str, limit: int = 90) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _offer(e: Any, s: IncidentState, offers: Mapping[str, Handoff]) -> str:
+    offer = offers.get(e.offer)
+    return f"the handoff from {offer.by}" if offer else f"handoff {e.offer[-6:]}"
+
+
+def _released(actor: str, e: Any, s: IncidentState) -> str:
+    hold = next((h for h in s.holds if h.id == e.hold), None)
+    whose = (
+        "the hold" if hold is None else ("their hold" if hold.by == actor else f"{hold.by}'s hold")
+    )
+    return f"{actor} released {whose} on {e.release}: {short(e.reason, 60)}"
+
+
+_LINES: dict[str, Callable[[str, Any, IncidentState, Mapping[str, Handoff]], str]] = {
+    "opened": lambda a, e, s, o: (
+        f"{a} opened the incident ({e.severity}); {e.ic} is incident commander"
+    ),
+    "note": lambda a, e, s, o: f"{a}: {short(e.text)}",
+    "link": lambda a, e, s, o: f"{a} linked {e.kind}: {e.title or e.url}",
+    "step.added": lambda a, e, s, o: f"{a} added step {e.step}: {short(e.title)}",
+    "step.updated": lambda a, e, s, o: (
+        f"{a} updated step {e.step}"
+        + (f" to {e.state}" if e.state else "")
+        + (f" ({short(e.title, 50)})" if e.title else "")
+    ),
+    "status": lambda a, e, s, o: f"{a} posted status: {short(e.summary)}",
+    "handoff.offered": lambda a, e, s, o: (
+        f"{a} offered "
+        + ("the IC role" if e.role == "ic" else "steps " + ", ".join(e.steps))
+        + f" to {e.to}"
+    ),
+    "handoff.accepted": lambda a, e, s, o: f"{a} accepted {_offer(e, s, o)}",
+    "handoff.declined": lambda a, e, s, o: f"{a} declined {_offer(e, s, o)}: {short(e.reason, 60)}",
+    "hold.raised": lambda a, e, s, o: f"{a} asked to hold {e.release}: {short(e.reason)}",
+    "hold.released": lambda a, e, s, o: _released(a, e, s),
+    "signoff.given": lambda a, e, s, o: f"{a} signed off for {e.team} on {e.release}",
+    "signoff.revoked": lambda a, e, s, o: (
+        f"{a} revoked {e.team}'s sign-off on {e.release}: " + short(e.reason, 60)
+    ),
+    "ship": lambda a, e, s, o: f"{a} decided to ship {e.release}: {short(e.statement)}",
+    "resolved": lambda a, e, s, o: f"{a} resolved the incident: {short(e.summary, 70)}",
+    "reopened": lambda a, e, s, o: f"{a} reopened the incident: {short(e.reason)}",
+    "retro": lambda a, e, s, o: f"{a} added a retrospective note ({e.kind})",
+    "release.added": lambda a, e, s, o: f"{a} added {e.release} to the incident",
+    "retract": lambda a, e, s, o: f"{a} retracted event {e.event[-6:]}: {short(e.reason, 60)}",
+    "doubt.checked": lambda a, e, s, o: f"{a} checked {', '.join(e.where)}: {short(e.finding, 60)}",
+    "checkpoint": lambda a, e, s, o: f"{a} recorded a checkpoint of {e.count} events",
+}
+
+
+def summary(event: Event, actor: str, state: IncidentState, offers: Mapping[str, Handoff]) -> str:
+    """The timeline line for ``event`` by ``actor``, read against the state before it."""
+    line = _LINES.get(event.type)
+    return line(actor, event, state, offers) if line else f"{actor} posted a {event.type}"
