@@ -86,6 +86,12 @@ class ReminderSettings(_Section):
     end_of_day_minutes: int = Field(default=60, ge=1)
 
 
+class DaemonSettings(_Section):
+    # a witness checkpoint on each incident whose record changed, at most this often (0: never);
+    # it counts only when the daemon's account is one of the policy's witnesses
+    checkpoint_minutes: int = Field(default=60, ge=0)
+
+
 class GateSettings(_Section):
     deadline_seconds: float = Field(default=300.0, gt=0)  # then exit 2, saying why
 
@@ -116,6 +122,7 @@ class Settings(BaseSettings):
     digest: DigestSettings = DigestSettings()
     reminders: ReminderSettings = ReminderSettings()
     gate: GateSettings = GateSettings()
+    daemon: DaemonSettings = DaemonSettings()
     policy: Policy = Policy()
 
     bugzilla_api_key: SecretStr | None = Field(

@@ -7,6 +7,7 @@ accept the event (by folding it as if posted), render, post once with the mirror
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sync_incident.core import codec
 from sync_incident.core.comments import Account, Comment
-from sync_incident.core.errors import RefusedError, UsageError
+from sync_incident.core.errors import RefusedError, Unavailable, UsageError
 from sync_incident.core.events import Event
 from sync_incident.core.fold import fold
 from sync_incident.core.lint import Finding, lint_event
@@ -155,6 +156,20 @@ class Session:
         facts = await self._facts(ref, tracker, snap.comments)
         return Reading(snap, self._fold(ref, snap, snap.comments, facts), facts)
 
+    async def read_within(self, ref: IncidentRef, seconds: float) -> Reading:
+        """A fresh read (the gate's) that gives up after ``seconds``, saying so."""
+        try:
+            async with asyncio.timeout(seconds):
+                return await self.read(ref, fresh=True)
+        except TimeoutError:
+            server = self.tracker(ref.kind).server
+            raise Unavailable(
+                f"no answer from {server} about {ref} within {seconds:.0f} s "
+                "(slow, rate limited or unreachable)",
+                hint="the release must not ship until the gate decides; try again later, or "
+                "raise [gate] deadline_seconds",
+            ) from None
+
     def _fold(
         self, ref: IncidentRef, snap: IncidentSnapshot, comments: Sequence[Comment], facts: Facts
     ) -> IncidentState:
@@ -165,6 +180,7 @@ class Session:
             facts=facts,
             vanished=snap.vanished,
             evidence=snap.evidence,
+            marks=snap.marks,
             now=self.clock(),
             ref=str(ref),
             title=snap.title,

@@ -97,7 +97,7 @@ def gate(
 
     async def go() -> Verdict:
         async with options.session_of(ctx) as session:
-            reading = await session.read(target, fresh=True)
+            reading = await session.read_within(target, session.settings.gate.deadline_seconds)
             return readiness(
                 reading.state,
                 wanted,

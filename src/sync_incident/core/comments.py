@@ -65,6 +65,22 @@ class Evidence:
     detail: str
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A change of a mirrored flag, from the tracker's own history (no writer can rewrite it).
+
+    ``flag`` is what the mirror shows ("hold": the GitHub label or the Bugzilla whiteboard
+    tag), ``on`` whether it was set or cleared, by whom and when. The fold checks that every
+    time the hold flag was set, the record had an open hold: a flag set with no hold behind
+    it means a hold was deleted, to every reader, with or without a cache.
+    """
+
+    flag: str
+    on: bool
+    by: str
+    at: datetime
+
+
 def normalise_body(text: str) -> str:
     """The text as trackers store it: CRLF / CR to LF, trailing whitespace stripped per line end."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")

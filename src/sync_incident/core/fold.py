@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sync_incident.core import codec
-from sync_incident.core.comments import Comment, Evidence
+from sync_incident.core.comments import Comment, Evidence, Mark
 from sync_incident.core.events import (
     INFORMATIONAL,
     Checkpoint,
@@ -44,6 +44,7 @@ from sync_incident.core.summaries import summary
 
 _ENVELOPE = frozenset({"id", "type", "follows"})
 _MAX_PASSES = 50  # each pass retracts at least one more event
+MARK_SLACK = timedelta(minutes=2)  # a mirror write follows its comment within seconds
 
 
 class _Restart(Exception):
@@ -109,7 +110,7 @@ class _Folder(Rules):
                 detail = "a private comment carries events: readers outside its group cannot see it"
                 self.doubt("private", where, comment, actor, detail, ids, digest)
         for event in parsed.events:
-            self.event(event, comment, actor, person)
+            self.event(event, comment, actor, person, vanished)
 
     def could_block(self, person: str | None) -> bool:
         """Whether this author could have made an event that blocks a release."""
@@ -139,7 +140,9 @@ class _Folder(Rules):
 
     # --- events --------------------------------------------------------------------------
 
-    def event(self, event: Event, comment: Comment, actor: str, person: str | None) -> None:
+    def event(
+        self, event: Event, comment: Comment, actor: str, person: str | None, gone: bool = False
+    ) -> None:
         self.pos += 1
         act = Act(comment, actor, person, comment.created_at, self.pos)
         entry = Entry.model_construct(
@@ -168,8 +171,8 @@ class _Folder(Rules):
             self.authors[event.id] = actor
         else:
             self.accept(event, comment, actor)
-        if not isinstance(event, Checkpoint):
-            self.record.append(event)
+        if not isinstance(event, Checkpoint) and not gone:
+            self.record.append(event)  # what a witness sees: the visible record
         self.ids.add(event.id)
         self.s.timeline.append(entry)
 
@@ -259,13 +262,15 @@ class _Folder(Rules):
         witnesses = self.policy.witnesses
         if not self.policy.permissive and act.person not in witnesses:
             return f"{act.actor} is not a witness in the policy (witnesses: {', '.join(witnesses) or 'none'})"
-        last = self.record[-1].id if self.record else None
-        now = codec.record_digest(self.record)
-        if (e.count, e.digest, e.last) != (len(self.record), now, last):
+        # events posted while the witness was writing may come before its comment: compare
+        # the record up to the last event it saw
+        prefix = record_prefix(self.record, e.last)
+        lost = e.last is not None and not prefix
+        if lost or (e.count, e.digest) != (len(prefix), codec.record_digest(prefix)):
             detail = (
                 f"the record changed since {act.actor}'s checkpoint at {act.at:%Y-%m-%d %H:%M} UTC: "
-                f"{e.count} events then, {len(self.record)} now before it, or their content "
-                "differs (a comment was deleted, hidden or edited)"
+                f"{e.count} events up to {e.last or 'the start'} then, {len(prefix)} now, or "
+                "their content differs (a comment was deleted, hidden or edited)"
             )
             self.doubt("witness", f"checkpoint {e.id}", act.comment, act.actor, detail, [e.id])
         return ""
@@ -286,6 +291,26 @@ class _Folder(Rules):
                     self.doubt("gap", f"comment #{missing}", None, "", detail, [])
         for proof in proofs:
             self.doubt("tracker", proof.where, None, "", proof.detail, [])
+
+    def marks(self, marks: Iterable[Mark]) -> None:
+        """Every time the tracker shows the hold flag set, a hold must have been open then."""
+        holds = self.s.holds + self.s.released_holds
+        retracted = [e for e in self.s.timeline if e.retracted and e.type == "hold.raised"]
+        for mark in marks:
+            if mark.flag != "hold" or not mark.on:
+                continue
+            late = mark.at + MARK_SLACK
+            open_then = any(
+                h.at <= late and (h.released_at is None or h.released_at >= mark.at - MARK_SLACK)
+                for h in holds
+            ) or any(e.at <= late for e in retracted)
+            if not open_then:
+                detail = (
+                    f"the tracker shows the hold flag set by {mark.by} at {mark.at:%Y-%m-%d %H:%M} "
+                    "UTC, but the record has no hold open then: a hold may have been deleted"
+                )
+                where = f"hold flag {mark.at:%Y-%m-%d %H:%M:%S}"
+                self.doubt("history", where, None, mark.by, detail, [])
 
     def finish(self) -> IncidentState:
         s = self.s
@@ -318,6 +343,7 @@ def fold(
     facts: Facts | None = None,
     vanished: Sequence[Comment] = (),
     evidence: Sequence[Evidence] = (),
+    marks: Sequence[Mark] = (),
     now: datetime | None = None,
     ref: str = "",
     title: str = "",
@@ -339,8 +365,32 @@ def fold(
             retracted = retracted | {again.event_id}
             continue
         folder.evidence(comments, evidence)
+        folder.marks(marks)
         return folder.finish()
     raise AssertionError("unreachable: every pass retracts one more event")  # pragma: no cover
+
+
+def record_prefix(record: Sequence[Event], last: str | None) -> list[Event]:
+    """The record up to the first event with id ``last`` (empty when it is not there)."""
+    for index, event in enumerate(record):
+        if event.id == last:
+            return list(record[: index + 1])
+    return []
+
+
+def checkpoint_of(comments: Sequence[Comment]) -> Checkpoint | None:
+    """The checkpoint a witness posts for these comments (None when they hold no event)."""
+    record = visible_record(comments)
+    if not record:
+        return None
+    prefix = record_prefix(record, record[-1].id)
+    return Checkpoint(count=len(prefix), digest=codec.record_digest(prefix), last=record[-1].id)
+
+
+def visible_record(comments: Sequence[Comment]) -> list[Event]:
+    """Every event of these comments in tracker order, checkpoints aside: what a witness signs."""
+    ordered = sorted(comments, key=lambda c: c.order)
+    return [e for c in ordered for e in codec.parse(c.body).events if not isinstance(e, Checkpoint)]
 
 
 def entry_data(event: Event) -> dict[str, Any]:

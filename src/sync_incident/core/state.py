@@ -121,6 +121,7 @@ DoubtKind = Literal[
     "missing",
     "conflict",
     "witness",
+    "history",
     "tracker",
 ]
 

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sync_incident.core.comments import Comment
+from sync_incident.core.fold import checkpoint_of
 from sync_incident.core.refs import IncidentRef, parse_ref
 from sync_incident.core.state import IncidentState
 from sync_incident.daemon.reminders import due_reminders
@@ -82,6 +84,7 @@ class Watch:
     configured: bool  # from config `incidents` (kept) or discovered (dropped when inactive)
     next_poll: datetime
     state: IncidentState | None = None
+    comments: list[Comment] = field(default_factory=list)  # as last read, for checkpoints
     error: str = ""
     reads: int = 0
 
@@ -243,6 +246,8 @@ class Daemon:
         if not self._stop.is_set():
             await self._reminders(session, now, report)
         if not self._stop.is_set():
+            await self._checkpoints(session, now, report)
+        if not self._stop.is_set():
             await self._digest(session, now, report)
         self.cycles += 1
         log.info(
@@ -314,6 +319,7 @@ class Daemon:
                     bar.advance()
         snap = reading.snapshot
         watch.state, watch.error = reading.state, ""
+        watch.comments = snap.comments
         watch.reads += 1
         watch.next_poll = now + self._interval(kind)
         report.polled += 1
@@ -426,6 +432,34 @@ class Daemon:
                     text=due.text,
                 )
                 await self._post_keyed(session, watch.ref, event, due.key, report)
+
+    async def _checkpoints(self, session: Session, now: datetime, report: CycleReport) -> None:
+        """As a witness, record what each changed incident holds (see :class:`Checkpoint`)."""
+        every = timedelta(minutes=self.settings.daemon.checkpoint_minutes)
+        if not every:
+            return
+        policy = self.settings.policy
+        for watch in list(self.watches.values()):
+            kind = watch.ref.kind
+            if watch.state is None or self._health(kind).down(now) or self._stop.is_set():
+                continue
+            me = await session.whoami(kind)
+            if policy.person_for(kind, me) not in policy.witnesses:
+                continue
+            event = checkpoint_of(watch.comments)
+            if event is None:
+                continue
+            mine = [
+                e
+                for e in watch.state.timeline
+                if e.type == "checkpoint" and e.accepted and e.account == me.login
+            ]
+            if mine and (mine[-1].data.get("digest") == event.digest or now - mine[-1].at < every):
+                continue
+            key = f"checkpoint:{watch.ref.key}:{event.digest}"
+            stamp = watch.comments[-1].created_at
+            keyed = event.model_copy(update={"id": event_id_for(key, stamp)})
+            await self._post_keyed(session, watch.ref, keyed, key, report)
 
     async def _digest(self, session: Session, now: datetime, report: CycleReport) -> None:
         from sync_incident.core.events import DigestPosted

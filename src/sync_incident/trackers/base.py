@@ -24,6 +24,7 @@ __all__ = [
     "Evidence",
     "Flavor",
     "IncidentSnapshot",
+    "Mark",
     "Membership",
     "Mirror",
     "NewIncident",
@@ -31,7 +32,7 @@ __all__ = [
     "Tracker",
 ]
 
-from sync_incident.core.comments import Account, Comment, Evidence, Flavor
+from sync_incident.core.comments import Account, Comment, Evidence, Flavor, Mark
 from sync_incident.core.refs import IncidentRef, TrackerKind
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class IncidentSnapshot:
     comments: list[Comment]
     vanished: list[Comment] = field(default_factory=list)  # seen before, missing now
     evidence: list[Evidence] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)  # mirrored-flag history (GitHub labels)
     fields: dict[str, Any] = field(default_factory=dict)  # tracker-specific mirrored fields
     requests: int = 0  # HTTP requests this read cost (0 for local)
     from_cache: bool = False  # True when the tracker said nothing changed (e.g. 304)

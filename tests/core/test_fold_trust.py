@@ -1,0 +1,357 @@
+"""The fold against someone who can comment, edit and delete: every attack ends in doubt or
+"not ready", and the rules are the ones release teams work by (issue 11).
+
+Each test builds the record as a tracker would return it (comments in tracker order, authors
+and times from the tracker) and checks the gate's verdict through :func:`readiness`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sync_incident.core import codec
+from sync_incident.core.comments import Account, Comment, Mark
+from sync_incident.core.events import (
+    Checkpoint,
+    DoubtChecked,
+    Event,
+    HoldRaised,
+    HoldReleased,
+    Note,
+    Opened,
+    ReleaseAdded,
+    Resolved,
+    Retracted,
+    ShipDecision,
+    SignoffGiven,
+)
+from sync_incident.core.fold import body_hash, checkpoint_of, fold
+from sync_incident.core.readiness import Verdict, readiness
+from sync_incident.core.state import IncidentState
+from tests.core.test_state import NOW, POLICY, REL, T0
+
+_next = iter(range(1, 10_000))
+
+
+def post(author: str, *events: Event, minute: float = 0, **kw: object) -> Comment:
+    """A comment as the tracker stores it; ids (and so the order) grow with every call."""
+    number = next(_next)
+    body = kw.pop("body", None) or codec.render(list(events))
+    return Comment(
+        id=str(number),
+        author=Account(author),
+        created_at=T0 + timedelta(minutes=minute),
+        body=str(body),
+        order=number,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def chain(*pairs: tuple[str, Event]) -> list[Comment]:
+    """Comments written by the tool: each event names the one before it (``follows``)."""
+    out, last = [], None
+    for minute, (author, event) in enumerate(pairs):
+        if last is not None:
+            event = event.model_copy(update={"follows": last})
+        out.append(post(author, event, minute=minute))
+        last = event.id
+    return out
+
+
+def state_of(comments: list[Comment], **kw: object) -> IncidentState:
+    return fold(comments, kind="bugzilla", policy=POLICY, now=NOW, **kw)  # type: ignore[arg-type]
+
+
+def gate(state: IncidentState, release: str = REL, **kw: object) -> Verdict:
+    return readiness(state, release, policy=POLICY, required=["QA", "Releng"], **kw)  # type: ignore[arg-type]
+
+
+OPEN = Opened(title="Startup crash", releases=[REL], ic="dana")
+QA = SignoffGiven(team="QA", release=REL, statement=f"QA signs off on {REL}.")
+RELENG = SignoffGiven(team="Releng", release=REL, statement=f"Releng signs off on {REL}.")
+HOLD = HoldRaised(release=REL, reason="crash spike on startup")
+
+
+def ready_story() -> list[Comment]:
+    return chain(
+        ("dana@example.com", OPEN),
+        ("quinn@example.com", QA),
+        ("rachel@example.com", RELENG),
+    )
+
+
+def test_the_legitimate_story_is_ready() -> None:
+    verdict = gate(state_of(ready_story()))
+    assert (verdict.ready, verdict.verdict, verdict.reasons) == (True, "ready", [])
+
+
+# --- deletion and hiding, seen by a reader with no cache ------------------------------------
+
+
+def test_a_deleted_hold_followed_by_a_later_event_is_doubt_without_any_cache() -> None:
+    comments = chain(
+        ("dana@example.com", OPEN),
+        ("quinn@example.com", QA),
+        ("rachel@example.com", RELENG),
+        ("alice@example.com", HOLD),
+        ("bob@example.com", Note(text="Crash reports for 96.0.1 are attached to bug 1750001.")),
+    )
+    del comments[3]  # the writer deletes the hold comment
+    verdict = gate(state_of(comments))
+    assert verdict.verdict == "in-doubt" and not verdict.ready
+    assert HOLD.id in verdict.reasons[0] and "cannot see" in verdict.reasons[0]
+
+
+def test_a_gap_in_the_trackers_numbering_is_doubt_for_every_reader() -> None:
+    comments = [
+        Comment(c.id, c.author, c.created_at, c.body, order=c.order, seq=n)
+        for n, c in enumerate(ready_story())
+    ]
+    hidden = comments[:1] + comments[2:]  # comment #1 (QA's) private or hidden for this reader
+    verdict = gate(state_of(hidden))
+    assert verdict.verdict == "in-doubt"
+    assert any(
+        r.startswith("In doubt: comment #1: comment #1 is not visible") for r in verdict.reasons
+    )
+
+
+def test_a_private_comment_carrying_events_is_doubt_even_for_an_insider() -> None:
+    comments = ready_story()
+    comments.append(post("alice@example.com", HOLD, minute=5, private=True))
+    verdict = gate(state_of(comments))
+    assert verdict.verdict == "in-doubt"
+    assert "private comment carries events" in verdict.reasons[0]
+
+
+def test_a_hold_flag_in_the_trackers_history_without_a_hold_is_doubt() -> None:
+    comments = ready_story()  # the hold comment was deleted; GitHub's label history remains
+    mark = Mark(flag="hold", on=True, by="alice", at=T0 + timedelta(minutes=10))
+    verdict = gate(state_of(comments, marks=[mark]))
+    assert verdict.verdict == "in-doubt"
+    assert "hold flag set by alice" in verdict.reasons[0]
+
+
+def test_a_hold_flag_set_while_a_hold_was_open_is_fine() -> None:
+    comments = chain(
+        ("dana@example.com", OPEN),
+        ("alice@example.com", HOLD),
+    )
+    mark = Mark(flag="hold", on=True, by="alice", at=T0 + timedelta(minutes=1, seconds=5))
+    assert state_of(comments, marks=[mark]).doubts == []
+
+
+def test_a_witness_checkpoint_catches_a_later_deletion_of_the_last_event() -> None:
+    policy = POLICY.model_copy(update={"witnesses": ["morgan"]})
+    story = chain(
+        ("dana@example.com", OPEN),
+        ("quinn@example.com", QA),
+        ("rachel@example.com", RELENG),
+        ("alice@example.com", HOLD),
+    )
+    witness = checkpoint_of(story)
+    assert witness is not None
+    signed = post("morgan@example.com", witness, minute=9)
+    intact = fold([*story, signed], kind="bugzilla", policy=policy, now=NOW)
+    assert intact.doubts == []
+    tampered = fold([*story[:3], signed], kind="bugzilla", policy=policy, now=NOW)
+    assert [d.kind for d in tampered.doubts] == ["witness"]
+
+
+def test_a_checkpoint_by_someone_who_is_not_a_witness_counts_for_nothing() -> None:
+    story = ready_story()
+    forged = Checkpoint(count=0, digest="0" * 20, last=None)
+    state = state_of([*story, post("mallory", forged, minute=9)])
+    assert state.timeline[-1].accepted is False and state.doubts == []
+
+
+# --- ids, edits and forgeries -------------------------------------------------------------------
+
+
+def test_a_rejected_event_never_takes_the_id_of_a_later_valid_one() -> None:
+    story = ready_story()
+    squatter = Note(id=HOLD.id, text="Placeholder.")
+    comments = [
+        *story,
+        post("mallory", squatter, minute=4),
+        post("alice@example.com", HOLD, minute=5),
+    ]
+    strict = POLICY.model_copy(update={"restrict_to_people": True})
+    state = fold(comments, kind="bugzilla", policy=strict, now=NOW)
+    assert [h.id for h in state.holds] == [HOLD.id]
+    assert not gate(state).ready
+
+
+def test_an_old_comment_edited_to_reuse_a_later_events_id_is_doubt() -> None:
+    story = ready_story()
+    # quinn (trusted) edits an early comment into a note carrying the id of alice's later hold,
+    # on a tracker that does not show this reader the edit
+    forged = post("quinn@example.com", Note(id=HOLD.id, text="See bug 1750001."), minute=0.5)
+    comments = [story[0], forged, *story[1:], post("alice@example.com", HOLD, minute=5)]
+    comments.sort(key=lambda c: c.order)
+    verdict = gate(state_of(sorted(comments, key=lambda c: int(c.id))))
+    assert verdict.verdict == "in-doubt"
+    assert any("two different events claim the id" in r for r in verdict.reasons)
+
+
+def test_the_same_event_posted_twice_counts_once_without_doubt() -> None:
+    story = ready_story()
+    again = post("alice@example.com", HOLD, minute=6)
+    state = state_of([*story, post("alice@example.com", HOLD, minute=5), again])
+    assert len(state.holds) == 1 and state.doubts == []
+
+
+# --- release teams' rules -------------------------------------------------------------------------
+
+
+def test_a_ship_decision_before_a_later_hold_is_stale_after_the_release() -> None:
+    ship = ShipDecision(release=REL, statement=f"Please ship {REL} to users.")
+    release = HoldReleased(release=REL, hold=HOLD.id, reason="The crash is a driver bug.")
+    comments = chain(
+        ("dana@example.com", OPEN),
+        ("quinn@example.com", QA),
+        ("rachel@example.com", RELENG),
+        ("morgan@example.com", ship),
+        ("alice@example.com", HOLD),
+        ("alice@example.com", release),
+    )
+    verdict = gate(state_of(comments), require_ship=True)
+    assert not verdict.ready and verdict.ship_decision is not None and verdict.ship_decision.stale
+    assert any("must say to ship Firefox 96.0.1 again" in r for r in verdict.reasons)
+
+
+def test_a_ship_decision_while_a_hold_is_open_is_rejected() -> None:
+    ship = ShipDecision(release=REL, statement=f"Please ship {REL} to users.")
+    state = state_of(
+        chain(("dana@example.com", OPEN), ("alice@example.com", HOLD), ("morgan@example.com", ship))
+    )
+    assert state.timeline[-1].accepted is False
+    assert "on hold (alice)" in state.timeline[-1].reason
+
+
+def test_anyone_who_can_comment_may_hold_a_release() -> None:
+    state = state_of(chain(("dana@example.com", OPEN), ("stranger@example.net", HOLD)))
+    assert [h.by for h in state.holds] == ["stranger@example.net"]
+
+
+def test_a_policy_for_public_trackers_restricts_holds_to_its_people() -> None:
+    strict = POLICY.model_copy(update={"restrict_to_people": True})
+    comments = chain(("dana@example.com", OPEN), ("stranger@example.net", HOLD))
+    state = fold(comments, kind="bugzilla", policy=strict, now=NOW)
+    assert state.holds == [] and "not a person in the policy" in state.timeline[-1].reason
+
+
+def test_releasing_a_hold_needs_a_real_reason() -> None:
+    release = HoldReleased(release=REL, hold=HOLD.id, reason="   ")
+    state = state_of(
+        chain(
+            ("dana@example.com", OPEN), ("alice@example.com", HOLD), ("alice@example.com", release)
+        )
+    )
+    assert len(state.holds) == 1 and "needs a reason" in state.timeline[-1].reason
+
+
+def test_resolving_needs_a_summary() -> None:
+    state = state_of(chain(("dana@example.com", OPEN), ("dana@example.com", Resolved(summary=""))))
+    assert state.status == "active" and "needs a summary" in state.timeline[-1].reason
+
+
+def test_a_signoff_on_another_release_is_refused_until_it_is_added() -> None:
+    other = SignoffGiven(
+        team="QA", release="Firefox 96.0", statement="QA signs off on Firefox 96.0."
+    )
+    added = ReleaseAdded(release="Firefox 96.0")
+    state = state_of(chain(("dana@example.com", OPEN), ("quinn@example.com", other)))
+    assert "not a release of this incident" in state.timeline[-1].reason
+    again = other.model_copy(update={"id": "01ARZ3NDEKTSV4RRFFQ69G5FAW"})
+    state = state_of(
+        chain(("dana@example.com", OPEN), ("dana@example.com", added), ("quinn@example.com", again))
+    )
+    assert [s.release for s in state.signoffs] == ["Firefox 96.0"]
+
+
+def test_a_retracted_signoff_stops_counting_and_stays_in_the_timeline() -> None:
+    retract = Retracted(event=QA.id, reason="Posted on the wrong incident.")
+    comments = chain(
+        *[
+            (c, e)
+            for c, e in [
+                ("dana@example.com", OPEN),
+                ("quinn@example.com", QA),
+                ("rachel@example.com", RELENG),
+                ("quinn@example.com", retract),
+            ]
+        ]
+    )
+    state = state_of(comments)
+    entry = next(e for e in state.timeline if e.event_id == QA.id)
+    assert entry.retracted and not entry.accepted
+    assert gate(state).teams[0].status == "missing"
+
+
+def test_only_the_author_or_the_ic_may_retract() -> None:
+    retract = Retracted(event=QA.id, reason="I do not like it.")
+    comments = chain(
+        ("dana@example.com", OPEN), ("quinn@example.com", QA), ("bob@example.com", retract)
+    )
+    state = state_of(comments)
+    assert [s.by for s in state.signoffs] == ["quinn"]
+    assert "only quinn, who posted it, or the incident commander" in state.timeline[-1].reason
+
+
+def test_a_hold_retracted_by_its_raiser_counts_as_released() -> None:
+    retract = Retracted(event=HOLD.id, reason="Raised on the wrong release by mistake.")
+    comments = chain(
+        ("dana@example.com", OPEN), ("alice@example.com", HOLD), ("alice@example.com", retract)
+    )
+    assert state_of(comments).holds == []
+
+
+def test_the_ic_checking_a_doubt_clears_exactly_the_text_checked() -> None:
+    story = ready_story()
+    edited = Comment(
+        story[1].id,
+        story[1].author,
+        story[1].created_at,
+        story[1].body,
+        order=story[1].order,
+        edited=True,
+    )
+    comments = [story[0], edited, story[2]]
+    where = f"comment {edited.id}"
+    check = DoubtChecked(
+        where=[where], finding="The edit fixed a typo.", hashes={where: body_hash(edited.body)}
+    )
+    checked = state_of([*comments, post("dana@example.com", check, minute=9)])
+    assert checked.doubts == [] and checked.checked_doubts[0].checked_by == "dana"
+    assert gate(checked).ready
+    # the comment is edited again after the check: the check no longer covers it
+    changed = Comment(
+        edited.id,
+        edited.author,
+        edited.created_at,
+        edited.body + "\nMore.",
+        order=edited.order,
+        edited=True,
+    )
+    assert state_of([story[0], changed, story[2], post("dana@example.com", check, minute=9)]).doubts
+
+
+def test_only_the_ic_may_check_a_doubt() -> None:
+    check = DoubtChecked(where=["comment 1"], finding="Looks fine to me.")
+    state = state_of([*ready_story(), post("bob@example.com", check, minute=9)])
+    assert "only the incident commander" in state.timeline[-1].reason
+
+
+def test_a_trailer_inside_a_code_block_is_never_an_event() -> None:
+    trailer = codec.trailer(QA)
+    for body in (f"Example:\n\n    {trailer}", f"Example:\n\n```\n{trailer}"):
+        state = state_of([ready_story()[0], post("quinn@example.com", body=body, minute=3)])
+        assert state.signoffs == [], body
+
+
+def test_lone_surrogates_never_crash_the_state_or_its_json() -> None:
+    text = "crash in \ud800 module"
+    state = state_of([*ready_story(), post("alice@example.com", Note(text=text), minute=4)])
+    dumped = state.to_json()
+    dumped.encode("utf-8")  # would raise on a lone surrogate
+    assert "\ufffd" in state.timeline[-1].summary
