@@ -29,8 +29,9 @@ from sync_incident.cli.app import app
 from sync_incident.config import load_settings
 from sync_incident.core import codec
 from sync_incident.core.comments import COMMENT_LIMIT, Account, Comment
-from sync_incident.core.events import EVENT_ADAPTER, Event, RetroNote
+from sync_incident.core.events import EVENT_ADAPTER, Event, HoldRaised, HoldReleased, RetroNote
 from sync_incident.core.policy import Policy
+from sync_incident.core.readiness import readiness
 from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import IncidentState, fold
 from sync_incident.demo import demo_settings, play
@@ -301,6 +302,39 @@ def test_signoffs_per_release_and_the_ship_decision(recorded: Retro) -> None:
     assert [(s.team, s.by) for s in fixed.signoffs] == [("QA", "quinn"), ("Releng", "beatrice")]
     assert fixed.missing == []
     assert [s.by for s in fixed.ships] == ["morgan"]
+
+
+def test_release_readiness_is_the_gates_verdict(recorded: Retro) -> None:
+    state = _recorded_state()
+    for row in recorded.release_rows:
+        verdict = readiness(state, row.release, policy=_policy())
+        assert (row.ready, row.required, row.reasons) == (
+            verdict.ready,
+            verdict.required,
+            verdict.reasons,
+        )
+        assert sorted(row.missing + row.stale) == sorted(
+            t.team for t in verdict.teams if not t.signed
+        )
+    assert "Gate verdict at the end of the record: **not ready**." in render_markdown(recorded)
+
+
+def test_a_signoff_before_a_later_hold_is_stale_not_given() -> None:
+    # a second hold on the fixed release after both sign-offs: the gate wants them renewed
+    hold = _fixed_id(500)
+    raised = HoldRaised(id=hold, release="Firefox 96.0.2", reason="a new crash signature")
+    released = HoldReleased(
+        id=_fixed_id(501), release="Firefox 96.0.2", hold=hold, reason="not our crash"
+    )
+    comments = _comments()
+    for n, (event, at) in enumerate(((raised, "15:10"), (released, "15:20"))):
+        when = datetime.fromisoformat(f"2022-01-11T{at}:00+00:00")
+        comments.append(Comment(f"95{n}", Account("quinn@example.com"), when, codec.render(event)))
+    comments.sort(key=lambda c: c.created_at)
+    retro = build_retro(_recorded_state(comments), _policy(), now=NOW)
+    fixed = next(r for r in retro.release_rows if r.release == "Firefox 96.0.2")
+    assert (fixed.ready, fixed.missing, fixed.stale) == (False, [], ["QA", "Releng"])
+    assert "**stale (signed before a later hold): QA, Releng**" in render_markdown(retro)
 
 
 def test_rejected_events_have_their_own_section(recorded: Retro) -> None:

@@ -296,7 +296,9 @@ def _participants(
 
 
 def _releases(state: IncidentState, policy: Policy) -> list[ReleaseRow]:
+    """Each release with the gate's verdict: the draft never decides readiness on its own."""
     from sync_incident.core.events import release_key
+    from sync_incident.core.readiness import readiness
 
     order: dict[str, str] = {}
     for release in [
@@ -308,6 +310,7 @@ def _releases(state: IncidentState, policy: Policy) -> list[ReleaseRow]:
         order.setdefault(release_key(release), release)
     rows = []
     for key, release in order.items():
+        verdict = readiness(state, release, policy=policy)
         signoffs = sorted(
             (
                 SignoffRow(
@@ -324,13 +327,14 @@ def _releases(state: IncidentState, policy: Policy) -> list[ReleaseRow]:
             ),
             key=lambda s: s.at,
         )
-        in_force = {s.team.casefold() for s in signoffs if s.revoked_at is None}
-        required = policy.required_for(release)
         rows.append(
             ReleaseRow(
                 release=release,
-                required=required,
-                missing=[t for t in required if t.casefold() not in in_force],
+                required=list(verdict.required),
+                missing=[t.team for t in verdict.teams if not t.signed and t.problem != "stale"],
+                stale=[t.team for t in verdict.teams if t.problem == "stale"],
+                ready=verdict.ready,
+                reasons=list(verdict.reasons),
                 signoffs=signoffs,
                 ships=[
                     ShipRow(by=s.by, at=s.at, statement=s.statement)

@@ -157,9 +157,14 @@ class ShipRow:
 
 @dataclass(frozen=True)
 class ReleaseRow:
+    """One release as the gate sees it at the end of the record, and what happened to it."""
+
     release: str
-    required: list[str]
-    missing: list[str]  # required teams without a sign-off in force
+    required: list[str]  # the gate's required teams
+    missing: list[str]  # required teams without a sign-off in force (none, revoked, unknown)
+    stale: list[str]  # required teams whose sign-off predates a later hold
+    ready: bool  # the gate's verdict
+    reasons: list[str]  # the gate's reasons, when not ready
     signoffs: list[SignoffRow]
     ships: list[ShipRow]
 
