@@ -631,6 +631,7 @@ def test_browser_shows_every_lane_and_marker(served: str, tmp_path: Path, record
     assert [b["data-person"] for b in bars] == ["alice", "beatrice", "kenji"]
     assert all(b.get("_titled") for b in bars)
     assert {e["data-milestone"] for e in dom.find("data-milestone")} == {
+        "first-sign",
         "opened",
         "mitigated",
         "resolved",

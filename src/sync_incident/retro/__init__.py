@@ -35,7 +35,7 @@ from sync_incident.retro.model import (
     local_time,
     utc,
 )
-from sync_incident.retro.picture import LEGEND, timeline_svg
+from sync_incident.retro.picture import timeline_svg
 from sync_incident.retro.post import (
     TIMELINE_HEADING,
     TRUNCATION_NOTE,
@@ -46,6 +46,7 @@ from sync_incident.retro.post import (
     truncate_timeline,
 )
 from sync_incident.retro.render import md_cell, render_html, render_markdown
+from sync_incident.retro.svg import LEGEND
 
 __all__ = [
     "LEGEND",

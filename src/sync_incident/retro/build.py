@@ -69,11 +69,37 @@ def build_retro(state: IncidentState, policy: Policy, *, now: datetime) -> Retro
     else:
         as_of = now
 
-    names = {p: policy.display(p) for p in [*policy.people, *_people(state)]}
     zones = _zones(state, policy)
-    timeline = _timeline(entries, zones, {h.id: h for h in state.handoffs})
-    window = _window(state, policy, entries, as_of)
-    tenures = [
+    tenures = _tenures(state, as_of)
+    release_rows = _releases(state, policy)
+    return Retro(
+        ref=state.ref,
+        url=state.url,
+        title=state.title or "(no title)",
+        tracker=state.tracker,
+        policy=state.policy,
+        status=state.status,
+        severity=state.severity,
+        releases=list(state.releases),
+        products=list(dict.fromkeys(r.release.rpartition(" ")[0] for r in release_rows)),
+        ic=state.ic,
+        window=_window(state, policy, entries, as_of),
+        zones=zones,
+        timeline=_timeline(entries, zones, {h.id: h for h in state.handoffs}),
+        participants=_participants(state, policy, entries, tenures),
+        tenures=tenures,
+        handoffs=_handoffs(state),
+        holds=_holds(state, as_of),
+        release_rows=release_rows,
+        links=_links(state, entries),
+        problems=_problems(state),
+        sections=_sections(state),
+        names={p: policy.display(p) for p in [*policy.people, *_people(state)]},
+    )
+
+
+def _tenures(state: IncidentState, as_of: datetime) -> list[TenureRow]:
+    return [
         TenureRow(
             ic=t.ic,
             since=t.since,
@@ -82,7 +108,10 @@ def build_retro(state: IncidentState, policy: Policy, *, now: datetime) -> Retro
         )
         for t in state.ic_history
     ]
-    handoffs = [
+
+
+def _handoffs(state: IncidentState) -> list[HandoffRow]:
+    return [
         HandoffRow(
             id=h.id,
             by=h.by,
@@ -99,49 +128,25 @@ def build_retro(state: IncidentState, policy: Policy, *, now: datetime) -> Retro
         )
         for h in state.handoffs
     ]
-    release_rows = _releases(state, policy)
-    products = list(dict.fromkeys(r.release.rpartition(" ")[0] for r in release_rows))
-    holds = sorted(
-        (
-            HoldRow(
-                id=h.id,
-                release=h.release,
-                by=h.by,
-                at=h.at,
-                reason=h.reason,
-                released_by=h.released_by,
-                released_at=h.released_at,
-                held_minutes=minutes_between(h.at, h.released_at or as_of),
-                release_reason=h.release_reason,
-            )
-            for h in [*state.released_holds, *state.holds]
-        ),
-        key=lambda h: h.at,
-    )
-    return Retro(
-        ref=state.ref,
-        url=state.url,
-        title=state.title or "(no title)",
-        tracker=state.tracker,
-        policy=state.policy,
-        status=state.status,
-        severity=state.severity,
-        releases=list(state.releases),
-        products=products,
-        ic=state.ic,
-        window=window,
-        zones=zones,
-        timeline=timeline,
-        participants=_participants(state, policy, entries, tenures),
-        tenures=tenures,
-        handoffs=handoffs,
-        holds=holds,
-        release_rows=release_rows,
-        links=_links(state, entries),
-        problems=_problems(state),
-        sections=_sections(state),
-        names=names,
-    )
+
+
+def _holds(state: IncidentState, as_of: datetime) -> list[HoldRow]:
+    """Released and open holds, in the order they were raised."""
+    rows = [
+        HoldRow(
+            id=h.id,
+            release=h.release,
+            by=h.by,
+            at=h.at,
+            reason=h.reason,
+            released_by=h.released_by,
+            released_at=h.released_at,
+            held_minutes=minutes_between(h.at, h.released_at or as_of),
+            release_reason=h.release_reason,
+        )
+        for h in [*state.released_holds, *state.holds]
+    ]
+    return sorted(rows, key=lambda h: h.at)
 
 
 def _people(state: IncidentState) -> list[str]:
@@ -204,11 +209,26 @@ def _timeline(
                     summary=_summary(entry, offers),
                     event_id=entry.event_id,
                     local=[local_time(at, z.name) for z in zones],
+                    tag=_tag(entry),
                 ),
             )
         )
     rows.sort(key=lambda r: (r[0], r[1]))
     return [r[2] for r in rows]
+
+
+def _tag(entry: Entry) -> str:
+    """What the picture writes beside a decisive marker (the rest is in its hover text)."""
+    version = str(entry.data.get("release", "")).rpartition(" ")[2]
+    team = str(entry.data.get("team", ""))
+    return {
+        "signoff.given": team,
+        "signoff.revoked": f"{team} revoked",
+        "hold.raised": f"hold {version}",
+        "hold.released": f"released {version}",
+        "ship": f"ship {version}",
+        "handoff.declined": "declined",
+    }.get(entry.type, "")
 
 
 def _window(state: IncidentState, policy: Policy, entries: list[Entry], as_of: datetime) -> Window:

@@ -63,6 +63,7 @@ class TimelineRow:
     summary: str
     event_id: str
     local: list[str]  # ``at`` in each of :attr:`Retro.zones`, same order
+    tag: str = ""  # a short label for the picture: "QA", "hold 96.0.2", "ship 96.0.2"; or ""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sync_incident.retro.model import Retro, duration, utc
-from sync_incident.retro.picture import LEGEND, timeline_svg
+from sync_incident.retro.picture import timeline_svg
+from sync_incident.retro.svg import LEGEND
 
 if TYPE_CHECKING:
     import jinja2
