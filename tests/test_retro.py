@@ -398,6 +398,16 @@ def test_html_escapes_text_from_the_record() -> None:
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
 
 
+def test_html_timeline_puts_every_timezone_in_one_cell(recorded: Retro) -> None:
+    page = render_html(recorded)
+    table = page.split('<table class="timeline-table">')[1].split("</table>")[0]
+    header = table.split("<thead>")[1].split("</thead>")[0]
+    assert header.count("<th") == 4  # UTC, local time, who, what: not a column per timezone
+    opened = table.split('data-event="' + recorded.timeline[1].event_id + '"')[1].split("</tr>")[0]
+    assert '<span class="lt own" title="Mon 10 Jan 09:05 PST: America/Los_Angeles' in opened
+    assert ">Mon 09:05 PST</span>" in opened and ">Tue 02:05 JST</span>" in opened
+
+
 def test_markdown_table_cells_escape_pipes(recorded: Retro) -> None:
     row = replace(recorded.timeline[1], summary="a | b")
     retro = replace(recorded, timeline=[row])

@@ -7,6 +7,7 @@ imported when a page is rendered, not when the package is.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sync_incident.retro.model import Retro, duration, utc
@@ -15,6 +16,14 @@ from sync_incident.retro.svg import LEGEND
 
 if TYPE_CHECKING:
     import jinja2
+
+
+def clock(moment: datetime, zone: str) -> str:
+    """``Tue 02:05 JST``: the weekday and time in ``zone`` (the table cell is narrow)."""
+    from zoneinfo import ZoneInfo
+
+    there = moment.astimezone(ZoneInfo(zone))
+    return there.strftime("%a %H:%M ") + (there.tzname() or zone)
 
 
 def md_cell(value: object) -> str:
@@ -34,7 +43,11 @@ def _env(autoescape: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        duration=duration, utc=utc, cell=md_cell, name_of=lambda person, r: r.name(person)
+        duration=duration,
+        utc=utc,
+        cell=md_cell,
+        clock=clock,
+        name_of=lambda person, r: r.name(person),
     )
     return env
 
