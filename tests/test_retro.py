@@ -44,6 +44,7 @@ from sync_incident.retro import (
 )
 from sync_incident.service import Session
 from sync_incident.trackers.local import LocalTracker
+from tests.chromium import Chromium
 
 FIXTURES = Path(__file__).parent / "fixtures" / "retro"
 ARTIFACTS = Path(__file__).parents[1] / "test-artifacts"
@@ -327,7 +328,8 @@ def test_a_signoff_before_a_later_hold_is_stale_not_given() -> None:
         id=_fixed_id(501), release="Firefox 96.0.2", hold=hold, reason="not our crash"
     )
     comments = _comments()
-    for n, (event, at) in enumerate(((raised, "15:10"), (released, "15:20"))):
+    pairs: list[tuple[Event, str]] = [(raised, "15:10"), (released, "15:20")]
+    for n, (event, at) in enumerate(pairs):
         when = datetime.fromisoformat(f"2022-01-11T{at}:00+00:00")
         comments.append(Comment(f"95{n}", Account("quinn@example.com"), when, codec.render(event)))
     comments.sort(key=lambda c: c.created_at)
@@ -611,6 +613,7 @@ def _browser(url: str, profile: Path, *extra: str) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.slow
 def test_browser_shows_every_lane_and_marker(served: str, tmp_path: Path, recorded: Retro) -> None:
     dumped = _browser(served, tmp_path / "profile", "--dump-dom")
     assert dumped.returncode == 0, dumped.stderr[-2000:]
@@ -663,3 +666,162 @@ def test_browser_shows_every_lane_and_marker(served: str, tmp_path: Path, record
     )
     assert taken.returncode == 0, taken.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+# --- the picture at a glance: measured in Chromium through the DevTools protocol --------------
+
+VIEWPORT = 1400
+A4_LANDSCAPE_PX = 1032  # 297 mm less 2 × 12 mm margins, at 96 px per inch
+PAGE_HIGH_PX = 180 / 25.4 * 96  # the print stylesheet's max-height for the picture
+MEASURE = """(() => {
+  const box = (e) => { const r = e.getBoundingClientRect();
+                       return {l: r.left, r: r.right, t: r.top, b: r.bottom}; };
+  const svg = document.getElementById("timeline");
+  const texts = [...svg.querySelectorAll("text")].filter((e) => e.textContent.trim())
+    .map((e) => ({text: e.textContent, ...box(e)}));
+  const markers = [...svg.querySelectorAll("g.marker")]
+    .map((e) => ({utc: e.dataset.utc, event: e.dataset.event, ...box(e)}));
+  const milestones = Object.fromEntries([...svg.querySelectorAll("g[data-milestone]")]
+    .map((e) => [e.dataset.milestone, e.dataset.utc]));
+  return JSON.stringify({
+    texts, markers, milestones, svg: box(svg),
+    plot: box(svg.querySelector("rect.plot-area")),
+    breaks: svg.querySelectorAll("g.axis-break").length,
+    table: box(document.querySelector("#timeline-table table")),
+    viewport: document.documentElement.clientWidth,
+    scroll: document.documentElement.scrollWidth,
+  });
+})()"""
+
+
+def _load_generator(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, FIXTURES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _long_retro(*, ancient: bool) -> Retro:
+    """60+ events over three days in six timezones; ``ancient``: plus a backfill from 2018."""
+    story = _load_generator("make_long_incident")
+    policy = load_settings(None, policy_file=FIXTURES / "long-policy.toml").policy
+    comments = [
+        Comment(c["id"], Account(c["author"]), c["created_at"], c["body"])
+        for c in story.comments(ancient=ancient)
+    ]
+    state = fold(
+        comments,
+        kind="bugzilla",
+        policy=policy,
+        now=NOW,
+        ref=story.REF,
+        title=story.TITLE,
+        url=story.URL,
+    )
+    return build_retro(state, policy, now=NOW)
+
+
+def test_long_incident_is_long_wide_and_reaches_back_years() -> None:
+    retro = _long_retro(ancient=True)
+    assert len(retro.timeline) >= 60 and len(retro.zones) == 6 and not retro.problems
+    w = retro.window
+    assert w.opened_at is not None and w.resolved_at is not None
+    assert w.resolved_at - w.opened_at > timedelta(days=2, hours=12)
+    first = retro.timeline[0]
+    assert first.backfilled and w.opened_at - first.at > timedelta(days=3 * 365)
+
+
+@pytest.fixture(scope="module")
+def pages(
+    tmp_path_factory: pytest.TempPathFactory, recorded: Retro, demo: Retro
+) -> dict[str, Path]:
+    """The four pages a reader looks at, written once for the browser tests."""
+    folder = tmp_path_factory.mktemp("pages")
+    retros = {
+        "recorded": recorded,
+        "demo": demo,
+        "long": _long_retro(ancient=False),
+        "long-backfill": _long_retro(ancient=True),
+    }
+    out = {}
+    for name, retro in retros.items():
+        out[name] = folder / f"{name}.html"
+        out[name].write_text(render_html(retro), encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
+    with Chromium(_chromium(), tmp_path_factory.mktemp("profile")) as chromium:
+        yield chromium
+
+
+def _measure(browser: Chromium, page: Path, width: int, media: str = "screen") -> dict[str, Any]:
+    browser.open(page.as_uri(), width, 1000, media)
+    found: dict[str, Any] = json.loads(browser.evaluate(MEASURE))
+    return found
+
+
+def _overlapping(texts: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    def meet(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        return all(
+            (a[lo] < b[hi] - 0.5) and (b[lo] < a[hi] - 0.5) for lo, hi in (("l", "r"), ("t", "b"))
+        )
+
+    return [
+        (a["text"], b["text"]) for i, a in enumerate(texts) for b in texts[i + 1 :] if meet(a, b)
+    ]
+
+
+def _inside(inner: dict[str, Any], outer: dict[str, Any]) -> bool:
+    return bool(
+        inner["l"] >= outer["l"] - 0.5
+        and inner["r"] <= outer["r"] + 0.5
+        and inner["t"] >= outer["t"] - 0.5
+        and inner["b"] <= outer["b"] + 0.5
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["recorded", "demo", "long", "long-backfill"])
+def test_picture_labels_never_overlap_and_the_page_fits_1400px(
+    browser: Chromium, pages: dict[str, Path], name: str
+) -> None:
+    seen = _measure(browser, pages[name], VIEWPORT)
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.screenshot(ARTIFACTS / f"retro-{name}.png")
+
+    assert len(seen["texts"]) > 20
+    assert _overlapping(seen["texts"]) == []
+    assert [t["text"] for t in seen["texts"] if not _inside(t, seen["svg"])] == []
+    outside = [m["event"] for m in seen["markers"] if not _inside(m, seen["plot"])]
+    assert outside == [], "every marker sits inside the plot"
+    assert seen["table"]["r"] <= seen["viewport"], "the timeline table fits the page"
+    assert seen["scroll"] <= seen["viewport"], "nothing makes the page scroll sideways"
+
+
+@pytest.mark.slow
+def test_an_ancient_backfill_does_not_squeeze_the_incident_to_the_edge(
+    browser: Chromium, pages: dict[str, Path]
+) -> None:
+    seen = _measure(browser, pages["long-backfill"], VIEWPORT)
+    assert seen["breaks"] == 1, "the axis breaks around the years without events"
+    opened, resolved = seen["milestones"]["opened"], seen["milestones"]["resolved"]
+    own = [(m["l"] + m["r"]) / 2 for m in seen["markers"] if opened <= m["utc"] <= resolved]
+    assert len(own) >= 60
+    width = seen["plot"]["r"] - seen["plot"]["l"]
+    assert (max(own) - min(own)) / width >= 0.7, "the incident's hours use most of the axis"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["recorded", "long-backfill"])
+def test_print_layout_fits_a4_landscape(
+    browser: Chromium, pages: dict[str, Path], name: str
+) -> None:
+    seen = _measure(browser, pages[name], A4_LANDSCAPE_PX, media="print")
+    assert seen["scroll"] <= A4_LANDSCAPE_PX, "nothing is cut at the right margin"
+    assert seen["table"]["r"] <= A4_LANDSCAPE_PX
+    assert seen["svg"]["r"] - seen["svg"]["l"] <= A4_LANDSCAPE_PX + 0.5
+    assert seen["svg"]["b"] - seen["svg"]["t"] <= PAGE_HIGH_PX + 0.5, "the picture fits one page"
+    assert _overlapping(seen["texts"]) == []
