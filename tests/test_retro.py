@@ -29,9 +29,10 @@ from sync_incident.cli.app import app
 from sync_incident.config import load_settings
 from sync_incident.core import codec
 from sync_incident.core.comments import COMMENT_LIMIT, Account, Comment
-from sync_incident.core.events import EVENT_ADAPTER, Event, RetroNote
+from sync_incident.core.events import EVENT_ADAPTER, Event, HoldRaised, HoldReleased, RetroNote
 from sync_incident.core.fold import fold
 from sync_incident.core.policy import Policy
+from sync_incident.core.readiness import readiness
 from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import IncidentState
 from sync_incident.demo import demo_settings, play
@@ -44,6 +45,7 @@ from sync_incident.retro import (
 )
 from sync_incident.service import Session
 from sync_incident.trackers.local import LocalTracker
+from tests.chromium import Chromium
 
 FIXTURES = Path(__file__).parent / "fixtures" / "retro"
 ARTIFACTS = Path(__file__).parents[1] / "test-artifacts"
@@ -304,6 +306,40 @@ def test_signoffs_per_release_and_the_ship_decision(recorded: Retro) -> None:
     assert [s.by for s in fixed.ships] == ["morgan"]
 
 
+def test_release_readiness_is_the_gates_verdict(recorded: Retro) -> None:
+    state = _recorded_state()
+    for row in recorded.release_rows:
+        verdict = readiness(state, row.release, policy=_policy())
+        assert (row.ready, row.required, row.reasons) == (
+            verdict.ready,
+            verdict.required,
+            verdict.reasons,
+        )
+        assert sorted(row.missing + row.stale) == sorted(
+            t.team for t in verdict.teams if not t.signed
+        )
+    assert "Gate verdict at the end of the record: **not ready**." in render_markdown(recorded)
+
+
+def test_a_signoff_before_a_later_hold_is_stale_not_given() -> None:
+    # a second hold on the fixed release after both sign-offs: the gate wants them renewed
+    hold = _fixed_id(500)
+    raised = HoldRaised(id=hold, release="Firefox 96.0.2", reason="a new crash signature")
+    released = HoldReleased(
+        id=_fixed_id(501), release="Firefox 96.0.2", hold=hold, reason="not our crash"
+    )
+    comments = _comments()
+    pairs: list[tuple[Event, str]] = [(raised, "15:10"), (released, "15:20")]
+    for n, (event, at) in enumerate(pairs):
+        when = datetime.fromisoformat(f"2022-01-11T{at}:00+00:00")
+        comments.append(Comment(f"95{n}", Account("quinn@example.com"), when, codec.render(event)))
+    comments.sort(key=lambda c: c.created_at)
+    retro = build_retro(_recorded_state(comments), _policy(), now=NOW)
+    fixed = next(r for r in retro.release_rows if r.release == "Firefox 96.0.2")
+    assert (fixed.ready, fixed.missing, fixed.stale) == (False, [], ["QA", "Releng"])
+    assert "**stale (signed before a later hold): QA, Releng**" in render_markdown(retro)
+
+
 def test_rejected_events_have_their_own_section(recorded: Retro) -> None:
     kinds = [(p.kind, p.who) for p in recorded.problems]
     assert kinds == [("rejected", "bob"), ("rejected", "mallory@example.net")]
@@ -363,6 +399,16 @@ def test_html_escapes_text_from_the_record() -> None:
     retro = build_retro(_recorded_state(comments), _policy(), now=NOW)
     page = render_html(retro)
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
+
+
+def test_html_timeline_puts_every_timezone_in_one_cell(recorded: Retro) -> None:
+    page = render_html(recorded)
+    table = page.split('<table class="timeline-table">')[1].split("</table>")[0]
+    header = table.split("<thead>")[1].split("</thead>")[0]
+    assert header.count("<th") == 4  # UTC, local time, who, what: not a column per timezone
+    opened = table.split('data-event="' + recorded.timeline[1].event_id + '"')[1].split("</tr>")[0]
+    assert '<span class="lt own" title="Mon 10 Jan 09:05 PST: America/Los_Angeles' in opened
+    assert ">Mon 09:05 PST</span>" in opened and ">Tue 02:05 JST</span>" in opened
 
 
 def test_markdown_table_cells_escape_pipes(recorded: Retro) -> None:
@@ -568,6 +614,7 @@ def _browser(url: str, profile: Path, *extra: str) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.slow
 def test_browser_shows_every_lane_and_marker(served: str, tmp_path: Path, recorded: Retro) -> None:
     dumped = _browser(served, tmp_path / "profile", "--dump-dom")
     assert dumped.returncode == 0, dumped.stderr[-2000:]
@@ -598,6 +645,7 @@ def test_browser_shows_every_lane_and_marker(served: str, tmp_path: Path, record
     assert [b["data-person"] for b in bars] == ["alice", "beatrice", "kenji"]
     assert all(b.get("_titled") for b in bars)
     assert {e["data-milestone"] for e in dom.find("data-milestone")} == {
+        "first-sign",
         "opened",
         "mitigated",
         "resolved",
@@ -619,3 +667,162 @@ def test_browser_shows_every_lane_and_marker(served: str, tmp_path: Path, record
     )
     assert taken.returncode == 0, taken.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+# --- the picture at a glance: measured in Chromium through the DevTools protocol --------------
+
+VIEWPORT = 1400
+A4_LANDSCAPE_PX = 1032  # 297 mm less 2 × 12 mm margins, at 96 px per inch
+PAGE_HIGH_PX = 180 / 25.4 * 96  # the print stylesheet's max-height for the picture
+MEASURE = """(() => {
+  const box = (e) => { const r = e.getBoundingClientRect();
+                       return {l: r.left, r: r.right, t: r.top, b: r.bottom}; };
+  const svg = document.getElementById("timeline");
+  const texts = [...svg.querySelectorAll("text")].filter((e) => e.textContent.trim())
+    .map((e) => ({text: e.textContent, ...box(e)}));
+  const markers = [...svg.querySelectorAll("g.marker")]
+    .map((e) => ({utc: e.dataset.utc, event: e.dataset.event, ...box(e)}));
+  const milestones = Object.fromEntries([...svg.querySelectorAll("g[data-milestone]")]
+    .map((e) => [e.dataset.milestone, e.dataset.utc]));
+  return JSON.stringify({
+    texts, markers, milestones, svg: box(svg),
+    plot: box(svg.querySelector("rect.plot-area")),
+    breaks: svg.querySelectorAll("g.axis-break").length,
+    table: box(document.querySelector("#timeline-table table")),
+    viewport: document.documentElement.clientWidth,
+    scroll: document.documentElement.scrollWidth,
+  });
+})()"""
+
+
+def _load_generator(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, FIXTURES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _long_retro(*, ancient: bool) -> Retro:
+    """60+ events over three days in six timezones; ``ancient``: plus a backfill from 2018."""
+    story = _load_generator("make_long_incident")
+    policy = load_settings(None, policy_file=FIXTURES / "long-policy.toml").policy
+    comments = [
+        Comment(c["id"], Account(c["author"]), c["created_at"], c["body"])
+        for c in story.comments(ancient=ancient)
+    ]
+    state = fold(
+        comments,
+        kind="bugzilla",
+        policy=policy,
+        now=NOW,
+        ref=story.REF,
+        title=story.TITLE,
+        url=story.URL,
+    )
+    return build_retro(state, policy, now=NOW)
+
+
+def test_long_incident_is_long_wide_and_reaches_back_years() -> None:
+    retro = _long_retro(ancient=True)
+    assert len(retro.timeline) >= 60 and len(retro.zones) == 6 and not retro.problems
+    w = retro.window
+    assert w.opened_at is not None and w.resolved_at is not None
+    assert w.resolved_at - w.opened_at > timedelta(days=2, hours=12)
+    first = retro.timeline[0]
+    assert first.backfilled and w.opened_at - first.at > timedelta(days=3 * 365)
+
+
+@pytest.fixture(scope="module")
+def pages(
+    tmp_path_factory: pytest.TempPathFactory, recorded: Retro, demo: Retro
+) -> dict[str, Path]:
+    """The four pages a reader looks at, written once for the browser tests."""
+    folder = tmp_path_factory.mktemp("pages")
+    retros = {
+        "recorded": recorded,
+        "demo": demo,
+        "long": _long_retro(ancient=False),
+        "long-backfill": _long_retro(ancient=True),
+    }
+    out = {}
+    for name, retro in retros.items():
+        out[name] = folder / f"{name}.html"
+        out[name].write_text(render_html(retro), encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
+    with Chromium(_chromium(), tmp_path_factory.mktemp("profile")) as chromium:
+        yield chromium
+
+
+def _measure(browser: Chromium, page: Path, width: int, media: str = "screen") -> dict[str, Any]:
+    browser.open(page.as_uri(), width, 1000, media)
+    found: dict[str, Any] = json.loads(browser.evaluate(MEASURE))
+    return found
+
+
+def _overlapping(texts: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    def meet(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        return all(
+            (a[lo] < b[hi] - 0.5) and (b[lo] < a[hi] - 0.5) for lo, hi in (("l", "r"), ("t", "b"))
+        )
+
+    return [
+        (a["text"], b["text"]) for i, a in enumerate(texts) for b in texts[i + 1 :] if meet(a, b)
+    ]
+
+
+def _inside(inner: dict[str, Any], outer: dict[str, Any]) -> bool:
+    return bool(
+        inner["l"] >= outer["l"] - 0.5
+        and inner["r"] <= outer["r"] + 0.5
+        and inner["t"] >= outer["t"] - 0.5
+        and inner["b"] <= outer["b"] + 0.5
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["recorded", "demo", "long", "long-backfill"])
+def test_picture_labels_never_overlap_and_the_page_fits_1400px(
+    browser: Chromium, pages: dict[str, Path], name: str
+) -> None:
+    seen = _measure(browser, pages[name], VIEWPORT)
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.screenshot(ARTIFACTS / f"retro-{name}.png")
+
+    assert len(seen["texts"]) > 20
+    assert _overlapping(seen["texts"]) == []
+    assert [t["text"] for t in seen["texts"] if not _inside(t, seen["svg"])] == []
+    outside = [m["event"] for m in seen["markers"] if not _inside(m, seen["plot"])]
+    assert outside == [], "every marker sits inside the plot"
+    assert seen["table"]["r"] <= seen["viewport"], "the timeline table fits the page"
+    assert seen["scroll"] <= seen["viewport"], "nothing makes the page scroll sideways"
+
+
+@pytest.mark.slow
+def test_an_ancient_backfill_does_not_squeeze_the_incident_to_the_edge(
+    browser: Chromium, pages: dict[str, Path]
+) -> None:
+    seen = _measure(browser, pages["long-backfill"], VIEWPORT)
+    assert seen["breaks"] == 1, "the axis breaks around the years without events"
+    opened, resolved = seen["milestones"]["opened"], seen["milestones"]["resolved"]
+    own = [(m["l"] + m["r"]) / 2 for m in seen["markers"] if opened <= m["utc"] <= resolved]
+    assert len(own) >= 60
+    width = seen["plot"]["r"] - seen["plot"]["l"]
+    assert (max(own) - min(own)) / width >= 0.7, "the incident's hours use most of the axis"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["recorded", "long-backfill"])
+def test_print_layout_fits_a4_landscape(
+    browser: Chromium, pages: dict[str, Path], name: str
+) -> None:
+    seen = _measure(browser, pages[name], A4_LANDSCAPE_PX, media="print")
+    assert seen["scroll"] <= A4_LANDSCAPE_PX, "nothing is cut at the right margin"
+    assert seen["table"]["r"] <= A4_LANDSCAPE_PX
+    assert seen["svg"]["r"] - seen["svg"]["l"] <= A4_LANDSCAPE_PX + 0.5
+    assert seen["svg"]["b"] - seen["svg"]["t"] <= PAGE_HIGH_PX + 0.5, "the picture fits one page"
+    assert _overlapping(seen["texts"]) == []
