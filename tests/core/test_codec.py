@@ -206,6 +206,14 @@ EVENT_STRATEGIES: dict[str, st.SearchStrategy[Event]] = {
     "checkpoint": _event(
         "checkpoint", count=st.integers(0, 2**40), digest=name, last=maybe() | ulid
     ),
+    "witness": _event(
+        "witness",
+        what=st.sampled_from(["deleted", "edited"]),
+        comment=name,
+        events=st.lists(ulid, max_size=2),
+        by=hostile,
+        at=maybe() | aware,
+    ),
 }
 any_event = st.one_of(*EVENT_STRATEGIES.values())
 flavors = st.sampled_from(["plain", "github"])

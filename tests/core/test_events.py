@@ -74,6 +74,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "retract": {"event": OFFER, "reason": "posted on the wrong incident"},
     "doubt.checked": {"where": ["comment 17"], "finding": "only a typo was fixed"},
     "checkpoint": {"count": 12, "digest": "0123abcd", "last": OFFER},
+    "witness": {"what": "deleted", "comment": "1234", "events": [OFFER], "by": "mallory"},
 }
 
 
@@ -230,6 +231,7 @@ def test_closed_vocabularies_refuse_unknown_values(cls: Any, fields: dict[str, A
 def test_informational_events_are_the_daemon_posts() -> None:
     assert {
         "checkpoint",
+        "witness",
         DigestPosted.model_fields["type"].default,
         Reminder.model_fields["type"].default,
         RetroDraft.model_fields["type"].default,

@@ -24,6 +24,7 @@ from sync_incident.core.events import (
     Retracted,
     ShipDecision,
     SignoffGiven,
+    Witnessed,
 )
 from sync_incident.core.fold import body_hash, checkpoint_of, fold
 from sync_incident.core.readiness import Verdict, readiness
@@ -155,6 +156,25 @@ def test_a_witness_checkpoint_catches_a_later_deletion_of_the_last_event() -> No
     assert intact.doubts == []
     tampered = fold([*story[:3], signed], kind="bugzilla", policy=policy, now=NOW)
     assert [d.kind for d in tampered.doubts] == ["witness"]
+
+
+def test_a_deletion_reported_by_a_witness_is_doubt_for_every_later_reader() -> None:
+    policy = POLICY.model_copy(update={"witnesses": ["morgan"]})
+    story = ready_story()  # alice's hold comment 99 is gone; GitHub told the witness
+    seen = Witnessed(what="deleted", comment="99", events=[HOLD.id], by="mallory", at=NOW)
+    state = fold(
+        [*story, post("morgan@example.com", seen, minute=9)], kind="github", policy=policy, now=NOW
+    )
+    verdict = readiness(state, REL, policy=policy, required=["QA", "Releng"])
+    assert verdict.verdict == "in-doubt"
+    assert (
+        "comment 99, carrying events" in verdict.reasons[0]
+        and "deleted by mallory" in verdict.reasons[0]
+    )
+    forged = fold(
+        [*story, post("mallory", seen, minute=9)], kind="bugzilla", policy=policy, now=NOW
+    )
+    assert forged.doubts == []  # only a witness's report counts
 
 
 def test_a_checkpoint_by_someone_who_is_not_a_witness_counts_for_nothing() -> None:

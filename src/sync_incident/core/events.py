@@ -294,6 +294,22 @@ class Checkpoint(_Event):
     last: str | None = None
 
 
+class Witnessed(_Event):
+    """A witness (the daemon or ``serve``) reports what the tracker told it happened to a comment.
+
+    GitHub delivers comment deletions and edits as webhooks, with the old text: the witness
+    records them here, so every later reader sees the doubt even though the comment is gone.
+    ``events`` are the ids the comment carried; ``by`` and ``at`` are the tracker's.
+    """
+
+    type: Literal["witness"] = "witness"
+    what: Literal["deleted", "edited"]
+    comment: Name
+    events: list[str] = []
+    by: str = ""
+    at: UtcTime | None = None
+
+
 class RetroDraft(_Event):
     """A posted retrospective draft; ``digest`` is the hash of its Markdown."""
 
@@ -327,7 +343,8 @@ Event = Annotated[
     | ReleaseAdded
     | Retracted
     | DoubtChecked
-    | Checkpoint,
+    | Checkpoint
+    | Witnessed,
     Field(discriminator="type"),
 ]
 
@@ -358,10 +375,11 @@ EVENT_TYPES: dict[str, type[_Event]] = {
         Retracted,
         DoubtChecked,
         Checkpoint,
+        Witnessed,
     )
 }
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 # Events that only inform: they never change the incident's state.
-INFORMATIONAL = frozenset({"digest", "reminder", "retro.draft", "checkpoint"})
+INFORMATIONAL = frozenset({"digest", "reminder", "retro.draft", "checkpoint", "witness"})

@@ -34,6 +34,7 @@ from sync_incident.core.events import (
     Event,
     Opened,
     Retracted,
+    Witnessed,
     clean_text,
 )
 from sync_incident.core.policy import Facts, Policy
@@ -210,6 +211,8 @@ class _Folder(Rules):
     def apply(self, event: Event, act: Act) -> str:
         if isinstance(event, Checkpoint):
             return self.checkpoint(event, act)
+        if isinstance(event, Witnessed):
+            return self.witnessed(event, act)
         if event.type in INFORMATIONAL:
             return ""
         if isinstance(event, Opened):
@@ -273,6 +276,21 @@ class _Folder(Rules):
                 "their content differs (a comment was deleted, hidden or edited)"
             )
             self.doubt("witness", f"checkpoint {e.id}", act.comment, act.actor, detail, [e.id])
+        return ""
+
+    def witnessed(self, e: Witnessed, act: Act) -> str:
+        witnesses = self.policy.witnesses
+        if not self.policy.permissive and act.person not in witnesses:
+            return f"{act.actor} is not a witness in the policy (witnesses: {', '.join(witnesses) or 'none'})"
+        if e.events:
+            when = f" at {e.at:%Y-%m-%d %H:%M} UTC" if e.at else ""
+            by = f" by {e.by}" if e.by else ""
+            detail = (
+                f"the tracker reported to {act.actor} that comment {e.comment}, carrying events "
+                f"{', '.join(e.events)}, was {e.what}{by}{when}"
+            )
+            where = f"comment {e.comment}"
+            self.doubt("witness", where, act.comment, e.by or act.actor, detail, list(e.events))
         return ""
 
     # --- the end -------------------------------------------------------------------------
