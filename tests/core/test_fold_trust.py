@@ -163,7 +163,10 @@ def test_a_deletion_reported_by_a_witness_is_doubt_for_every_later_reader() -> N
     story = ready_story()  # alice's hold comment 99 is gone; GitHub told the witness
     seen = Witnessed(what="deleted", comment="99", events=[HOLD.id], by="mallory", at=NOW)
     state = fold(
-        [*story, post("morgan@example.com", seen, minute=9)], kind="github", policy=policy, now=NOW
+        [*story, post("morgan@example.com", seen, minute=9)],
+        kind="bugzilla",
+        policy=policy,
+        now=NOW,
     )
     verdict = readiness(state, REL, policy=policy, required=["QA", "Releng"])
     assert verdict.verdict == "in-doubt"
