@@ -10,6 +10,7 @@ from sync_incident.core.policy import Policy
 from sync_incident.core.refs import TrackerKind
 from sync_incident.core.state import IncidentState
 from sync_incident.trackers.base import Mirror
+from sync_incident.views import verdicts
 
 
 def mirror_for(state: IncidentState, kind: TrackerKind, policy: Policy) -> Mirror:
@@ -29,22 +30,43 @@ def mirror_for(state: IncidentState, kind: TrackerKind, policy: Policy) -> Mirro
         ic_account=policy.account_for(kind, state.ic) if state.ic else None,
         hold=bool(state.holds),
         status_line=" · ".join(parts),
-        status_block=status_block(state),
+        status_block=status_block(state, policy),
         needinfo=needinfo,
     )
 
 
-def status_block(state: IncidentState) -> str:
-    """A short Markdown summary for trackers that keep one in the issue body."""
+def status_block(state: IncidentState, policy: Policy | None = None) -> str:
+    """A short Markdown summary for trackers that keep one in the issue body.
+
+    Each release is shown as the gate sees it. Text people wrote (hold reasons) cannot close
+    the block early or hide in it: HTML comment markers in it are escaped.
+    """
+    policy = policy or Policy()
     lines = [
         f"**Incident status:** {'resolved' if state.status == 'resolved' else 'active'}"
-        f" · **IC:** {state.ic or 'none'}",
+        f" · **IC:** {_safe(state.ic or 'none')}",
     ]
+    for verdict in verdicts(state, policy):
+        reason = f" — {_safe(verdict.reasons[0])}" if verdict.reasons else ""
+        lines.append(f"- **{verdict.label}** {_safe(verdict.release)}{reason}")
     for hold in state.holds:
-        lines.append(f"- **Hold** on {hold.release} by {hold.by}: {hold.reason}")
-    for signoff in state.signoffs:
-        lines.append(f"- {signoff.team} signed off on {signoff.release} ({signoff.by})")
+        lines.append(
+            f"- **Hold** on {_safe(hold.release)} by {_safe(hold.by)}: {_safe(hold.reason)}"
+        )
     for offer in state.pending_handoffs:
-        lines.append(f"- Handoff to {offer.to} pending since {offer.at:%Y-%m-%d %H:%M} UTC")
+        lines.append(
+            f"- Handoff from {_safe(offer.by)} to {_safe(offer.to)} pending since "
+            f"{offer.at:%Y-%m-%d %H:%M} UTC"
+        )
+    if state.doubts:
+        lines.append(
+            f"- **In doubt:** {len(state.doubts)} item(s); `sync-incident show` lists them"
+        )
     lines.append("_Kept by sync-incident from the comments below; edits here are overwritten._")
     return "\n".join(lines)
+
+
+def _safe(text: str) -> str:
+    """One line, with no HTML comment markers: they would end or forge our block."""
+    flat = " ".join(text.split())
+    return flat.replace("<!--", "&lt;!--").replace("-->", "--&gt;")

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING
 
 from sync_incident.core import codec
 from sync_incident.core.comments import Account, Comment
-from sync_incident.core.errors import RefusedError, Unavailable, UsageError
+from sync_incident.core.errors import (
+    RefusedError,
+    SyncIncidentError,
+    Unavailable,
+    UsageError,
+)
 from sync_incident.core.events import Event
 from sync_incident.core.fold import fold
 from sync_incident.core.lint import Finding, lint_event
@@ -155,6 +160,23 @@ class Session:
         snap = await tracker.fetch(ref, fresh=fresh)
         facts = await self._facts(ref, tracker, snap.comments)
         return Reading(snap, self._fold(ref, snap, snap.comments, facts), facts)
+
+    async def read_many(
+        self, refs: Sequence[IncidentRef], *, concurrency: int = 8
+    ) -> dict[IncidentRef, Reading | SyncIncidentError]:
+        """Read every incident, ``concurrency`` at a time; a failure is kept, not raised."""
+        gate = asyncio.Semaphore(concurrency)
+        results: dict[IncidentRef, Reading | SyncIncidentError] = {}
+
+        async def one(ref: IncidentRef) -> None:
+            async with gate:
+                try:
+                    results[ref] = await self.read(ref)
+                except SyncIncidentError as exc:
+                    results[ref] = exc
+
+        await asyncio.gather(*(one(r) for r in refs))
+        return {ref: results[ref] for ref in refs}
 
     async def read_within(self, ref: IncidentRef, seconds: float) -> Reading:
         """A fresh read (the gate's) that gives up after ``seconds``, saying so."""

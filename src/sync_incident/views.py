@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
+
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.readiness import Verdict, readiness
 from sync_incident.core.state import STATE_SCHEMA, Handoff, IncidentState
@@ -236,6 +238,90 @@ def _timeline(s: IncidentState, limit: int | None) -> list[str]:
     for warning in s.warnings[-5:]:
         out.append(f"warning: {warning}")
     return out
+
+
+LIST_SCHEMA = 1
+
+
+class ListedRelease(BaseModel):
+    release: str
+    verdict: str  # ready / not-ready / in-doubt
+    reason: str | None  # the first reason, when not ready
+
+
+class ListedIncident(BaseModel):
+    ref: str
+    title: str
+    url: str
+    ic: str | None
+    severity: str | None
+    releases: list[ListedRelease]
+    holds: list[str]  # "alice on Firefox 96.0.1 since ...: reason"
+    pending_handoffs: list[str]
+    next_update_due: datetime | None
+    update_overdue: bool
+
+
+class Listing(BaseModel):
+    """The documented ``list --json`` schema."""
+
+    schema_version: int = LIST_SCHEMA
+    incidents: list[ListedIncident]
+    unreadable: dict[str, str] = {}  # ref -> error
+
+
+def listing(
+    states: list[IncidentState], policy: Policy, unreadable: dict[str, str] | None = None
+) -> Listing:
+    """Active incidents at a glance, each release through the gate's readiness."""
+    out = []
+    for s in states:
+        found = verdicts(s, policy)
+        out.append(
+            ListedIncident(
+                ref=s.ref,
+                title=s.title,
+                url=s.url,
+                ic=s.ic,
+                severity=s.severity,
+                releases=[
+                    ListedRelease(
+                        release=v.release,
+                        verdict=v.verdict,
+                        reason=v.reasons[0] if v.reasons else None,
+                    )
+                    for v in found
+                ],
+                holds=[f"{h.by} on {h.release} since {when(h.at)}: {h.reason}" for h in s.holds],
+                pending_handoffs=[
+                    f"{h.by} → {h.to} ({_what(h)}), waiting {age(h.waited_minutes)}"
+                    for h in s.pending_handoffs
+                ],
+                next_update_due=s.next_update_due,
+                update_overdue=s.update_overdue,
+            )
+        )
+    return Listing(incidents=out, unreadable=unreadable or {})
+
+
+def listing_text(found: Listing) -> str:
+    if not found.incidents and not found.unreadable:
+        return "No active incidents."
+    out: list[str] = []
+    for inc in found.incidents:
+        out.append(f"{inc.ref}: {inc.title} ({inc.severity or '?'}) · IC {inc.ic or 'none'}")
+        for rel in inc.releases:
+            label = {"ready": "READY", "not-ready": "NOT READY", "in-doubt": "IN DOUBT"}
+            reason = f" — {rel.reason}" if rel.reason else ""
+            out.append(f"  {label[rel.verdict]:<9} {rel.release}{reason}")
+        out += [f"  HOLD {h}" for h in inc.holds]
+        out += [f"  Handoff pending: {h}" for h in inc.pending_handoffs]
+        if inc.next_update_due:
+            overdue = " (OVERDUE)" if inc.update_overdue else ""
+            out.append(f"  Next update due {when(inc.next_update_due)}{overdue}")
+    for ref, error in found.unreadable.items():
+        out.append(f"{ref}: could not be read: {error}")
+    return "\n".join(out)
 
 
 def verdict_text(v: Verdict) -> str:

@@ -131,6 +131,7 @@ def _config(ctx: typer.Context) -> None:
 
 for _command in (reading.show, reading.bug, reading.issue):
     app.command()(_command)
+app.command("list")(reading.list_)
 posting.register(app)
 app.command(cls=GateCommand)(reading.gate)
 app.command()(reading.retro)

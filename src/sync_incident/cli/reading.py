@@ -70,6 +70,31 @@ def issue(
     show_incident(ctx, ["issue", ref], as_json, full)
 
 
+def list_(
+    ctx: typer.Context,
+    as_json: JsonOpt = False,
+) -> None:
+    """List active incidents: IC, each release's verdict, holds, pending handoffs, next update."""
+    from sync_incident.core.errors import SyncIncidentError
+    from sync_incident.views import listing, listing_text
+
+    async def go() -> str:
+        async with options.session_of(ctx) as session:
+            refs = await session.active_incidents()
+            results = await session.read_many(refs)
+            states = [r.state for r in results.values() if not isinstance(r, SyncIncidentError)]
+            bad = {
+                str(ref): f"{r.label}: {r.message}"
+                for ref, r in results.items()
+                if isinstance(r, SyncIncidentError)
+            }
+            active = [s for s in states if s.status == "active"]
+            found = listing(active, session.policy, bad)
+            return found.model_dump_json(indent=2) if as_json else listing_text(found)
+
+    typer.echo(run(go()))
+
+
 def gate(
     ctx: typer.Context,
     ref: RefArg,

@@ -344,5 +344,6 @@ def _decode_event(kind: str, event_id: str, payload: str) -> tuple[list[Event], 
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "event"
-        return [], Warning("unreadable", f"event {event_id} ({kind}): {where}: {first['msg']}")
+        message = str(first["msg"]).removeprefix("Value error, ")
+        return [], Warning("unreadable", f"event {event_id} ({kind}): {where}: {message}")
     return [event], None

@@ -44,11 +44,12 @@ class SyncIncidentError(Exception):
 
     exit_code = EXIT_SOFTWARE
     label = "error"
+    default_hint = "this is a bug in sync-incident; please report it"
 
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = hint or self.default_hint
 
     def __str__(self) -> str:
         return self.message
@@ -59,6 +60,7 @@ class UsageError(SyncIncidentError):
 
     exit_code = EXIT_USAGE
     label = "usage error"
+    default_hint = "see the command's --help for what it takes"
 
 
 class RefusedError(SyncIncidentError):
@@ -66,6 +68,7 @@ class RefusedError(SyncIncidentError):
 
     exit_code = EXIT_REFUSED
     label = "refused"
+    default_hint = "nothing was posted"
 
 
 class ConfigError(SyncIncidentError):
@@ -73,36 +76,45 @@ class ConfigError(SyncIncidentError):
 
     exit_code = EXIT_CONFIG
     label = "configuration error"
+    default_hint = "`sync-incident config check` shows the configuration in force"
 
 
 class TrackerError(SyncIncidentError):
     exit_code = EXIT_UNAVAILABLE
     label = "tracker error"
+    default_hint = "try again; if it persists, check the tracker's status"
 
 
 class NotConfigured(TrackerError):
     exit_code = EXIT_CONFIG
     label = "not configured"
+    default_hint = "`sync-incident config check` shows what is configured"
 
 
 class AuthError(TrackerError):
     exit_code = EXIT_NOPERM
     label = "authentication failed"
+    default_hint = "check the API key or token in the environment (README: Secrets)"
 
 
 class AccessDenied(TrackerError):
     exit_code = EXIT_NOPERM
     label = "access denied"
+    default_hint = "ask for access to the bug or issue, or use an account that has it"
 
 
 class NotFound(TrackerError):
     exit_code = EXIT_NOT_FOUND
     label = "not found"
+    default_hint = (
+        "check the reference, and the server it is looked up on (--bugzilla-url, --github-api-url)"
+    )
 
 
 class RateLimited(TrackerError):
     exit_code = EXIT_TEMPFAIL
     label = "rate limited"
+    default_hint = "wait and try again later"
 
     def __init__(self, message: str, *, retry_after: float | None = None, hint: str = "") -> None:
         super().__init__(message, hint=hint)
@@ -112,18 +124,22 @@ class RateLimited(TrackerError):
 class Unavailable(TrackerError):
     exit_code = EXIT_UNAVAILABLE
     label = "unavailable"
+    default_hint = "try again later; nothing was posted unless it says so"
 
 
 class CommentTooLong(TrackerError):
     exit_code = EXIT_DATA
     label = "too long"
+    default_hint = "shorten the free text and try again"
 
 
 class Rejected(TrackerError):
     exit_code = EXIT_DATA
     label = "rejected"
+    default_hint = "the tracker refused the input; check the values given"
 
 
 class ProtocolError(TrackerError):
     exit_code = EXIT_UNAVAILABLE
     label = "unexpected answer"
+    default_hint = "the tracker answered something unexpected; try again later"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from sync_incident.core.errors import SyncIncidentError
 from sync_incident.core.events import DigestPosted, Event
 from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import IncidentState
@@ -53,21 +53,13 @@ async def read_states(
     session: Session, refs: Sequence[IncidentRef], *, concurrency: int = 8
 ) -> tuple[list[IncidentState], list[Unreadable]]:
     """Read and fold every incident (bounded concurrency); failures become ``Unreadable``."""
-    from sync_incident.core.errors import SyncIncidentError
-
-    gate = asyncio.Semaphore(concurrency)
-    results: dict[IncidentRef, IncidentState | Unreadable] = {}
-
-    async def one(ref: IncidentRef) -> None:
-        async with gate:
-            try:
-                results[ref] = (await session.read(ref)).state
-            except SyncIncidentError as exc:
-                results[ref] = Unreadable(ref=str(ref), error=f"{exc.label}: {exc.message}")
-
-    await asyncio.gather(*(one(r) for r in refs))
-    states = [v for r in refs if isinstance(v := results[r], IncidentState)]
-    bad = [v for r in refs if isinstance(v := results[r], Unreadable)]
+    states: list[IncidentState] = []
+    bad: list[Unreadable] = []
+    for ref, result in (await session.read_many(refs, concurrency=concurrency)).items():
+        if isinstance(result, SyncIncidentError):
+            bad.append(Unreadable(ref=str(ref), error=f"{result.label}: {result.message}"))
+        else:
+            states.append(result.state)
     return states, bad
 
 
