@@ -416,7 +416,9 @@ class Daemon:
         for watch in list(self.watches.values()):
             if watch.state is None or self._health(watch.ref.kind).down(now):
                 continue
-            for due in due_reminders(watch.state, watch.ref, self.settings, now):
+            for due in due_reminders(
+                watch.state, watch.ref, self.settings, now, session.tracker(watch.ref.kind).flavor
+            ):
                 if due.key in self.done:
                     continue
                 if has_key(watch.state, due.key, account=await self._me(session, watch.ref)):

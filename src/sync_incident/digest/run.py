@@ -6,9 +6,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from sync_incident.core.errors import SyncIncidentError
+from sync_incident.core.errors import SyncIncidentError, UsageError
 from sync_incident.core.events import DigestPosted, Event
-from sync_incident.core.refs import IncidentRef
+from sync_incident.core.refs import IncidentRef, ReferenceError, parse_ref
 from sync_incident.core.state import IncidentState
 from sync_incident.digest.model import Digest, Unreadable, build_digest, render_markdown
 from sync_incident.digest.schedule import digest_key, event_id_for, has_key, period_for
@@ -91,25 +91,12 @@ async def run_digest(
     note: Callable[[str], None] = lambda _: None,
 ) -> tuple[Digest, list[str]]:
     """Build the digest; post it once to the target and send webhooks. ``note`` gets progress."""
-    from sync_incident.core.errors import UsageError
-    from sync_incident.core.refs import ReferenceError, parse_ref
-
-    settings = session.settings
     now = session.clock()
-    targets = list(explicit)
+    targets = await _targets(session, explicit, all_active)
     if not targets:
-        try:
-            targets = [parse_ref(t) for t in settings.incidents]
-        except ReferenceError as exc:
-            raise UsageError(str(exc)) from None
-    if all_active:
-        for ref in await session.active_incidents():
-            if ref not in targets:
-                targets.append(ref)
-    if not targets and all_active:
-        note("No active incidents: nothing to digest.")
-        return build_digest([], session.policy, now), []
-    if not targets:
+        if all_active:  # a quiet night: nothing is active, and that is no failure
+            note("No active incidents: nothing to digest.")
+            return build_digest([], session.policy, now), []
         raise UsageError(
             "no incidents to digest",
             hint="name them, list them in config `incidents`, or pass --all-active",
@@ -118,23 +105,46 @@ async def run_digest(
     if not explicit:  # a digest of *active* incidents
         states = [s for s in states if s.status != "resolved"]
     digest = build_digest(states, session.policy, now, unreadable=bad)
+    if not digest.incidents:
+        return digest, []
     text = render_markdown(digest)
-    problems: list[str] = []
-    target_text = post_to or settings.digest.post_to
+    target = post_to or session.settings.digest.post_to
     posted = False
-    if target_text and digest.incidents:
-        try:
-            target = parse_ref(target_text)
-        except ReferenceError as exc:
-            raise UsageError(str(exc)) from None
-        period = period_for(settings.digest, now)
-        key = digest_key(targets, all_active and not explicit, period)
-        event = DigestPosted(id=event_id_for(key, period), key=key, text=text)
-        posted = await post_once(session, target, event, key)
-        note(f"Digest {key} {'posted' if posted else 'already on'} {target}.")
-    if webhooks and settings.digest.webhook_env and digest.incidents:
-        if target_text and not posted:
-            note("Webhooks skipped: this digest was already posted.")
-        else:
-            problems = await send_webhooks(text, settings.webhook_urls())
-    return digest, problems
+    if target:
+        key = digest_key(
+            targets, all_active and not explicit, period_for(session.settings.digest, now)
+        )
+        posted = await _post(session, _ref(target), key, text, note)
+    if not webhooks or not session.settings.digest.webhook_env:
+        return digest, []
+    if target and not posted:
+        note("Webhooks skipped: this digest was already posted.")
+        return digest, []
+    return digest, await send_webhooks(text, session.settings.webhook_urls())
+
+
+async def _targets(
+    session: Session, explicit: list[IncidentRef], all_active: bool
+) -> list[IncidentRef]:
+    targets = list(explicit) or [_ref(text) for text in session.settings.incidents]
+    if all_active:
+        targets += [r for r in await session.active_incidents() if r not in targets]
+    return targets
+
+
+def _ref(text: str) -> IncidentRef:
+    try:
+        return parse_ref(text)
+    except ReferenceError as exc:
+        message, _, forms = str(exc).partition("; use ")
+        raise UsageError(message, hint=f"use {forms}" if forms else "") from None
+
+
+async def _post(
+    session: Session, target: IncidentRef, key: str, text: str, note: Callable[[str], None]
+) -> bool:
+    period = period_for(session.settings.digest, session.clock())
+    event = DigestPosted(id=event_id_for(key, period), key=key, text=text)
+    posted = await post_once(session, target, event, key)
+    note(f"Digest {key} {'posted' if posted else 'already on'} {target}.")
+    return posted
