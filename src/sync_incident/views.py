@@ -17,12 +17,12 @@ from pydantic import BaseModel
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.readiness import Verdict, readiness
 from sync_incident.core.state import STATE_SCHEMA, Handoff, IncidentState
+from sync_incident.core.times import utc
 
 WIDTH = 100
 
 
-def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+when = utc  # views name it for what it reads like
 
 
 def age(minutes: int | None) -> str:

@@ -21,13 +21,10 @@ from pydantic import BaseModel
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.releases import normalise_release, release_key
 from sync_incident.core.state import Hold, IncidentState, ShipRecord, Signoff
+from sync_incident.core.times import utc as when
 
 VERDICT_SCHEMA = 2
 Status = Literal["signed", "stale", "revoked", "missing", "unknown team", "unchecked"]
-
-
-def when(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 class TeamStatus(BaseModel):

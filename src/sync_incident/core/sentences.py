@@ -11,13 +11,14 @@ sentences that name no one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sync_incident.core.comments import normalise_body
 from sync_incident.core.events import Event
 from sync_incident.core.state import Entry, Handoff, Hold, IncidentState
+from sync_incident.core.times import utc
 
 if TYPE_CHECKING:
     import jinja2
@@ -55,9 +56,7 @@ class Context:
 
 def format_time(value: datetime | None) -> str:
     """``2022-01-12 14:03 UTC``: how times read in comments."""
-    if value is None:
-        return "no time given"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return utc(value, missing="no time given")
 
 
 def sentence(text: str) -> str:

@@ -26,6 +26,13 @@ HINT = (
 )
 
 
+def utc(value: datetime | None, missing: str = "-") -> str:
+    """``2022-01-12 14:03 UTC``: how every time reads in comments, views and verdicts."""
+    if value is None:
+        return missing
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def zone_of(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
