@@ -200,11 +200,13 @@ async def _wait(ctx: Context, generation: int, timeout: float) -> bool:
     """A board change (True), a drain, or ``timeout`` (False)."""
     change = asyncio.ensure_future(ctx.board.wait(generation, timeout))
     drain = asyncio.ensure_future(ctx.draining.wait())
-    done, pending = await asyncio.wait({change, drain}, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    return change in done and bool(change.result())
+    try:
+        await asyncio.wait({change, drain}, return_when=asyncio.FIRST_COMPLETED)
+    finally:  # also when the stream is cancelled (the client went away)
+        for task in (change, drain):
+            task.cancel()
+        await asyncio.gather(change, drain, return_exceptions=True)
+    return not change.cancelled() and change.exception() is None and bool(change.result())
 
 
 # --- operations ---------------------------------------------------------------------------------

@@ -137,6 +137,8 @@ def run_serve(
     if log_format not in ("json", "text"):
         raise UsageError(f"--log-format must be json or text, not {log_format!r}")
     where = (host or settings.serve.host, settings.serve.port if port is None else port)
+    if not 0 <= where[1] <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, not {where[1]}")
     try:
         sock = bind(*where)
     except OSError as exc:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from sync_incident.core.events import INFORMATIONAL
 from sync_incident.core.hours import end_of_day, next_day_start
 from sync_incident.core.policy import Policy
 from sync_incident.core.readiness import Verdict
@@ -186,7 +187,7 @@ def card(
         overdue=overdue,
         last_status=state.last_status or "",
         doubts=[f"{d.where}: {d.detail}" for d in state.doubts],
-        timeline=[event_view(e) for e in (state.timeline[-events:] if events else [])],
+        timeline=[event_view(e) for e in latest(state, events)],
         resolved=when(state.resolved_at) if state.status == "resolved" else "",
     )
 
@@ -248,6 +249,15 @@ def commander(name: str, policy: Policy, now: datetime) -> Person:
     return Person(
         shown, zone, clock, f"working day ends {ends:%H:%M} (in {age(minutes(end - now))})"
     )
+
+
+def latest(state: IncidentState, count: int) -> list[Entry]:
+    """The last ``count`` events; on a card (a few), reminders, digests and checkpoints aside."""
+    if count <= 0:
+        return []
+    if count >= len(state.timeline):
+        return list(state.timeline)
+    return [e for e in state.timeline if e.type not in INFORMATIONAL][-count:]
 
 
 def event_view(entry: Entry) -> EventView:
