@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sync_incident.serve.board import Known
@@ -58,15 +60,20 @@ def summary(known: Known) -> dict[str, Any]:
 
 
 def incidents(request: Request) -> Response:
-    from starlette.responses import JSONResponse
+    from starlette.responses import Response
 
     ctx: Context = request.app.state.ctx
-    data = {
-        "schema_version": LIST_SCHEMA,
-        "generated_at": ctx.board.clock().isoformat(),
-        "incidents": [summary(k) for k in ctx.board.known()],
-    }
-    return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+    def make(now: datetime) -> str:
+        data = {
+            "schema_version": LIST_SCHEMA,
+            "generated_at": now.isoformat(),
+            "incidents": [summary(k) for k in ctx.board.known()],
+        }
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    body = ctx.pages.cached(("api-incidents",), make).html  # once per daemon read and minute
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 def incident(request: Request) -> Response:

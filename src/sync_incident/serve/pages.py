@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -105,6 +106,10 @@ class Pages:
         self._cache: dict[tuple[Any, ...], Rendered] = {}
         self._generation = -1
 
+    def cached(self, key: tuple[Any, ...], make: Callable[[datetime], str]) -> Rendered:
+        """``make(now)`` once per board generation and minute (any text: HTML or JSON)."""
+        return self._cached(key, make)
+
     def _cached(self, key: tuple[Any, ...], make: Any) -> Rendered:
         now = self.board.clock()
         if self.board.generation != self._generation:
@@ -150,7 +155,11 @@ class Pages:
 
     def status_page(self) -> str:
         part = self.board_fragment()
-        return self._page("Active incidents", part, "/?fragment=board")
+        page = self._cached(
+            ("page", part.version),
+            lambda _: self._page("Active incidents", part, "/?fragment=board"),
+        )
+        return page.html
 
     # --- one incident ---------------------------------------------------------------------------
 
