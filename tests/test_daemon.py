@@ -766,3 +766,92 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     assert bar is not None
     bar.advance()
     bar.stop()
+
+
+# --- poke: a webhook says an incident changed ----------------------------------------------------
+
+
+def test_poke_reads_a_watched_incident_in_the_next_cycle_and_tells_the_listeners(
+    world: tuple[Settings, IncidentRef, IncidentRef],
+) -> None:
+    settings, ref, _ = world
+    settings = settings.model_copy(update={"digest": DigestSettings()})
+    clock = Clock(T0 + timedelta(minutes=1))
+    make = factory(settings, clock)
+    daemon = Daemon(settings, make, clock=clock)
+    seen: list[IncidentRef] = []
+    daemon.listeners.append(lambda watch: seen.append(watch.ref))
+
+    async def scenario() -> list[int]:
+        session = make()
+        reads = []
+        try:
+            await daemon.cycle(session)
+            reads.append(daemon.watches[ref].reads)
+            await daemon.cycle(session)  # not due yet: nothing read
+            reads.append(daemon.watches[ref].reads)
+            assert daemon.poke(IncidentRef("local", ref.number))
+            await daemon.cycle(session)
+            reads.append(daemon.watches[ref].reads)
+        finally:
+            await session.aclose()
+        return reads
+
+    assert asyncio.run(scenario()) == [1, 1, 2]
+    assert seen == [ref, ref]
+    assert daemon.watches[ref].facts is not None and daemon.last_cycle_at == clock.now
+
+
+def test_poke_of_an_incident_nobody_watches_reads_nothing(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, incidents=["local:1"])
+    daemon = Daemon(settings, factory(settings, Clock(T0)), clock=Clock(T0))
+    assert not daemon.poke(IncidentRef("local", 99))
+    assert not daemon.poke(IncidentRef("local", 99), discover=True)  # configured list: no discovery
+
+
+def test_poke_during_a_read_is_kept_for_the_next_cycle(
+    world: tuple[Settings, IncidentRef, IncidentRef],
+) -> None:
+    settings, ref, _ = world
+    settings = settings.model_copy(update={"digest": DigestSettings()})
+    clock = Clock(T0 + timedelta(minutes=1))
+    make = factory(settings, clock)
+    daemon = Daemon(settings, make, clock=clock)
+    daemon.listeners.append(lambda watch: daemon.poke(watch.ref) if watch.reads == 1 else None)
+
+    async def scenario() -> int:
+        session = make()
+        try:
+            await daemon.cycle(session)  # the poke arrives while the first read finishes
+            await daemon.cycle(session)
+        finally:
+            await session.aclose()
+        return daemon.watches[ref].reads
+
+    assert asyncio.run(scenario()) == 2
+
+
+def test_poke_wakes_the_loop_without_waiting_for_the_poll_interval(
+    world: tuple[Settings, IncidentRef, IncidentRef],
+) -> None:
+    settings, ref, _ = world
+    settings = settings.model_copy(update={"digest": DigestSettings()})
+    clock = Clock(T0 + timedelta(minutes=1))
+
+    async def never(seconds: float) -> None:
+        await asyncio.Event().wait()  # only a poke or stop ends a nap
+
+    daemon = Daemon(settings, factory(settings, clock), clock=clock, sleep=never)
+
+    async def scenario() -> int:
+        runner = asyncio.ensure_future(daemon.run())
+        while daemon.cycles < 1:
+            await asyncio.sleep(0.01)
+        daemon.poke(ref)
+        while daemon.cycles < 2:
+            await asyncio.sleep(0.01)
+        daemon.stop()
+        assert await asyncio.wait_for(runner, 5) == 0
+        return daemon.watches[ref].reads
+
+    assert asyncio.run(scenario()) == 2

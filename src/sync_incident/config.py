@@ -13,7 +13,8 @@ Sources, highest first:
 Secrets never come from files: the Bugzilla API key from ``SYNC_INCIDENT_BUGZILLA_API_KEY``
 or ``BUGZILLA_API_KEY``; the GitHub token from ``SYNC_INCIDENT_GITHUB_TOKEN``,
 ``GITHUB_TOKEN`` or ``GH_TOKEN``; chat webhook URLs from the variables ``digest.webhook_env``
-names. They are :class:`~pydantic.SecretStr`, so they never print.
+names; ``serve``'s webhook secrets and access token from ``SYNC_INCIDENT_GITHUB_WEBHOOK_SECRET``,
+``SYNC_INCIDENT_BUGZILLA_WEBHOOK_SECRET`` and ``SYNC_INCIDENT_SERVE_TOKEN``. They are :class:`~pydantic.SecretStr`, so they never print.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ _OTHER_ENV = frozenset({"CONFIG", "LONG", "REQUEST_LOG"})
 _SECRET_ENV = {
     "bugzilla_api_key": ("SYNC_INCIDENT_BUGZILLA_API_KEY", "BUGZILLA_API_KEY"),
     "github_token": ("SYNC_INCIDENT_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"),
+    "github_webhook_secret": ("SYNC_INCIDENT_GITHUB_WEBHOOK_SECRET",),
+    "bugzilla_webhook_secret": ("SYNC_INCIDENT_BUGZILLA_WEBHOOK_SECRET",),
+    "serve_token": ("SYNC_INCIDENT_SERVE_TOKEN",),
 }
 _ENV_ALIASES = {"AS": ("local", "user")}  # SYNC_INCIDENT_AS=alice: act as alice locally
 
@@ -96,6 +100,20 @@ class GateSettings(_Section):
     deadline_seconds: float = Field(default=300.0, gt=0)  # then exit 2, saying why
 
 
+class ServeSettings(_Section):
+    """``sync-incident serve``: where it listens and what it accepts (secrets: env only)."""
+
+    host: str = "127.0.0.1"  # loopback unless told otherwise: put a TLS proxy in front
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)  # webhooks above: 413, unread
+    replay_window: int = Field(default=10_000, ge=1)  # delivery ids remembered (LRU)
+    timeline_events: int = Field(default=5, ge=0, le=50)  # last events on each card
+    webhook_seconds: float = Field(default=8.0, gt=0)  # GitHub gives up after 10 s
+    # the header BMO's webhook form sends the shared secret in ("API key header")
+    bugzilla_secret_header: str = "X-Sync-Incident-Secret"
+    user: str = ""  # basic auth user name; empty: any name with the token as password
+
+
 class Settings(BaseSettings):
     """Everything configurable; see ``config/sync-incident.toml`` for a commented example."""
 
@@ -123,6 +141,7 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = ReminderSettings()
     gate: GateSettings = GateSettings()
     daemon: DaemonSettings = DaemonSettings()
+    serve: ServeSettings = ServeSettings()
     policy: Policy = Policy()
 
     bugzilla_api_key: SecretStr | None = Field(
@@ -130,6 +149,15 @@ class Settings(BaseSettings):
     )
     github_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices(*_SECRET_ENV["github_token"])
+    )
+    github_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices(*_SECRET_ENV["github_webhook_secret"])
+    )
+    bugzilla_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices(*_SECRET_ENV["bugzilla_webhook_secret"])
+    )
+    serve_token: SecretStr | None = Field(  # bearer token / basic password for page and API
+        default=None, validation_alias=AliasChoices(*_SECRET_ENV["serve_token"])
     )
 
     @_field_validator("incidents")
@@ -170,7 +198,14 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret a message could carry: the key, the token and the webhook URLs."""
-        found = [s.get_secret_value() for s in (self.bugzilla_api_key, self.github_token) if s]
+        held = (
+            self.bugzilla_api_key,
+            self.github_token,
+            self.github_webhook_secret,
+            self.bugzilla_webhook_secret,
+            self.serve_token,
+        )
+        found = [s.get_secret_value() for s in held if s]
         found += [url.get_secret_value() for url in self.webhook_urls().values()]
         return [s for s in found if s]
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from sync_incident.cli import posting, reading
+from sync_incident.cli import posting, reading, serving
 from sync_incident.cli.options import GLOBAL_OPTIONS, Globals
 from sync_incident.core.errors import (
     EXIT_INTERRUPTED,
@@ -137,6 +137,7 @@ app.command(cls=GateCommand)(reading.gate)
 app.command()(reading.retro)
 app.command()(reading.digest)
 app.command()(reading.daemon)
+app.command()(serving.serve)
 app.command("lint")(reading.lint)
 app.add_typer(config_app, name="config")
 config_app.command("check")(reading.config_check)

@@ -24,6 +24,10 @@ A tracker that fails (network, 5xx, rate limit, auth) is backed off exponentiall
 other trackers keep being polled; its incidents stay due and are read as soon as it is back.
 SIGTERM / SIGINT set the stop event: no new read or write starts, the ones in flight finish,
 and :meth:`Daemon.run` returns 0.
+
+:meth:`Daemon.poke` marks one incident due now and wakes the loop (``serve`` calls it when a
+webhook says the incident changed); ``listeners`` are called after each successful read, so
+a page can show the new state at once.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from sync_incident.core.comments import Comment
 from sync_incident.core.fold import checkpoint_of
+from sync_incident.core.policy import Facts
 from sync_incident.core.refs import IncidentRef, parse_ref
 from sync_incident.core.state import IncidentState
 from sync_incident.daemon.reminders import due_reminders
@@ -84,6 +90,7 @@ class Watch:
     configured: bool  # from config `incidents` (kept) or discovered (dropped when inactive)
     next_poll: datetime
     state: IncidentState | None = None
+    facts: Facts = field(default_factory=Facts)  # membership as last read (for verdicts)
     comments: list[Comment] = field(default_factory=list)  # as last read, for checkpoints
     error: str = ""
     reads: int = 0
@@ -142,6 +149,11 @@ class Daemon:
         self._progress = progress
         self._grace = digest_grace
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()  # set by poke(): cycle again without waiting
+        self._poked: set[str] = set()  # incident keys to read in the next cycle
+        self.listeners: list[Callable[[Watch], None]] = []  # called after each read
+        self.last_cycle_at: datetime | None = None
+        self.last_cycle_seconds = 0.0
         self._gates: dict[str, asyncio.Semaphore] = {}
         self.watches: dict[IncidentRef, Watch] = {}
         self.health: dict[str, Health] = {}
@@ -168,6 +180,22 @@ class Daemon:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    def poke(self, ref: IncidentRef, *, discover: bool = False) -> bool:
+        """Read ``ref`` in the next cycle, which starts at once; False when it is not watched.
+
+        ``discover``: when ``ref`` is not watched yet, ask its tracker for the active
+        incidents in that cycle (a new incident was just labelled). A poke during a cycle
+        is kept for the next one, so a change that raced a read is never lost.
+        """
+        if any(w.ref.key == ref.key for w in self.watches.values()):
+            self._poked.add(ref.key)
+        elif discover and self._discover:
+            self._health(ref.kind).next_discovery = None
+        else:
+            return False
+        self._wake.set()
+        return True
+
     async def run(self, *, once: bool = False) -> int:
         """Cycle until stopped (or once); returns the exit code, 0."""
         session = self._factory()
@@ -187,7 +215,10 @@ class Daemon:
     async def _nap(self, seconds: float) -> None:
         sleeper = asyncio.ensure_future(self._sleep(seconds))
         stopper = asyncio.ensure_future(self._stop.wait())
-        _, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        waker = asyncio.ensure_future(self._wake.wait())
+        _, pending = await asyncio.wait(
+            {sleeper, stopper, waker}, return_when=asyncio.FIRST_COMPLETED
+        )
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -224,9 +255,15 @@ class Daemon:
     async def cycle(self, session: Session) -> CycleReport:
         """Discover, poll what is due, post due reminders and the digest of the current slot."""
         now = self.clock()
+        started = time.monotonic()
         session.now = now
         report = CycleReport()
         self.last_report = report
+        self._wake.clear()
+        for watch in self.watches.values():
+            if watch.ref.key in self._poked:
+                watch.next_poll = min(watch.next_poll, now)
+        self._poked.clear()
         if self._discover:
             await self._discover_all(session, now)
         due = [
@@ -250,6 +287,7 @@ class Daemon:
         if not self._stop.is_set():
             await self._digest(session, now, report)
         self.cycles += 1
+        self.last_cycle_at, self.last_cycle_seconds = now, time.monotonic() - started
         log.info(
             "cycle done",
             extra={
@@ -318,13 +356,15 @@ class Daemon:
                 if bar is not None:
                     bar.advance()
         snap = reading.snapshot
-        watch.state, watch.error = reading.state, ""
+        watch.state, watch.facts, watch.error = reading.state, reading.facts, ""
         watch.comments = snap.comments
         watch.reads += 1
         watch.next_poll = now + self._interval(kind)
         report.polled += 1
         report.requests += snap.requests
         self._recovered(kind)
+        for listener in self.listeners:
+            listener(watch)
         log.debug(
             "polled",
             extra={

@@ -260,6 +260,46 @@ class FakeGitHub:
                     return issue, issue.comments[comment_id]
         raise KeyError(comment_id)
 
+    # ------------------------------------------------------------------ webhooks
+
+    def webhook(
+        self,
+        event: Literal["issue_comment", "issues"],
+        action: str,
+        full_name: str,
+        number: int,
+        *,
+        sender: str,
+        comment_id: int | None = None,
+        changes: dict[str, Any] | None = None,
+        label: str | None = None,
+    ) -> dict[str, Any]:
+        """The payload GitHub delivers for ``event``/``action`` on an issue, from the fake's state.
+
+        Build it before a deletion (GitHub's ``deleted`` payload carries the comment as it was)
+        and after an edit with ``changes={"body": {"from": OLD}}``.
+        """
+        repo = self.repos[full_name.lower()]
+        issue = repo.issues[number]
+        payload: dict[str, Any] = {
+            "action": action,
+            "issue": self._issue_json(repo, issue),
+            "repository": {
+                "id": repo.id,
+                "name": repo.name,
+                "full_name": repo.full_name,
+                "owner": self._user_json(self.users.get(repo.owner.lower()) or issue.user),
+            },
+            "sender": self._user_json(self.users[sender.lower()]),
+        }
+        if comment_id is not None:
+            payload["comment"] = self._comment_json(repo, issue, issue.comments[comment_id])
+        if changes is not None:
+            payload["changes"] = changes
+        if label is not None:
+            payload["label"] = self._label_json(repo, label)
+        return payload
+
     # ------------------------------------------------------------------ JSON shapes
 
     def _time(self, moment: float) -> str:

@@ -1,0 +1,115 @@
+"""The board: what the daemon knows, as the page and the API read it. Never reads a tracker.
+
+The daemon re-reads incidents (incrementally, and at once when a webhook pokes one); after
+each read it calls :meth:`Board.seen`, which bumps :attr:`Board.generation` and wakes every
+server-sent-event stream waiting in :meth:`Board.wait`. Verdicts are computed once per folded
+state (the same :func:`~sync_incident.views.verdicts` as ``show``), not once per page view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sync_incident.core.policy import Facts, Policy
+from sync_incident.core.readiness import Verdict
+from sync_incident.core.refs import IncidentRef, ReferenceError, parse_ref
+from sync_incident.core.state import IncidentState
+from sync_incident.views import verdicts
+
+if TYPE_CHECKING:
+    from sync_incident.daemon.poller import Daemon, Watch
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Known:
+    """One watched incident as last read: its state (None before the first read), verdicts."""
+
+    ref: IncidentRef
+    state: IncidentState | None
+    facts: Facts
+    verdicts: list[Verdict]
+    error: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.state is None or self.state.status != "resolved"
+
+
+class Board:
+    """Reads the daemon's watches; tells waiting streams when a read changed something."""
+
+    def __init__(self, daemon: Daemon, policy: Policy, *, clock: Clock = utc_now) -> None:
+        self._daemon = daemon
+        self.policy = policy
+        self.clock = clock
+        self.generation = 0
+        self._changed = asyncio.Event()  # replaced after each read: waiters of that read wake
+        self._verdicts: dict[str, tuple[IncidentState, list[Verdict]]] = {}
+        daemon.listeners.append(self.seen)
+
+    def seen(self, watch: Watch) -> None:
+        """A listener on the daemon: an incident was just read."""
+        self.generation += 1
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def wait(self, generation: int, timeout: float) -> bool:
+        """Until a read after ``generation`` (True, at once if one happened) or ``timeout``."""
+        if self.generation != generation:
+            return True
+        try:
+            async with asyncio.timeout(timeout):
+                await self._changed.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def known(self) -> list[Known]:
+        """Every watched incident, active ones first, then by reference."""
+        out = [self._known(w) for w in list(self._daemon.watches.values())]
+        out.sort(key=lambda k: (not k.active, k.ref))
+        return out
+
+    def find(self, text: str) -> Known | None:
+        """The watched incident ``text`` names (any reference form), None when not watched."""
+        try:
+            ref = parse_ref(text)
+        except ReferenceError:
+            return None
+        watch = next((w for w in self._daemon.watches.values() if w.ref.key == ref.key), None)
+        return self._known(watch) if watch is not None else None
+
+    def _known(self, watch: Watch) -> Known:
+        state = watch.state
+        if state is None:
+            return Known(watch.ref, None, watch.facts, [], watch.error)
+        cached = self._verdicts.get(watch.ref.key)
+        if cached is None or cached[0] is not state:
+            cached = (state, verdicts(state, self.policy, watch.facts))
+            self._verdicts[watch.ref.key] = cached
+        return Known(watch.ref, state, watch.facts, cached[1], watch.error)
+
+    # --- what /readyz and /metrics report -----------------------------------------------------
+
+    @property
+    def daemon(self) -> Daemon:
+        return self._daemon
+
+    def trackers_down(self) -> list[str]:
+        now = self._daemon.clock()
+        return sorted(kind for kind, h in self._daemon.health.items() if h.down(now))
+
+    def cycle_age(self) -> float | None:
+        """Seconds since the last daemon cycle started (None before the first one ends)."""
+        last = self._daemon.last_cycle_at
+        return None if last is None else (self._daemon.clock() - last).total_seconds()

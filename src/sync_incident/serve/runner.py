@@ -1,0 +1,174 @@
+"""One process: the daemon's cycle and the web application, sharing what the daemon knows.
+
+:class:`Server` builds the daemon (polls, reminders, digests, checkpoints: unchanged), the
+board over its watches, the pages and the Starlette app, and runs uvicorn next to the daemon
+loop on one asyncio event loop. :meth:`Server.drain` (SIGTERM, SIGINT) stops both gracefully:
+``/readyz`` turns 503 and event streams end, uvicorn stops accepting connections and lets
+in-flight requests finish (a webhook's witness post included), the daemon finishes its
+in-flight reads and writes, then the process exits 0.
+
+Every tracker client of the process goes through a :class:`~.metrics.CountingTransport`, so
+``/metrics`` counts each request on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+
+from sync_incident.daemon.poller import Daemon
+from sync_incident.serve.app import Context, create_app
+from sync_incident.serve.board import Board
+from sync_incident.serve.metrics import Meter
+from sync_incident.serve.pages import Pages
+from sync_incident.serve.webhooks import ReplayStore
+
+if TYPE_CHECKING:
+    from sync_incident.config import Settings
+    from sync_incident.service import Session
+
+log = logging.getLogger("sync_incident.serve")
+GRACE_SECONDS = 30.0  # in-flight requests get this long after SIGTERM
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: :class:`Server` drains the whole process."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+class Server:
+    """The daemon and the web app; ``await run(sock)`` until :meth:`drain`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: Callable[[], Session],
+        **daemon_options: Any,
+    ) -> None:
+        self.settings = settings
+        self.meter = Meter()
+
+        def metered() -> Session:
+            session = session_factory()
+            session.transports = self.meter.wrap(session.transports)
+            return session
+
+        self.daemon = Daemon(settings, metered, **daemon_options)
+        self.board = Board(self.daemon, settings.policy)
+        self.ctx = Context(
+            settings=settings,
+            daemon=self.daemon,
+            session=metered(),
+            board=self.board,
+            pages=Pages(self.board, events=settings.serve.timeline_events),
+            meter=self.meter,
+            replays=ReplayStore(settings.serve.replay_window),
+        )
+        self.app = create_app(self.ctx)
+        self._uvicorn: _Uvicorn | None = None
+
+    def drain(self) -> None:
+        """Stop taking work, finish what is in flight, then :meth:`run` returns."""
+        if not self.ctx.draining.is_set():
+            log.info("draining", extra={"event": "drain"})
+        self.ctx.draining.set()
+        self.daemon.stop()
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True
+
+    async def run(self, sock: socket.socket) -> int:
+        """Serve on ``sock`` (already bound) and run the daemon; 0 after a drain."""
+        config = uvicorn.Config(
+            self.app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            timeout_graceful_shutdown=int(GRACE_SECONDS),
+        )
+        self._uvicorn = _Uvicorn(config)
+        daemon = asyncio.ensure_future(self.daemon.run())
+        daemon.add_done_callback(lambda _: self.drain())  # the daemon stopping stops the server
+        host, port = sock.getsockname()[:2]
+        log.info("serving", extra={"event": "serve", "url": f"http://{_host(host)}:{port}"})
+        try:
+            await self._uvicorn.serve(sockets=[sock])
+        finally:
+            self.drain()
+            code = await daemon
+            await self.ctx.session.aclose()
+        log.info("stopped", extra={"event": "exit"})
+        return code
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (``port`` 0: any free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=1024)
+
+
+def run_serve(
+    settings: Settings,
+    session_factory: Callable[[], Session],
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    log_format: str = "text",
+) -> int:
+    """What ``sync-incident serve`` runs: logging, the socket, signals; the exit code."""
+    import signal
+
+    from sync_incident.core.errors import UsageError
+    from sync_incident.logs import configure_logging
+
+    if log_format not in ("json", "text"):
+        raise UsageError(f"--log-format must be json or text, not {log_format!r}")
+    where = (host or settings.serve.host, settings.serve.port if port is None else port)
+    if not 0 <= where[1] <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, not {where[1]}")
+    try:
+        sock = bind(*where)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {where[0]}:{where[1]}: {exc.strerror}",
+            hint="choose another --port, or stop what is using it",
+        ) from None
+    package_log = logging.getLogger("sync_incident")
+    server_log = logging.getLogger("uvicorn.error")
+    level = package_log.level
+    handler = configure_logging(log_format, settings.secrets())
+    server_log.addHandler(handler)
+    server = Server(settings, session_factory)
+
+    async def go() -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, server.drain)
+        try:
+            return await server.run(sock)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+
+    try:
+        return asyncio.run(go())
+    finally:
+        sock.close()
+        server_log.removeHandler(handler)
+        package_log.removeHandler(handler)
+        package_log.setLevel(level)

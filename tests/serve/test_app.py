@@ -1,0 +1,262 @@
+"""The server's routes over a real socket: pages, the JSON API, the gate API, access, health,
+metrics; and that a page view never reads the tracker.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from sync_incident.serve.pages import CSP
+from sync_incident.views import incident_json
+from tests.serve.world import FOCUS, REL, REPO, World, start, world
+
+__all__ = ["world"]
+
+
+class Landmarks(HTMLParser):
+    """Collects tags, ids and the text of the page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.text: list[str] = []
+        self.scripts = 0
+        self.external: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        found = dict(attrs)
+        if tag == "script":
+            self.scripts += 1
+            if found.get("src"):
+                self.external.append(found["src"] or "")
+        if tag == "link" and found.get("rel") == "stylesheet":
+            self.external.append(found.get("href") or "")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(html: str) -> Landmarks:
+    page = Landmarks()
+    page.feed(html)
+    return page
+
+
+def test_the_status_page_shows_a_card_per_incident_with_verdicts_holds_and_handoffs(
+    world: World,
+) -> None:
+    answer = world.get("/")
+    assert answer.status_code == 200
+    page = parse(answer.text)
+    text = " ".join(" ".join(page.text).split())
+    assert {"header", "main", "footer", "article", "h1", "h2"} <= set(page.tags)
+    assert page.tags.count("article") == 3  # two issues and the bug
+    assert "READY Firefox 96.0.1" in text
+    assert "NOT READY Focus 97.0" in text
+    assert "Focus 97.0 held by alice" in text and "crash in the new-tab page" in text
+    assert "alice → dana: incident commander" in text and "waiting" in text
+    assert "Incident commander dana · their time" in text and "Europe/Berlin" in text
+    assert page.external == [] and page.scripts == 1  # self-contained
+    assert answer.headers["content-security-policy"] == CSP
+
+
+def test_the_sign_off_matrix_says_each_status_in_words(world: World) -> None:
+    text = world.get("/").text
+    assert "Sign-offs: required teams × releases" in text
+    assert '<td class="c-signed"' in text and "✓</span> signed" in text
+    assert '<td class="c-missing"><span aria-hidden="true">–</span> missing' in text
+
+
+def test_the_board_fragment_carries_its_version(world: World) -> None:
+    answer = world.get("/?fragment=board")
+    version = answer.headers["x-board-version"]
+    assert len(version) == 16 and f'data-version="{version}"' in world.get("/").text
+    assert "<html" not in answer.text
+
+
+def test_a_page_view_never_reads_the_tracker(world: World) -> None:
+    before = len(world.github.log)
+    for path in ("/", "/?fragment=board", f"/incidents/github:{REPO}%231", "/api/incidents"):
+        assert world.get(path).status_code == 200
+    assert len(world.github.log) == before
+
+
+def test_the_incident_page_has_the_full_show_view(world: World) -> None:
+    answer = world.get(f"/incidents/{REPO}%232")
+    assert answer.status_code == 200
+    text = answer.text
+    assert "As <code>sync-incident show --full</code> prints it" in text
+    assert "Timeline (3 events)" in text and "offered the IC role to dana" in text
+
+
+def test_an_unwatched_incident_page_is_404_and_reads_nothing(world: World) -> None:
+    before = len(world.github.log)
+    assert world.get(f"/incidents/{REPO}%2399").status_code == 404
+    assert world.get("/api/incidents/local:5").status_code == 404
+    assert len(world.github.log) == before
+
+
+def test_the_incident_api_is_exactly_show_json(world: World) -> None:
+    answer = world.get(f"/api/incidents/github:{REPO}%232")
+    known = world.server.board.find(f"{REPO}#2")
+    assert known is not None and known.state is not None
+    assert answer.text == incident_json(known.state, known.verdicts)
+    assert answer.json()["releases"][0]["verdict"] == "not-ready"
+
+
+def test_the_incidents_api_summarises_every_watched_incident(world: World) -> None:
+    data = world.get("/api/incidents").json()
+    assert data["schema_version"] == 1
+    by_ref = {i["ref"]: i for i in data["incidents"]}
+    assert by_ref[f"{REPO}#1"]["releases"][0]["ready"] is True
+    assert by_ref[f"{REPO}#2"]["holds"][0]["by"] == "alice"
+    assert by_ref[f"{REPO}#2"]["pending_handoffs"][0]["to"] == "dana"
+    assert by_ref[f"{REPO}#2"]["href"] == f"/api/incidents/github:{REPO}%232"
+
+
+# --- the gate over HTTP ------------------------------------------------------------------------
+
+
+def test_the_gate_api_is_200_when_ready_and_reads_fresh(world: World) -> None:
+    before = len(world.github.log)
+    answer = world.get("/api/gate", params={"ref": f"{REPO}#1", "release": REL})
+    assert answer.status_code == 200, answer.text
+    data = answer.json()
+    assert data["ready"] is True and data["required"] == ["QA", "Releng"]
+    assert len(world.github.log) > before  # a fresh read, not the board
+
+
+def test_the_gate_api_is_409_when_not_ready(world: World) -> None:
+    answer = world.get("/api/gate", params={"ref": f"{REPO}#2", "release": FOCUS})
+    assert answer.status_code == 409
+    assert answer.json()["reasons"][0].startswith("Blocked: alice holds Focus 97.0")
+
+
+def test_the_gate_api_takes_require_and_require_ship_like_the_cli(world: World) -> None:
+    params = {"ref": f"{REPO}#1", "release": REL, "require": "QA", "require_ship": "true"}
+    data = world.get("/api/gate", params=params).json()
+    assert data["required"] == ["QA"] and data["ship_required"] is True and not data["ready"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"ref": f"{REPO}#1"},  # no release
+        {"ref": "not a reference", "release": REL},
+        {"ref": f"{REPO}#1", "release": "Firefox"},  # no version
+        {"ref": f"{REPO}#1", "release": REL, "require_ship": "maybe"},
+        {"ref": f"{REPO}#77", "release": REL},  # no such issue
+        {"ref": "local:1", "release": REL},  # a tracker this server has no database for
+    ],
+    ids=["no-release", "bad-ref", "no-version", "bad-flag", "missing-issue", "local"],
+)
+def test_the_gate_api_fails_closed_with_503(world: World, params: dict[str, str]) -> None:
+    answer = world.get("/api/gate", params=params)
+    assert answer.status_code == 503, answer.text
+    data = answer.json()
+    assert data["ready"] is False and data["verdict"] == "could-not-decide"
+
+
+def test_the_gate_api_fails_closed_when_the_tracker_is_down(world: World) -> None:
+    from sync_incident.testing.github import Fault
+
+    world.call(lambda: world.github.faults.extend(Fault("status", status=502) for _ in range(9)))
+    answer = world.get("/api/gate", params={"ref": f"{REPO}#1", "release": REL})
+    assert answer.status_code == 503 and "could not decide" in answer.json()["error"]
+
+
+# --- access -----------------------------------------------------------------------------------
+
+
+def test_with_a_token_pages_and_api_need_it_but_webhooks_and_probes_do_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = start(tmp_path, monkeypatch, token_env=True)
+    try:
+        for path in ("/", "/api/incidents", "/metrics", "/events", f"/api/gate?ref={REPO}%231"):
+            answer = running.get(path)
+            assert answer.status_code == 401, path
+            assert answer.headers["www-authenticate"].startswith("Basic")
+        bearer = {"Authorization": "Bearer page-token-0123456789"}
+        assert running.get("/api/incidents", headers=bearer).status_code == 200
+        basic = base64.b64encode(b"anyone:page-token-0123456789").decode()
+        assert running.get("/", headers={"Authorization": f"Basic {basic}"}).status_code == 200
+        wrong = {"Authorization": "Bearer page-token-012345678"}
+        assert running.get("/", headers=wrong).status_code == 401
+        assert running.get("/healthz").status_code == 200
+        assert running.get("/readyz").status_code == 200
+        ping = running.deliver("ping", {"zen": "Design for failure."})
+        assert ping.status_code == 200
+    finally:
+        running.close()
+
+
+# --- operations ---------------------------------------------------------------------------------
+
+
+def test_healthz_and_readyz(world: World) -> None:
+    assert world.get("/healthz").text == "ok\n"
+    ready = world.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["trackers_down"] == [] and ready.json()["last_cycle_age_seconds"] >= 0
+
+
+def test_readyz_is_503_while_a_tracker_is_backed_off(world: World) -> None:
+    from datetime import timedelta
+
+    def down() -> None:
+        health = world.server.daemon._health("github")
+        health.down_until = world.server.daemon.clock() + timedelta(minutes=5)
+
+    world.call(down)
+    answer = world.get("/readyz")
+    assert answer.status_code == 503
+    assert "tracker github is unreachable (backing off)" in answer.json()["problems"]
+
+
+def test_metrics_in_prometheus_text_format(world: World) -> None:
+    world.deliver("ping", {"zen": "Approachable is better than simple."})
+    answer = world.get("/metrics")
+    assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    lines = answer.text.splitlines()
+    assert "sync_incident_active_incidents 3" in lines
+    assert "sync_incident_open_holds 1" in lines
+    assert "sync_incident_pending_handoffs 1" in lines
+    assert 'sync_incident_releases{verdict="ready"} 1' in lines
+    assert any(
+        line.startswith('sync_incident_pending_handoff_age_seconds{incident="acme/releases#2"')
+        for line in lines
+    )
+    assert any(
+        line.startswith('sync_incident_tracker_requests_total{tracker="github"} ') for line in lines
+    )
+    assert 'sync_incident_webhook_deliveries_total{source="github",result="pong"} 1' in lines
+    assert "sync_incident_cycles_total 1" in lines
+    for line in lines:  # every sample line is NAME{labels} VALUE
+        if not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            assert name and float(value) == float(value), line
+
+
+def test_the_events_stream_sends_the_board_version(world: World) -> None:
+    version = world.get("/?fragment=board").headers["x-board-version"]
+    with world.client.stream("GET", world.url + "/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        seen = ""
+        for line in stream.iter_lines():
+            seen += line + "\n"
+            if line.startswith("data:"):
+                break
+    assert f"event: version\ndata: {version}" in seen
+
+
+def test_json_schema_of_the_list_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for key in json.loads('["href", "pending_handoffs", "update_overdue", "releases"]'):
+        assert f"`{key}`" in readme
