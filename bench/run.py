@@ -35,7 +35,8 @@ from sync_incident.testing.github import FakeClock, FakeGitHub  # noqa: E402
 from sync_incident.testing.server import LoopbackServer  # noqa: E402
 from sync_incident.trackers.bugzilla.tracker import BugzillaTracker  # noqa: E402
 from sync_incident.trackers.cache import Cache  # noqa: E402
-from sync_incident.trackers.github.tracker import API_VERSION, GitHubTracker  # noqa: E402
+from sync_incident.trackers.github.client import API_VERSION  # noqa: E402
+from sync_incident.trackers.github.tracker import GitHubTracker  # noqa: E402
 from sync_incident.trackers.http import make_client  # noqa: E402
 
 BZ_ME, BZ_KEY = "releng-bot@example.com", "BenchKey000000000000000000000000000000001"
