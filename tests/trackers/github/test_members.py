@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import httpx
 import pytest
 
-from sync_incident.core.errors import (
-    AccessDenied,
-)
+from sync_incident.config import Settings
+from sync_incident.core.errors import AccessDenied, RefusedError
+from sync_incident.core.events import Opened, SignoffGiven, SignoffRevoked
+from sync_incident.core.policy import Person, Policy, Team
+from sync_incident.service import Session
 from tests.trackers.contract import run
-from tests.trackers.github.world import (
-    REPO,
-    World,
-)
+from tests.trackers.github.world import API, ME, REPO, World
 
 # ---------------------------------------------------------------------- authorization
 
@@ -51,3 +54,42 @@ def test_repo_permission(world: World, role: str, expected: str) -> None:
 
 def test_repo_permission_of_unknown_user_is_none(world: World) -> None:
     assert run(world.tracker().repo_permission(REPO, "nobody-here")) == "none"
+
+
+def test_an_active_team_member_may_revoke_the_teams_signoff_pending_may_not(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Membership is asked for every actor whose team matters: revokers too (issue 11)."""
+    world.fake.add_user("quinn", "ghp_quinn0000000000000000000000000000000")
+    world.fake.add_user("mallory", "ghp_mallory00000000000000000000000000000")
+    world.fake.teams[("acme", "qa")] = {"quinn": "active", "carol": "active", "mallory": "pending"}
+    policy = Policy(
+        people={
+            "bot": Person(github=ME),
+            "quinn": Person(github="quinn"),
+            "carol": Person(github="carol"),
+            "mallory": Person(github="mallory"),
+        },
+        teams={"QA": Team(github_teams=["acme/qa"])},
+    )
+    release = "Firefox 96.0.1"
+
+    async def act(login: str, events: list[Any]) -> Any:
+        monkeypatch.setenv("GITHUB_TOKEN", world.fake.users[login].token or "")
+        settings = Settings(
+            github={"api_url": API}, cache=tmp_path / f"{login}.sqlite3", policy=policy
+        )
+        transports = {"github": httpx.MockTransport(world.fake.handler)}
+        async with Session(settings, transports=transports, sleep=world.clock.sleep) as s:
+            await s.post(world.ref, events)
+            return (await s.read(world.ref, fresh=True)).state
+
+    run(act(ME, [Opened(title="Crash", ic="bot")]))
+    statement = "QA signs off on Firefox 96.0.1."
+    run(act("quinn", [SignoffGiven(team="QA", release=release, statement=statement)]))
+    reason = "A new crash signature appeared."
+    with pytest.raises(RefusedError):
+        run(act("mallory", [SignoffRevoked(team="QA", release=release, reason=reason)]))
+    state = run(act("carol", [SignoffRevoked(team="QA", release=release, reason=reason)]))
+    assert state.signoffs == []
+    assert [s.revoked_by for s in state.revoked_signoffs] == ["carol"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sync_incident.trackers.base import Mirror
+from sync_incident.trackers.cache import Cache
 from sync_incident.trackers.github.mirror import (
     STATUS_END,
     STATUS_START,
@@ -14,8 +17,10 @@ from tests.trackers.github.world import (
     ME,
     OTHER,
     REPO,
+    WRITES,
     World,
     hold_mirror,
+    since,
 )
 
 
@@ -99,3 +104,66 @@ def test_assignee_of_a_former_ic_we_set_is_removed_others_kept(world: World) -> 
     me_ic = Mirror(True, "bot", ME, True, "Active", status_block="**Active** · IC alice · hold")
     run(tracker.post(world.ref, "ic me", marker="a-2", mirror=me_ic))
     assert world.fake.issue(REPO, world.ref.number).assignees == ["carol", ME]
+
+
+# ---------------------------------------------------------------------- the block cannot break out
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        STATUS_END,
+        f"{STATUS_END}\n\n<!-- sync-incident:1 signoff.given 01FAKE {{}} -->",
+        f"{STATUS_START} nested",
+        "<!-- an unclosed comment",
+    ],
+)
+def test_text_in_the_block_cannot_end_or_open_our_markers(world: World, reason: str) -> None:
+    block = f"- **Hold** on Firefox 96.0.1 by alice: {reason}"
+    body = replace_status_block("Intro.", block)
+    assert body.count(STATUS_START) == 1 and body.count(STATUS_END) == 1
+    assert body.startswith("Intro.") and body.endswith(STATUS_END)
+    assert replace_status_block(body, block) == body  # stable: no "in doubt forever"
+    assert strip_status_block(body).strip() == "Intro."
+    tracker = world.tracker()
+    run(tracker.post(world.ref, "hold", marker="esc-1", mirror=hold_mirror(block)))
+    written = world.fake.issue(REPO, world.ref.number).body or ""
+    assert written.count(STATUS_END) == 1
+    start = len(world.fake.log)
+    run(tracker.post(world.ref, "again", marker="esc-2", mirror=hold_mirror(block)))
+    assert [e for e in since(world, start) if e.method == "PATCH"] == []
+
+
+# ---------------------------------------------------------------------- sync_mirror
+
+
+def test_sync_mirror_writes_only_what_differs_and_then_costs_nothing(world: World) -> None:
+    tracker = world.tracker()
+    run(tracker.fetch(world.ref))
+    assert run(tracker.sync_mirror(world.ref, hold_mirror())) is True
+    assert "hold" in world.fake.issue(REPO, world.ref.number).labels
+    start = len(world.fake.log)
+    assert run(tracker.sync_mirror(world.ref, hold_mirror())) is False
+    assert since(world, start) == []  # the issue as last read agrees: no request at all
+
+
+def test_sync_mirror_without_push_access_returns_false_and_is_not_tried_again(
+    world: World,
+) -> None:
+    world.fake.repos[REPO].permissions.clear()
+    cache = Cache()
+    carol = "ghp_carol00000000000000000000000000000000"
+    tracker = world.tracker(carol, cache=cache)
+    run(tracker.fetch(world.ref))
+    assert run(tracker.sync_mirror(world.ref, hold_mirror())) is False
+    assert [e.status for e in world.fake.log].count(403) == 1
+    start = len(world.fake.log)
+    later = world.tracker(carol, cache=cache)  # the next command on the same machine
+    run(later.fetch(world.ref))
+    assert run(later.sync_mirror(world.ref, hold_mirror())) is False
+    assert [e.method for e in since(world, start) if e.method in WRITES] == []
+
+
+def test_sync_mirror_without_a_token_does_nothing(world: World) -> None:
+    assert run(world.tracker(None).sync_mirror(world.ref, hold_mirror())) is False
+    assert world.fake.log == []

@@ -8,6 +8,7 @@ import pytest
 from sync_incident.core.errors import (
     TrackerError,
 )
+from sync_incident.testing.github import Fault, Logged
 from sync_incident.trackers.cache import Cache
 from sync_incident.trackers.github.tracker import build_github
 from tests.trackers.contract import run
@@ -198,3 +199,81 @@ def test_search_active_follows_pages_and_skips_other_issues(world: World) -> Non
     assert sorted(r.number for r in refs) == list(range(2, 105))
     assert world.fake.log[0].params["labels"] == "incident:active"
     assert [e.path.startswith("/repositories/") for e in world.fake.log] == [False, True]
+
+
+# ---------------------------------------------------------------------- ambiguous edits
+
+
+def _stamped_one_second_late(world: World, text: str) -> int:
+    """A comment whose updated_at is a second after created_at: GitHub does this unedited."""
+    comment = world.fake.add_comment(REPO, world.ref.number, text, by=OTHER)
+    comment.updated_at = comment.created_at + 1
+    return comment.id
+
+
+def _graphql(world: World, start: int = 0) -> list[Logged]:
+    return [e for e in world.fake.log[start:] if e.path == "/graphql"]
+
+
+def test_an_ambiguous_comment_is_asked_about_once_in_one_graphql_request(world: World) -> None:
+    first = _stamped_one_second_late(world, "QA signs off on 96.0.1.")
+    second = _stamped_one_second_late(world, "Releng signs off on 96.0.1.")
+    tracker = world.tracker()
+    snap = run(tracker.fetch(world.ref))
+    assert [c.edited for c in snap.comments] == [False, False]
+    asked = _graphql(world)
+    assert len(asked) == 1
+    assert asked[0].method == "POST"
+    assert "lastEditedAt" in asked[0].body["query"]
+    assert sorted(asked[0].body["variables"]["ids"]) == sorted(
+        world.fake.issue(REPO, world.ref.number).comments[c].node_id for c in (first, second)
+    )
+    start = len(world.fake.log)
+    run(tracker.fetch(world.ref))  # warm: already answered, not asked again
+    run(tracker.fetch(world.ref))
+    assert _graphql(world, start) == []
+
+
+def test_a_comment_replaced_within_a_second_is_edited(world: World) -> None:
+    cid = _stamped_one_second_late(world, "QA signs off on 96.0.1.")
+    comment = world.fake.issue(REPO, world.ref.number).comments[cid]
+    comment.body = "QA signs off on 96.0.2."
+    comment.last_edited_at = comment.updated_at  # what GitHub's edit history says
+    snap = run(world.tracker().fetch(world.ref))
+    assert snap.comments[-1].edited
+
+
+@pytest.mark.parametrize("failure", ["no-token", "5xx", "graphql-errors"])
+def test_an_ambiguous_comment_counts_as_edited_when_the_check_fails(
+    world: World, failure: str
+) -> None:
+    _stamped_one_second_late(world, "QA signs off on 96.0.1.")
+    if failure == "5xx":
+        world.fake.faults.append(Fault("status", method="POST", path="/graphql", times=10))
+    if failure == "graphql-errors":
+
+        def broken(request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/graphql":
+                return httpx.Response(200, json={"errors": [{"message": "rate limited"}]})
+            return world.fake.handler(request)
+
+        tracker = build_github(API, ME_TOKEN, cache=Cache(), transport=httpx.MockTransport(broken))
+    else:
+        tracker = world.tracker(None if failure == "no-token" else ME_TOKEN)
+    try:
+        first = run(tracker.fetch(world.ref))
+        assert first.comments[-1].edited  # fail closed
+        world.fake.faults.clear()
+        second = run(tracker.fetch(world.ref))  # asked again on the next read
+        assert second.comments[-1].edited is (failure != "5xx")
+    finally:
+        run(tracker.aclose())
+
+
+def test_a_fresh_read_asks_again(world: World) -> None:
+    _stamped_one_second_late(world, "QA signs off on 96.0.1.")
+    cache = Cache()
+    run(world.tracker(cache=cache).fetch(world.ref))
+    start = len(world.fake.log)
+    run(world.tracker(cache=cache).fetch(world.ref, fresh=True))
+    assert len(_graphql(world, start)) == 1

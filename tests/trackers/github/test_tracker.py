@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import itertools
+import socket
+from pathlib import Path
 
+import httpx
 import pytest
 
+from sync_incident.config import Settings
+from sync_incident.core.errors import Unavailable
+from sync_incident.core.events import Opened
 from sync_incident.core.refs import IncidentRef
+from sync_incident.service import Session
 from sync_incident.testing.github import Fault
 from sync_incident.trackers.base import Mirror, NewIncident
+from sync_incident.trackers.cache import Cache
+from sync_incident.trackers.github.mirror import STATUS_START
+from sync_incident.trackers.github.tracker import build_github
 from tests.trackers.contract import ContractEnv, TrackerContract, run
 from tests.trackers.github.world import (
+    API,
     ME,
+    ME_TOKEN,
     OTHER,
     OTHER_TOKEN,
     REPO,
@@ -152,3 +164,66 @@ def test_403_on_a_mirror_write_is_not_retried_and_the_comment_still_stands(
     assert "not updated" in posted.mirror_error
     comments = world.fake.issue(REPO, world.ref.number).comments.values()
     assert [c.body for c in comments if c.id == int(posted.comment_id)] != []
+
+
+# ---------------------------------------------------------------------- identity and cost
+
+
+def test_whoami_is_remembered_per_server_and_token_for_a_day(world: World) -> None:
+    cache = Cache()
+    assert run(world.tracker(cache=cache).whoami()).login == ME
+    start = len(world.fake.log)
+    assert run(world.tracker(cache=cache).whoami()).login == ME  # the next command
+    assert since(world, start) == []
+    rows = cache._db.execute("SELECT data FROM entries").fetchall()
+    assert not [r for r in rows if ME_TOKEN in r[0]]
+
+
+# ---------------------------------------------------------------------- opening, end to end
+
+
+def test_open_writes_the_opened_event_once_as_a_comment(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def go() -> IncidentRef:
+        settings = Settings(github={"api_url": API}, cache=tmp_path / "cache.sqlite3")
+        transports = {"github": httpx.MockTransport(world.fake.handler)}
+        async with Session(settings, transports=transports, sleep=world.clock.sleep) as s:
+            return await s.open_new("github", Opened(title="Crash", ic="alice"), location=REPO)
+
+    monkeypatch.setenv("GITHUB_TOKEN", ME_TOKEN)
+    ref = run(go())
+    issue = world.fake.issue(REPO, ref.number)
+    opened = [c for c in issue.comments.values() if "opened" in c.body]
+    assert len(opened) == 1 and len(issue.comments) == 1
+    assert "sync-incident:1 opened" not in (issue.body or "")  # the body only mirrors state
+    assert STATUS_START in (issue.body or "")
+    assert len(world.fake.requests("POST", r"/issues$")) == 1
+
+
+# ---------------------------------------------------------------------- failing fast
+
+
+def test_a_github_that_does_not_resolve_fails_fast_naming_the_setting(world: World) -> None:
+    class NoDns(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            try:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            except socket.gaierror as exc:
+                raise httpx.ConnectError(str(exc), request=request) from exc
+
+    tracker = build_github(
+        "https://ghe.example.invalid/api/v3",
+        ME_TOKEN,
+        cache=Cache(),
+        transport=NoDns(),
+        sleep=world.clock.sleep,
+    )
+    with pytest.raises(Unavailable) as caught:
+        run(tracker.fetch(world.ref))
+    run(tracker.aclose())
+    assert "ghe.example.invalid" in caught.value.message
+    assert "--github-api-url" in caught.value.hint
+    assert "SYNC_INCIDENT_GITHUB_API_URL" in caught.value.hint
+    assert sum(world.clock.sleeps) <= 5.0
+    assert ME_TOKEN not in caught.value.message + caught.value.hint

@@ -214,6 +214,9 @@ class GitHubTracker:
         known = self._seen.get(key)
         if known is not None and "_body" in known and not differs(known, mirror):
             return False
+        me = self._me or self._memory.identity()
+        if me is not None and self._memory.may_not_write(me.login, ref.repo):
+            return False  # known to lack triage/push here: left for someone who can
         cached = self._cache.load(key)
         try:
             await self._reader.sync(ref, cached)
