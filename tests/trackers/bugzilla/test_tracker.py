@@ -17,6 +17,7 @@ from sync_incident.testing.bugzilla import (
 from sync_incident.trackers.base import Mirror, NewIncident
 from sync_incident.trackers.cache import Cache
 from tests.trackers.bugzilla.world import (
+    BASE,
     ME,
     ME_KEY,
     OTHER,
@@ -30,23 +31,34 @@ from tests.trackers.contract import ContractEnv, TrackerContract, run
 
 
 class TestBugzillaContract(TrackerContract):
-    @pytest.fixture(params=["5.2", "bmo"])
+    @pytest.fixture(params=[("5.2", ME), ("bmo", ME), ("bmo", None)], ids=["5.2", "bmo", "whoami"])
     def env(self, request: pytest.FixtureRequest) -> Iterator[ContractEnv]:
-        w = World(request.param)
+        flavor, login = request.param
+        w = World(flavor)
+        cache = w.cache()
+
+        def spoil(ref: IncidentRef) -> None:
+            entry = cache.load(f"{BASE}#{ref.number}")
+            entry.comments.popitem()
+            cache.save(f"{BASE}#{ref.number}", entry)
+
         yield ContractEnv(
-            tracker=w.tracker(),
+            tracker=w.tracker(login=login, cache=cache),
             other=w.tracker(OTHER_KEY, login=OTHER),
             ref=w.ref,
             missing_ref=IncidentRef("bugzilla", 999_999),
             me=ME,
             other_login=OTHER,
-            fresh=lambda: w.tracker(),
+            fresh=lambda: w.tracker(login=login),
             new_incident=NewIncident(
                 title="Firefox 97.0 release blocked by crash",
                 body="Releng opens an incident for Firefox 97.0. [marker 01NEWINCIDENT]",
                 marker="01NEWINCIDENT",
                 location="Release Engineering :: General",
             ),
+            requests=lambda: len(w.fake.log),
+            again=lambda: w.tracker(login=login, cache=cache),
+            spoil=spoil,
         )
         w.close()
 

@@ -39,8 +39,16 @@ from tests.trackers.github.world import (
 class TestGitHubContract(TrackerContract):
     @pytest.fixture
     def env(self, world: World) -> ContractEnv:
+        cache = Cache()
+
+        def spoil(ref: IncidentRef) -> None:
+            key = f"{API}#{ref.repo.lower()}#{ref.number}"
+            entry = cache.load(key)
+            entry.comments.popitem()
+            cache.save(key, entry)
+
         return ContractEnv(
-            tracker=world.tracker(),
+            tracker=world.tracker(cache=cache),
             other=world.tracker(OTHER_TOKEN),
             ref=world.ref,
             missing_ref=IncidentRef("github", 999, repo=REPO),
@@ -53,6 +61,9 @@ class TestGitHubContract(TrackerContract):
                 marker="01OPENEDEVENT",
                 location=REPO,
             ),
+            requests=lambda: len(world.fake.log),
+            again=lambda: world.tracker(cache=cache),
+            spoil=spoil,
         )
 
 
