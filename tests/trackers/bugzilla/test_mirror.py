@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sync_incident.config import Settings
+from sync_incident.core import codec
+from sync_incident.core.events import Opened
+from sync_incident.service import Session
 from sync_incident.trackers.bugzilla.mirror import mirror_whiteboard
 from tests.trackers.bugzilla.world import (
+    BASE,
     ME,
+    ME_KEY,
     OTHER,
     OTHER_KEY,
     World,
@@ -170,3 +181,25 @@ def test_a_mirror_left_behind_by_a_plain_account_catches_up_on_the_next_editbugs
     run(ic.fetch(world.ref))  # whoever can write next reads the incident ...
     assert run(ic.sync_mirror(world.ref, accepted)) is True  # ... and brings the mirror in line
     assert "[ic:qa]" in world.fake.bugs[world.bug].whiteboard
+
+
+def test_any_read_by_an_editbugs_account_brings_a_stale_mirror_in_line(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Session.read calls sync_mirror: the whiteboard catches up on the next read (issue 13)."""
+    world.fake.bugs[world.bug].whiteboard = "[incident:active] [ic:dana] [qa-notes]"
+    opened = codec.render([Opened(title="Crash", ic="alice")], "plain")
+    world.fake.add_comment(world.bug, ME, opened)
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA_API_KEY", ME_KEY)
+    settings = Settings(bugzilla={"url": BASE, "login": ME}, cache=tmp_path / "c.sqlite3")
+
+    async def read(fresh: bool) -> None:
+        transports = {"bugzilla": httpx.MockTransport(world.fake.handler)}
+        async with Session(settings, transports=transports, sleep=world.sleep) as session:
+            await session.read(world.ref, fresh=fresh)
+
+    run(read(fresh=True))  # the gate reads fresh: it catches the mirror up too
+    assert world.fake.bugs[world.bug].whiteboard == "[qa-notes] [incident:active] [ic:alice]"
+    start = len(world.fake.log)
+    run(read(fresh=False))
+    assert [s for s in world.sent(start) if s.startswith("PUT")] == []
