@@ -458,9 +458,18 @@ class FakeBugzilla:
             )
         wanted = set(params.get("names", [])) | set(params.get("match", []))
         found = [u for u in self.users.values() if any(w in u.login for w in wanted)]
-        return 200, {
-            "users": [{"id": u.uid, "name": u.login, "real_name": u.real_name} for u in found]
-        }
+        users = []
+        for u in found:
+            data: dict[str, Any] = {"id": u.uid, "name": u.login, "real_name": u.real_name}
+            # as 5.2: groups show to the account itself (others get []), saved searches only
+            # to the account itself (an admin does not get them either)
+            mine = user is not None and user.login == u.login
+            data["groups"] = [{"id": 8, "name": "editbugs"}] if mine and u.editbugs else []
+            if mine:
+                data["saved_searches"] = []
+            fields = _fields(params)
+            users.append({k: v for k, v in data.items() if not fields or k in fields})
+        return 200, {"users": users}
 
     def _visible_bug(self, user: FakeUser | None, bug_id: int) -> FakeBug:
         bug = self.bugs.get(bug_id)

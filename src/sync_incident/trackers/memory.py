@@ -130,3 +130,6 @@ class ServerMemory:
 
     def remember_may_not_write(self, login: str | None, where: str = "") -> None:
         self._put(self._account(login, where))
+
+    def forget_may_not_write(self, login: str | None, where: str = "") -> None:
+        self._cache.put(_NS, self._account(login, where), json.dumps({"at": 0}))

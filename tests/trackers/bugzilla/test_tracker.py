@@ -131,19 +131,19 @@ def test_the_key_check_is_remembered_per_server_and_key_for_a_day(world: World) 
     cache = world.cache()
     first = world.tracker(cache=cache, clock=lambda: now[0])
     run(first.post(world.ref, "first", marker="day-1"))
-    assert "GET /rest/valid_login" in world.sent()
+    assert "GET /rest/user" in world.sent()
     start = len(world.fake.log)
     run(world.tracker(cache=cache, clock=lambda: now[0]).post(world.ref, "next", marker="day-2"))
     assert world.sent(start) == ["POST /rest/bug/1/comment"]  # no version, no key check
     other_key = world.tracker(OTHER_KEY, login=OTHER, cache=cache, clock=lambda: now[0])
     start = len(world.fake.log)
     run(other_key.post(world.ref, "qa", marker="day-3"))
-    assert "GET /rest/valid_login" in world.sent(start)  # another key is checked on its own
+    assert "GET /rest/user" in world.sent(start)  # another key is checked on its own
     now[0] += 25 * 3600
     start = len(world.fake.log)
     run(world.tracker(cache=cache, clock=lambda: now[0]).post(world.ref, "later", marker="day-4"))
     assert "GET /rest/version" in world.sent(start)
-    assert "GET /rest/valid_login" in world.sent(start)
+    assert "GET /rest/user" in world.sent(start)
 
 
 def test_the_cache_keeps_a_fingerprint_never_the_key(world: World) -> None:
@@ -166,7 +166,7 @@ def test_a_revoked_key_fails_the_write_fast_and_is_checked_again(world: World) -
     world.fake.users[ME].key = ME_KEY  # the same key works again: it is checked again first
     start = len(world.fake.log)
     run(world.tracker(cache=cache).post(world.ref, "y", marker="rev-2"))
-    assert "GET /rest/valid_login" in world.sent(start)
+    assert "GET /rest/user" in world.sent(start)
     assert world.stored_with("y") == 1
 
 
@@ -216,11 +216,13 @@ def test_a_posting_command_that_changes_a_field_costs_three(world: World) -> Non
     assert world.fake.bugs[world.bug].whiteboard.endswith("[hold]")
 
 
-def test_a_plain_account_learns_once_and_then_posts_without_a_failing_put(world: World) -> None:
+def test_a_plain_account_is_known_from_the_key_check_and_never_sends_a_failing_put(
+    world: World,
+) -> None:
     cache = world.cache()
     _warm(world, cache, OTHER_KEY, OTHER)
     first = _command(world, cache, "plain-1", mirror(hold=True), OTHER_KEY, OTHER)
-    assert first[-2:] == ["PUT /rest/bug/1", "POST /rest/bug/1/comment"]  # 115, then alone
+    assert first == ["GET /rest/bug/1/comment", "POST /rest/bug/1/comment"]  # no failing PUT
     later = _command(world, cache, "plain-2", mirror(hold=False), OTHER_KEY, OTHER)
     assert later == ["GET /rest/bug/1/comment", "POST /rest/bug/1/comment"]
     assert world.stored_with("event plain-1") == world.stored_with("event plain-2") == 1
@@ -325,3 +327,11 @@ def test_an_ambiguous_create_files_one_bug(world: World) -> None:
     ref = run(tracker.create(new))
     created = [b for b in world.fake.bugs.values() if b.summary == "Firefox 97 crash"]
     assert [b.id for b in created] == [ref.number]
+
+
+def test_a_52_server_is_not_asked_for_whoami_once_its_version_is_known(world: World) -> None:
+    tracker = world.tracker()
+    run(tracker.fetch(world.ref))  # the key's first request asks the version: 5.2+
+    run(tracker.post(world.ref, "note", marker="v-1"))
+    assert "GET /rest/whoami" not in world.sent()
+    assert world.sent().count("GET /rest/user") == 1

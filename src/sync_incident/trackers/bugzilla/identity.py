@@ -11,9 +11,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sync_incident.core.comments import Account
 from sync_incident.core.errors import AuthError, NotConfigured, ProtocolError
-from sync_incident.trackers.bugzilla.client import KEY_HINT, BugzillaClient, RouteMissing
+from sync_incident.trackers.bugzilla.client import (
+    KEY_HINT,
+    BugzillaClient,
+    RouteMissing,
+    auth_style_for,
+)
 from sync_incident.trackers.memory import ServerMemory
 
 
@@ -21,9 +28,15 @@ class Identity:
     """The account behind the key, and the once-a-day key check."""
 
     def __init__(
-        self, http: BugzillaClient, memory: ServerMemory, key: str | None, login: str | None
+        self,
+        http: BugzillaClient,
+        memory: ServerMemory,
+        key: str | None,
+        login: str | None,
+        version: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._http = http
+        self._version = version
         self._memory = memory
         self._key = key
         self._login = login  # 5.0/5.2 have no /rest/whoami: the login names the account
@@ -56,7 +69,7 @@ class Identity:
         if me is not None:
             return me
         self.require_key()
-        if not self._memory.lacks_whoami():
+        if self._has_whoami():
             me = await self.ask_whoami()
             if me is not None:
                 return me
@@ -65,6 +78,13 @@ class Identity:
             "key's account cannot be named without a login",
             hint="set your Bugzilla login: [bugzilla] login or SYNC_INCIDENT_BUGZILLA_LOGIN",
         )
+
+    def _has_whoami(self) -> bool:
+        """False when the server is known to lack it: remembered, or 5.0/5.2 by its version."""
+        version = self._version()
+        if version and auth_style_for(version) == "param":
+            return False  # upstream 5.0/5.2 (and older) have no /rest/whoami
+        return not self._memory.lacks_whoami()
 
     async def ask_whoami(self) -> Account | None:
         """``GET /rest/whoami``; None when the server has none (remembered for a day)."""
@@ -96,22 +116,36 @@ class Identity:
         self.require_key()
         if self._memory.key_checked():
             return
-        if not self._memory.lacks_whoami() and await self.ask_whoami() is not None:
+        if self._has_whoami() and await self.ask_whoami() is not None:
             return
         if not self._login:
             return  # nothing to check against: the write itself fails fast on a bad key
+        await self._ask_about_ourselves(self._login)
+
+    async def _ask_about_ourselves(self, login: str) -> None:
+        """``GET /rest/user`` about our login: the key check and the editbugs question at once.
+
+        Only the account itself gets ``saved_searches`` back (not even an admin does), so
+        the answer proves the key is this login's; its ``groups`` say whether it has
+        ``editbugs``. Without it, the mirror is left to others: no PUT bound to fail (115).
+        """
+        params = {"names": login, "include_fields": "name,groups,saved_searches"}
         try:
-            reply = await self._http.get("/rest/valid_login", {"login": self._login})
+            reply = await self._http.get("/rest/user", params)
         except AuthError:
             self._memory.forget_key()
             raise
-        # true only when the key authenticates as exactly this login; a header-only key on
-        # 5.2 reads as anonymous and answers false, which we refuse
-        if reply.object("GET /rest/valid_login").get("result") is not True:
+        users = reply.object("GET /rest/user").get("users")
+        found = users[0] if isinstance(users, list) and users else None
+        if not isinstance(found, dict) or "saved_searches" not in found:
+            # a key of another account, or a header-only key on 5.2 read as anonymous
             raise AuthError(
-                f"Bugzilla does not accept the API key for {self._login}",
+                f"Bugzilla does not accept the API key for {login}",
                 hint=KEY_HINT + '; on Bugzilla 5.0/5.2 use auth = "param"',
             )
-        self._memory.remember_key(Account(self._login))
-
-    # ------------------------------------------------------------------ reading
+        groups = {g.get("name") for g in found.get("groups") or [] if isinstance(g, dict)}
+        if "editbugs" in groups:
+            self._memory.forget_may_not_write(login)
+        else:
+            self._memory.remember_may_not_write(login)
+        self._memory.remember_key(Account(login))

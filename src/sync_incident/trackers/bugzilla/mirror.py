@@ -102,3 +102,26 @@ def applied(bug: dict[str, Any], fields: dict[str, Any], me: str | None) -> dict
 def may_edit(bug: dict[str, Any], me: str | None) -> bool:
     """Without editbugs, Bugzilla lets the reporter and the assignee change a bug's fields."""
     return me is not None and me in (bug.get("creator"), bug.get("assigned_to"))
+
+
+def fields_we_may_write(
+    bug: dict[str, Any] | None, mirror: Mirror, rules: MirrorRules, me: str | None, plain: bool
+) -> dict[str, Any]:
+    """:func:`field_changes`, or nothing when a ``plain`` account (no editbugs) may not."""
+    if bug is None or (plain and not may_edit(bug, me)):
+        return {}
+    return field_changes(bug, mirror, rules, me)
+
+
+def left_to_others(
+    bug: dict[str, Any] | None, mirror: Mirror, rules: MirrorRules, me: str | None, plain: bool
+) -> str:
+    """Why fields that differ are not written by us: a ``plain`` account (known, remembered)."""
+    if bug is None or fields_we_may_write(bug, mirror, rules, me, plain):
+        return ""
+    if not field_changes(bug, mirror, rules, me):
+        return ""
+    return (
+        f"the bug's fields were not updated: {me or 'this account'} has no editbugs here, "
+        "so the next reader who has it brings them in line"
+    )

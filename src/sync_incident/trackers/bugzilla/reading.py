@@ -72,6 +72,12 @@ def comments_of(reply: Reply, number: int) -> list[dict[str, Any]]:
         raise ProtocolError(f"{where}: unexpected answer ({type(exc).__name__})") from None
 
 
+def etag_key(path: str, params: dict[str, str]) -> str:
+    """The exact URL an ETag belongs to (without the key, which auth adds)."""
+    query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+    return f"{path}?{query}" if query else path
+
+
 def needs_full(entry: CachedIncident) -> bool:
     """A full read (the only way to notice a vanished comment): cold, forced, or periodic."""
     return (

@@ -52,13 +52,14 @@ from sync_incident.trackers.bugzilla.mirror import (
     KEPT,
     MirrorRules,
     applied,
-    field_changes,
-    may_edit,
+    fields_we_may_write,
+    left_to_others,
     mirror_whiteboard,
 )
 from sync_incident.trackers.bugzilla.reading import (
     Merger,
     comments_of,
+    etag_key,
     find_marker,
     hidden_evidence,
     needs_full,
@@ -93,9 +94,7 @@ async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
     return a, b
 
 
-def _etag_key(path: str, params: dict[str, str]) -> str:
-    query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
-    return f"{path}?{query}" if query else path
+RMW_WINDOW = 30.0  # seconds: a bug read this recently (this command) is not read again to write
 
 
 class BugzillaTracker:
@@ -129,11 +128,12 @@ class BugzillaTracker:
         if self._auth is not None:
             client.auth = self._auth
         self._http = BugzillaClient(client, key=self._key, sleep=sleep, policy=retry)
-        self._id = Identity(self._http, self._memory, self._key, login)
+        self._id = Identity(self._http, self._memory, self._key, login, self._version)
         self._tag = incident_tag
         self._assignee = mirror_assignee
         self._product, self._component = product, component
         self._seen: dict[str, dict[str, Any]] = {}  # bug fields last read, per incident
+        self._read_at: dict[str, float] = {}  # when this process last read each bug
 
     def __repr__(self) -> str:
         key = "set" if self._key else "none"
@@ -204,7 +204,7 @@ class BugzillaTracker:
         """Merge what is new into ``entry``: (visible comments changed, the server sent data)."""
         path = f"/rest/bug/{ref.number}/comment"
         params = {} if full or entry.cursor is None else {"new_since": since(entry.cursor)}
-        key = _etag_key(path, params)
+        key = etag_key(path, params)
         reply = await self._http.get(path, params, etag=entry.etags.get(key))
         entry.fields["reads_since_full"] = (
             0 if full else int(entry.fields.get("reads_since_full", 0)) + 1
@@ -226,10 +226,11 @@ class BugzillaTracker:
         """The bug's title and mirrored fields; False when unchanged (a 304)."""
         path = f"/rest/bug/{ref.number}"
         params = {"include_fields": BUG_FIELDS}
-        key = _etag_key(path, params)
+        key = etag_key(path, params)
         etag = entry.etags.get(key) if "bug" in entry.fields else None
         reply = await self._http.get(path, params, etag=etag)
         if reply.not_modified:
+            self._read_at[self._cache_key(ref)] = time.monotonic()
             return False
         where = f"{self._http.endpoint.where()}: GET {path}"
         try:
@@ -241,6 +242,7 @@ class BugzillaTracker:
         entry.fields["bug"] = {name: bug.get(name) for name in KEPT}
         if reply.etag:
             entry.etags[key] = reply.etag
+        self._read_at[self._cache_key(ref)] = time.monotonic()
         return True
 
     async def active_incidents(self) -> list[IncidentRef]:
@@ -256,26 +258,33 @@ class BugzillaTracker:
 
     # ------------------------------------------------------------------ mirroring
 
-    def _may_mirror(self, bug: dict[str, Any]) -> bool:
-        """False when this account is known to lack editbugs and did not file / own the bug."""
-        me = self._id.login()
-        return not self._memory.may_not_write(me) or may_edit(bug, me)
-
     def _wanted(self, bug: dict[str, Any] | None, mirror: Mirror) -> dict[str, Any]:
-        if bug is None or not self._may_mirror(bug):
-            return {}
-        return field_changes(bug, mirror, self._rules(), self._id.login())
+        me = self._id.login()
+        return fields_we_may_write(bug, mirror, self._rules(), me, self._memory.may_not_write(me))
+
+    def _fresh(self, key: str) -> bool:
+        """The bug was read moments ago, in this command: no need to read it again to write."""
+        return time.monotonic() - self._read_at.get(key, float("-inf")) < RMW_WINDOW
 
     async def _fields_to_write(
         self, ref: IncidentRef, entry: CachedIncident, mirror: Mirror
     ) -> dict[str, Any]:
         """The fields ``mirror`` changes, from the bug as it is now (read only if they differ)."""
-        known = entry.fields.get("bug") or self._seen.get(self._cache_key(ref))
+        key = self._cache_key(ref)
+        known = self._seen.get(key) or entry.fields.get("bug")
         if known is not None and not self._wanted(known, mirror):
             return {}
-        await self._read_bug(ref, entry)  # read-modify-write: the whiteboard as it is now
-        self._seen[self._cache_key(ref)] = dict(entry.fields.get("bug", {}))
+        if known is not None and self._fresh(key):
+            entry.fields["bug"] = dict(known)
+        else:
+            await self._read_bug(ref, entry)  # read-modify-write: the whiteboard as it is now
+            self._seen[key] = dict(entry.fields.get("bug", {}))
         return self._wanted(entry.fields.get("bug"), mirror)
+
+    def _left_to_others(self, ref: IncidentRef, entry: CachedIncident, mirror: Mirror) -> str:
+        bug = self._seen.get(self._cache_key(ref)) or entry.fields.get("bug")
+        me = self._id.login()
+        return left_to_others(bug, mirror, self._rules(), me, self._memory.may_not_write(me))
 
     def _note_denied(self, exc: AccessDenied) -> None:
         if isinstance(exc, FieldDenied):  # no editbugs: remembered, so we do not try again
@@ -286,6 +295,8 @@ class BugzillaTracker:
             bug = applied(entry.fields.get("bug", {}), fields, self._id.login())
             entry.fields["bug"] = bug
             self._seen[self._cache_key(ref)] = dict(bug)
+            # a flag we just asked has no id yet: read the bug again before the next write
+            self._read_at.pop(self._cache_key(ref), None)
 
     async def sync_mirror(self, ref: IncidentRef, mirror: Mirror) -> bool:
         """One PUT of the mirrored fields when they differ; False when nothing was written.
@@ -303,8 +314,10 @@ class BugzillaTracker:
         entry = self._cache.load(key)
         fields = await self._fields_to_write(ref, entry, mirror)
         if fields:
+            await self._id.check_key()  # before the first write; may learn "no editbugs"
+            fields = self._wanted(entry.fields.get("bug"), mirror)
+        if fields:
             try:
-                await self._id.check_key()
                 path = f"/rest/bug/{ref.number}"
                 await self._http.retrying(lambda: self._http.attempt("PUT", path, body=fields))
             except AccessDenied as exc:
@@ -345,8 +358,10 @@ class BugzillaTracker:
         if found is None:
             await self._id.check_key()
             fields = await self._fields_to_write(ref, entry, mirror) if mirror else {}
+            left = self._left_to_others(ref, entry, mirror) if mirror and not fields else ""
             try:
                 found, mirror_error = await self._write_event(ref, entry, body, marker, fields)
+                mirror_error = mirror_error or left
             except Exception:
                 entry.fields["unsure"] = [*(m for m in unsure if m != marker), marker][-50:]
                 self._cache.save(self._cache_key(ref), entry)
