@@ -14,11 +14,13 @@ from sync_incident.trackers.github.mirror import (
 )
 from tests.trackers.contract import run
 from tests.trackers.github.world import (
+    API,
     ME,
     OTHER,
     REPO,
     WRITES,
     World,
+    calls,
     hold_mirror,
     since,
 )
@@ -167,3 +169,17 @@ def test_sync_mirror_without_push_access_returns_false_and_is_not_tried_again(
 def test_sync_mirror_without_a_token_does_nothing(world: World) -> None:
     assert run(world.tracker(None).sync_mirror(world.ref, hold_mirror())) is False
     assert world.fake.log == []
+
+
+def test_sync_mirror_after_a_fresh_read_writes_without_reading_again_or_asking_who(
+    world: World,
+) -> None:
+    cache = Cache()
+    tracker = world.tracker(cache=cache)
+    run(tracker.fetch(world.ref, fresh=True))  # the gate
+    start = len(world.fake.log)
+    assert run(tracker.sync_mirror(world.ref, hold_mirror())) is True
+    sent = calls(since(world, start))
+    assert ("GET", f"/repos/{REPO}/issues/{world.ref.number}") not in sent
+    assert ("GET", "/user") not in sent
+    assert cache.get("incident", f"{API}#{REPO}#{world.ref.number}") is None  # still fresh

@@ -81,15 +81,19 @@ def wanted_labels(mirror: Mirror) -> set[str]:
     return wanted
 
 
-def differs(fields: dict[str, Any], mirror: Mirror) -> bool:
-    """Whether the issue as last read says something else than ``mirror`` (no request)."""
+def differs(fields: dict[str, Any], mirror: Mirror, tried: str | None = None) -> bool:
+    """Whether the issue as last read says something else than ``mirror`` (no request).
+
+    ``tried``: the account we already tried to assign (GitHub silently drops assignees
+    without access, so trying again would only loop).
+    """
     current = set(fields.get("labels") or [])
     wanted = wanted_labels(mirror)
     if wanted - current or (current & OUR_LABELS) - wanted:
         return True
     ic = mirror.ic_account
     assignees = {a.lower() for a in fields.get("assignees") or []}
-    if ic and ic.lower() not in assignees and fields.get("_assign_tried") != ic:
+    if ic and ic.lower() not in assignees and tried != ic:
         return True
     if mirror.status_block:
         raw = str(fields.get("_body") or "")
@@ -104,10 +108,17 @@ class MirrorWriter:
         self._client = client
         self._cache = cache
 
+    def tried(self, ref: IncidentRef) -> str | None:
+        """The account we last tried to assign on this issue (kept in the cache)."""
+        return self._cache.get("github-assign", self._key(ref))
+
+    def _key(self, ref: IncidentRef) -> str:
+        return f"{self._client.base}#{ref.repo.lower()}#{ref.number}"
+
     async def apply(self, ref: IncidentRef, cached: CachedIncident, mirror: Mirror) -> None:
         issue = f"/repos/{ref.repo}/issues/{ref.number}"
         await self._labels(ref, issue, cached.fields, mirror)
-        await self._assignee(issue, cached.fields, mirror)
+        await self._assignee(ref, issue, cached.fields, mirror)
         await self._body(ref, issue, cached.fields, mirror)
 
     async def _labels(
@@ -133,19 +144,17 @@ class MirrorWriter:
             current = _label_names(data, [n for n in current if n != name])
         fields["labels"] = current
 
-    async def _assignee(self, issue: str, fields: dict[str, Any], mirror: Mirror) -> None:
+    async def _assignee(
+        self, ref: IncidentRef, issue: str, fields: dict[str, Any], mirror: Mirror
+    ) -> None:
         ic = mirror.ic_account
         assignees = list(fields.get("assignees") or [])
-        if (
-            ic
-            and ic.lower() not in {a.lower() for a in assignees}
-            and fields.get("_assign_tried") != ic
-        ):
+        if ic and ic.lower() not in {a.lower() for a in assignees} and self.tried(ref) != ic:
             data = await self._client.write_idempotent(
                 "POST", f"{issue}/assignees", {"assignees": [ic]}
             )
             # GitHub silently drops assignees without access: remember we tried, do not loop
-            fields["_assign_tried"] = ic
+            self._cache.put("github-assign", self._key(ref), ic)
             assignees = _assignee_names(data, [*assignees, ic])
         previous = fields.get("_our_assignee")
         if ic and previous and previous.lower() != ic.lower() and previous in assignees:

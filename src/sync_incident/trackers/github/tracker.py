@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+RECENT = 30.0  # seconds: an issue read this recently (this command) is not read again to write
 _MARKER_OK = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
 
@@ -93,7 +94,8 @@ class GitHubTracker:
         self._members = Members(self._client)
         self._repos = list(repos or [])
         self._me: Account | None = None
-        self._seen: dict[str, dict[str, Any]] = {}  # issue fields last read, per incident
+        # the issue as this process last read it: (copy, when, read fresh?), per incident
+        self._recent: dict[str, tuple[CachedIncident, float, bool]] = {}
 
     def __repr__(self) -> str:
         who = self._me.login if self._me else "?"
@@ -166,7 +168,7 @@ class GitHubTracker:
         with counting() as sent:
             cached = CachedIncident() if fresh else self._cache.load(self._cache_key(ref))
             changed = await self._reader.sync(ref, cached)
-            self._seen[self._cache_key(ref)] = dict(cached.fields)
+            self._recent[self._cache_key(ref)] = (cached, time.monotonic(), fresh)
             if not fresh:
                 self._cache.save(self._cache_key(ref), cached)
         unverified = set(cached.fields.get("_unverified", []))
@@ -188,8 +190,9 @@ class GitHubTracker:
 
     async def _mirror(self, ref: IncidentRef, cached: CachedIncident, mirror: Mirror) -> str:
         """Write what differs; '' when done (or nothing to do), else why it was not written."""
-        me = (await self.whoami()).login
-        if not differs(cached.fields, mirror) or self._memory.may_not_write(me, ref.repo):
+        tried = self._writer.tried(ref)
+        # "may not write" is remembered per token (by its fingerprint), so no /user is needed
+        if not differs(cached.fields, mirror, tried) or self._memory.may_not_write(None, ref.repo):
             return ""
         try:
             await self._writer.apply(ref, cached, mirror)
@@ -197,38 +200,43 @@ class GitHubTracker:
             # labels, assignee and the body block need triage/push access, which a commenter
             # may not have: remembered, so the next command does not try again
             if isinstance(exc, AccessDenied):
-                self._memory.remember_may_not_write(me, ref.repo)
+                self._memory.remember_may_not_write(None, ref.repo)
             return f"the issue's labels and status block were not updated: {exc}"
         return ""
 
     async def sync_mirror(self, ref: IncidentRef, mirror: Mirror) -> bool:
         """Labels, assignee and the body block brought in line; False when nothing changed.
 
-        Costs nothing when the issue as last read already agrees; never raises for a missing
-        permission.
+        Costs nothing when the issue as last read already agrees, or when this token is known
+        to lack triage/push access; a read of moments ago is not repeated. Never raises for a
+        missing permission.
         """
         self._check_ref(ref)
         if not self._client.has_token:
             return False
         key = self._cache_key(ref)
-        known = self._seen.get(key)
-        if known is not None and "_body" in known and not differs(known, mirror):
+        recent = self._recent.get(key)
+        tried = self._writer.tried(ref)
+        known = recent[0].fields if recent is not None else {}
+        if "_body" in known and not differs(known, mirror, tried):
             return False
-        me = self._me or self._memory.identity()
-        if me is not None and self._memory.may_not_write(me.login, ref.repo):
-            return False  # known to lack triage/push here: left for someone who can
-        cached = self._cache.load(key)
-        try:
+        if self._memory.may_not_write(None, ref.repo):
+            return False  # left for someone who can
+        if recent is not None and time.monotonic() - recent[1] < RECENT:
+            cached, persist = recent[0], not recent[2]  # a fresh read stays out of the cache
+        else:
+            cached, persist = self._cache.load(key), True
             await self._reader.sync(ref, cached)
-            self._seen[key] = dict(cached.fields)
-            before = self._client.requests
+        before = self._client.requests
+        try:
             problem = await self._mirror(ref, cached, mirror)
         finally:
-            self._cache.save(key, cached)
+            if persist:
+                self._cache.save(key, cached)
+            self._recent[key] = (cached, time.monotonic(), not persist)
         if problem:
             log.info(self._client.redact(f"mirror of {ref} not updated: {problem}"))
             return False
-        self._seen[key] = dict(cached.fields)
         return self._client.requests > before
 
     # ------------------------------------------------------------------ writing
@@ -252,7 +260,7 @@ class GitHubTracker:
                 problem = await self._mirror(ref, cached, mirror) if mirror is not None else ""
             finally:
                 self._cache.save(self._cache_key(ref), cached)
-                self._seen[self._cache_key(ref)] = dict(cached.fields)
+                self._recent[self._cache_key(ref)] = (cached, time.monotonic(), False)
         return Posted(found, duplicate=duplicate, requests=sent[0], mirror_error=problem)
 
     def _find_marker(self, cached: CachedIncident, marker: str, me: Account) -> str | None:
