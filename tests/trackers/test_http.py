@@ -300,3 +300,11 @@ def test_bearer_auth_sets_the_header_and_hides_the_token() -> None:
 
     run(go())
     assert seen == [f"Bearer {KEY}"]
+
+
+def test_a_failure_never_prints_credentials_in_the_url() -> None:
+    sleeps = Sleeps()
+    with pytest.raises(Unavailable) as caught:
+        _bugzilla(f"http://user:{KEY}@127.0.0.1:{closed_port()}", sleeps)
+    assert KEY not in caught.value.message + caught.value.hint
+    assert "http://127.0.0.1:" in caught.value.hint

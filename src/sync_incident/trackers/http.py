@@ -56,6 +56,11 @@ Sleep = Callable[[float], Awaitable[None]]
 _NO_SERVER = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
 
 
+def public_url(url: str | httpx.URL) -> str:
+    """A URL as it may be printed, logged or used as a cache key: no ``user:password@``."""
+    return str(httpx.URL(url).copy_with(userinfo=b"")).rstrip("/")
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Who a client talks to, so every failure names the server and the setting to change."""
@@ -68,6 +73,10 @@ class Endpoint:
     def host(self) -> str:
         url = httpx.URL(self.base_url)
         return f"{url.host}:{url.port}" if url.port else url.host
+
+    @property
+    def shown_url(self) -> str:
+        return public_url(self.base_url)
 
     def where(self) -> str:
         return f"{self.name} at {self.host}"
@@ -238,7 +247,7 @@ def _cause(exc: BaseException) -> str | None:
 def translate(exc: httpx.HTTPError, endpoint: Endpoint, what: str) -> TrackerError | Transient:
     """A transport failure as our error, naming the server; never the URL (keys travel there)."""
     where = endpoint.where()
-    check = f"check the {endpoint.name} URL ({endpoint.setting}); it is {endpoint.base_url}"
+    check = f"check the {endpoint.name} URL ({endpoint.setting}); it is {endpoint.shown_url}"
     cause = _cause(exc)
     if isinstance(exc, httpx.ConnectError) and cause == "dns":
         message = f"cannot find {endpoint.name}: the name {endpoint.host} does not resolve ({what})"

@@ -63,8 +63,10 @@ def test_next_link_to_another_host_is_refused(world: World) -> None:
 
     client = build_github(API, ME_TOKEN, cache=Cache(), transport=httpx.MockTransport(evil))
     try:
-        with pytest.raises(TrackerError, match="another host"):
+        with pytest.raises(TrackerError, match="another host") as caught:
             run(client.fetch(world.ref))
+        assert "evil.example" in caught.value.message
+        assert "was not sent" in caught.value.hint
     finally:
         run(client.aclose())
     assert not any("evil" in e.url for e in world.fake.log)

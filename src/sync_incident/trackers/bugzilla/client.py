@@ -46,6 +46,7 @@ from sync_incident.trackers.http import (
     Transient,
     once,
     parse_retry_after,
+    public_url,
     retry,
     send,
 )
@@ -218,7 +219,7 @@ class BugzillaClient:
         policy: RetryPolicy = RetryPolicy(base=2.0, max_wait=300.0, total=900.0),
     ) -> None:
         self.http = http
-        self.server = str(http.base_url).rstrip("/")
+        self.server = public_url(http.base_url)
         self.endpoint = Endpoint("Bugzilla", self.server, SETTING)
         self.redact = Redactor([key])
         self._sleep = sleep

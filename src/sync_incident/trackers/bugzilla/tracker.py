@@ -67,7 +67,7 @@ from sync_incident.trackers.bugzilla.reading import (
     since,
 )
 from sync_incident.trackers.cache import Cache, CachedIncident
-from sync_incident.trackers.http import RetryPolicy, Sleep, counting, make_client
+from sync_incident.trackers.http import RetryPolicy, Sleep, counting, make_client, public_url
 from sync_incident.trackers.memory import ServerMemory
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class BugzillaTracker:
         component: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.server = str(client.base_url).rstrip("/")
+        self.server = public_url(client.base_url)  # for people, links and cache keys
         self._key = api_key or None
         self._cache = cache
         self._style = auth

@@ -43,6 +43,7 @@ from sync_incident.trackers.http import (
     Transient,
     once,
     parse_retry_after,
+    public_url,
     retry,
     send,
 )
@@ -89,7 +90,7 @@ class GitHubClient:
         min_write_interval: float = 1.0,
     ) -> None:
         self.http = http
-        self.base = str(http.base_url).rstrip("/")
+        self.base = public_url(http.base_url)
         self.endpoint = Endpoint("GitHub", self.base, SETTING)
         self.redact = Redactor([token])
         self.has_token = bool(token)
