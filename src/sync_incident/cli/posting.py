@@ -60,7 +60,8 @@ def report(outcome: Outcome, dry_run: bool) -> None:
         typer.echo(outcome.body)
         return
     what = "already posted (found it, not posted again)" if outcome.duplicate else "posted"
-    typer.echo(f"{outcome.events[0].type} {what} on {outcome.ref} as comment {outcome.comment_id}.")
+    number = f" as comment {outcome.comment_id}" if outcome.comment_id else ""  # a PUT hides it
+    typer.echo(f"{outcome.events[0].type} {what} on {outcome.ref}{number}.")
     typer.echo(outcome.body.strip().split("\n", 1)[0])
     if outcome.mirror_error:
         typer.echo(f"warning: {outcome.mirror_error}", err=True)
