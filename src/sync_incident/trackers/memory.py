@@ -68,12 +68,17 @@ class ServerMemory:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("at"), int | float):
             return None
+        if data.get("forgotten"):
+            return None
         if self._clock() - float(data["at"]) > self._ttl:
             return None
         return data
 
     def _put(self, entry: str, **values: Any) -> None:
         self._cache.put(_NS, entry, json.dumps({**values, "at": self._clock()}))
+
+    def _forget(self, entry: str) -> None:
+        self._put(entry, forgotten=True)
 
     # ------------------------------------------------------------------ the server
 
@@ -117,7 +122,7 @@ class ServerMemory:
     def forget_key(self) -> None:
         """The server refused the key: check it again next time."""
         if self._key_id is not None:
-            self._cache.put(_NS, f"key {self._key_id}", json.dumps({"at": 0}))
+            self._forget(f"key {self._key_id}")
 
     # ------------------------------------------------------------------ our account
 
@@ -132,4 +137,4 @@ class ServerMemory:
         self._put(self._account(login, where))
 
     def forget_may_not_write(self, login: str | None, where: str = "") -> None:
-        self._cache.put(_NS, self._account(login, where), json.dumps({"at": 0}))
+        self._forget(self._account(login, where))
