@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,7 +39,8 @@ from sync_incident.testing.github import FakeClock, FakeGitHub  # noqa: E402
 from sync_incident.testing.server import LoopbackServer  # noqa: E402
 from sync_incident.trackers.bugzilla.tracker import BugzillaTracker  # noqa: E402
 from sync_incident.trackers.cache import Cache  # noqa: E402
-from sync_incident.trackers.github.tracker import API_VERSION, GitHubTracker  # noqa: E402
+from sync_incident.trackers.github.client import API_VERSION  # noqa: E402
+from sync_incident.trackers.github.tracker import GitHubTracker  # noqa: E402
 from sync_incident.trackers.http import make_client  # noqa: E402
 
 BZ_ME, BZ_KEY = "releng-bot@example.com", "BenchKey000000000000000000000000000000001"
@@ -93,7 +98,8 @@ class Gh:
         self.clock = FakeClock()
         self.fake = FakeGitHub(self.server.url, clock=self.clock, rate_limit=10**9)
         self.fake.add_user(GH_ME, GH_TOKEN)
-        self.fake.add_repo(REPO, admins=(GH_ME,))
+        self.fake.add_user("alice", None)  # the incidents' IC: a collaborator, assignable
+        self.fake.add_repo(REPO, admins=(GH_ME, "alice"))
         self.server.handler = self.fake.handler
 
     def incident(self, n: int) -> IncidentRef:
@@ -207,8 +213,9 @@ def posts(kind: str, count: int = 10) -> Row:
                 await tracker.post(ref, codec.render([event], flavor), marker=event.id)
 
         async def story() -> int:
-            await tracker.fetch(ref)  # warm cache, key checked: the steady state of a session
-            await tracker.whoami()
+            await tracker.fetch(ref)  # warm cache
+            warm_up = codec.render([Note(text="Bench warm-up note.")], flavor)
+            await tracker.post(ref, warm_up, marker="bench-warm-up")  # the key is checked
             sent = await acounted(world.server, post_all)
             await tracker.aclose()
             return sent
@@ -263,6 +270,15 @@ def gate_requests(kind: str, comments: int = 100, auth: str = "auto") -> list[Ro
             )
             verdicts: list[bool] = []
 
+            async def catch_up() -> None:
+                # the incident was built behind the tool's back: bring its mirror in line the
+                # way any reader who may write it does, so the rows measure the gate alone
+                catch_up_settings = settings.model_copy(update={"cache": Path(tmp) / "other"})
+                async with Session(catch_up_settings, sleep=no_sleep) as session:
+                    await session.read(ref)
+
+            asyncio.run(catch_up())
+
             async def gate() -> None:
                 async with Session(settings, sleep=no_sleep) as session:
                     reading = await session.read(ref, fresh=True)
@@ -290,6 +306,103 @@ def gate_requests(kind: str, comments: int = 100, auth: str = "auto") -> list[Ro
     finally:
         world.server.close()
     return rows
+
+
+# ---------------------------------------------------------------------- show, cold and warm
+
+
+def _cli(*argv: str) -> None:
+    """``sync-incident ARGV`` in this process, its output swallowed."""
+    from sync_incident.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            main(list(argv))
+        except SystemExit as done:
+            assert done.code in (0, None), done.code
+
+
+def show_rows(comments: int = 1000, latency: float = 0.5, repeat: int = 5) -> list[Row]:
+    """``sync-incident bug N`` of an N-comment bug vs one raw GET of its comments.
+
+    The fake 5.2 is served on loopback with ``latency`` added to every request (a CGI Bugzilla
+    answers in 0.4-1 s). Medians of ``repeat`` runs, all in the same run of this script.
+    Cold: an empty cache (the bug's comments and fields are read concurrently); with a key,
+    the server's version and the key check are remembered (they are paid once a day, not per
+    command). Warm: the same command again on its cache.
+    """
+    world = Bz(latency=latency)
+    rows: list[Row] = []
+    try:
+        ref = world.incident(comments)
+        other = world.incident(2)
+        url = world.server.url
+        path = f"/rest/bug/{ref.number}/comment"
+
+        def raw_get() -> None:
+            with httpx.Client(base_url=url) as client:
+                client.get(path).raise_for_status()
+
+        baseline = statistics.median(_timed(raw_get) for _ in range(repeat))
+        with tempfile.TemporaryDirectory() as tmp:
+            base = ["--bugzilla-url", url]
+            os.environ.pop("SYNC_INCIDENT_BUGZILLA_API_KEY", None)
+            runs = [
+                _timed(
+                    lambda i=i: _cli(*base, "--cache", f"{tmp}/nokey-{i}", "bug", str(ref.number))
+                )
+                for i in range(repeat)
+            ]
+            rows.append(_show_row("cold, no key", statistics.median(runs), baseline, 1.3))
+            os.environ["SYNC_INCIDENT_BUGZILLA_API_KEY"] = BZ_KEY
+            os.environ["SYNC_INCIDENT_BUGZILLA__LOGIN"] = BZ_ME
+            known = f"{tmp}/known"  # version and key check remembered, no incident cached
+            _cli(*base, "--cache", known, "note", f"bug {other.number}", "--text", "Warm-up.")
+            runs = []
+            for i in range(repeat):
+                shutil.copy(known, f"{tmp}/key-{i}")
+                runs.append(
+                    _timed(
+                        lambda i=i: _cli(*base, "--cache", f"{tmp}/key-{i}", "bug", str(ref.number))
+                    )
+                )
+            rows.append(_show_row("cold, key known", statistics.median(runs), baseline, 1.3))
+            warm_cache = f"{tmp}/key-0"
+            world.server.reset_counts()
+            warm = _timed(lambda: _cli(*base, "--cache", warm_cache, "bug", str(ref.number)))
+            sent = world.server.count()
+            rows.append(
+                Row(
+                    f"bugzilla: show of a {comments:,}-comment bug, warm",
+                    f"{warm:.2f} s, {sent} request",
+                    f"one raw GET {baseline:.2f} s",
+                    _ratio(warm, baseline),
+                    "1 request",
+                    sent == 1,
+                )
+            )
+    finally:
+        os.environ["SYNC_INCIDENT_BUGZILLA_API_KEY"] = BZ_KEY
+        os.environ.pop("SYNC_INCIDENT_BUGZILLA__LOGIN", None)
+        world.server.close()
+    return rows
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _show_row(what: str, measured: float, baseline: float, goal: float) -> Row:
+    return Row(
+        f"bugzilla: show of a 1,000-comment bug, {what} (median)",
+        f"{measured:.2f} s",
+        f"one raw GET of its comments {baseline:.2f} s",
+        _ratio(measured, baseline),
+        f"<= {goal}x",
+        measured <= goal * baseline,
+    )
 
 
 # ---------------------------------------------------------------------- poll cycle
@@ -427,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
             + gate_requests("bugzilla", auth="param")[:1]
             + gate_requests("github")
         ),
+        lambda: show_rows(repeat=3 if args.quick else 5),
         lambda: poll_rows(args.quick),
         lambda: fold_rows(args.quick),
         lambda: [cli_help()],

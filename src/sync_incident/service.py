@@ -159,7 +159,10 @@ class Session:
         tracker = self.tracker(ref.kind)
         snap = await tracker.fetch(ref, fresh=fresh)
         facts = await self._facts(ref, tracker, snap.comments)
-        return Reading(snap, self._fold(ref, snap, snap.comments, facts), facts)
+        reading = Reading(snap, self._fold(ref, snap, snap.comments, facts), facts)
+        if reading.state.opened:  # mirrors catch up whenever someone who may write them reads
+            await tracker.sync_mirror(ref, mirror_for(reading.state, ref.kind, self.policy))
+        return reading
 
     async def read_many(
         self, refs: Sequence[IncidentRef], *, concurrency: int = 8

@@ -55,7 +55,8 @@ from sync_incident.testing.server import (
 )
 from sync_incident.trackers.bugzilla.tracker import BugzillaTracker
 from sync_incident.trackers.cache import Cache
-from sync_incident.trackers.github.tracker import API_VERSION, GitHubTracker
+from sync_incident.trackers.github.client import API_VERSION
+from sync_incident.trackers.github.tracker import GitHubTracker
 from sync_incident.trackers.http import make_client
 
 LONG = os.environ.get("SYNC_INCIDENT_LONG") == "1"
@@ -301,7 +302,7 @@ def test_bugzilla_a_failed_post_run_again_with_a_warm_cache_posts_once(
     async def go() -> tuple[str, bool]:
         tracker = bz.tracker()
         await tracker.fetch(ref)  # warm cache
-        await tracker.whoami()
+        await tracker.post(ref, "Warm-up: the key is checked before the first write.", marker="w")
         bz.server.faults.append(ServerFault(kind, method="POST", times=1, stall=1.0))
         bz.server.faults.append(ServerFault("status_before", method="GET", times=5))
         with pytest.raises(Unavailable):

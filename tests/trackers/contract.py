@@ -17,13 +17,27 @@ import pytest
 from sync_incident.core.comments import COMMENT_LIMIT
 from sync_incident.core.errors import CommentTooLong, NotFound
 from sync_incident.core.refs import IncidentRef
-from sync_incident.trackers.base import NewIncident, Tracker
+from sync_incident.trackers.base import Mirror, NewIncident, Tracker
 
 T = TypeVar("T")
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
+
+
+def _nothing(ref: IncidentRef) -> None:
+    return None
+
+
+MIRROR = Mirror(
+    active=True,
+    ic_name="alice",
+    ic_account=None,
+    hold=True,
+    status_line="Active · IC alice · hold on Firefox 96.0.1",
+    status_block="**Incident status:** active · **IC:** alice\n- **Hold** on Firefox 96.0.1",
+)
 
 
 @dataclass
@@ -36,6 +50,9 @@ class ContractEnv:
     other_login: str
     fresh: Callable[[], Tracker]  # a new tracker as ``me`` with an empty cache
     new_incident: NewIncident  # what ``create`` should file
+    requests: Callable[[], int] = lambda: 0  # requests the server has seen so far
+    again: Callable[[], Tracker] | None = None  # a new tracker as ``me`` on the same cache
+    spoil: Callable[[IncidentRef], None] = _nothing  # drop a comment from the cached copy
 
 
 class TrackerContract:
@@ -142,3 +159,25 @@ class TrackerContract:
         assert snap.title == env.new_incident.title
         assert snap.comments[0].body == env.new_incident.body
         assert snap.comments[0].author.login == env.me
+
+    def test_a_fresh_read_sees_the_tracker_whatever_the_cache_holds(self, env: ContractEnv) -> None:
+        run(env.other.post(env.ref, "Please hold Firefox 96.0.1.", marker="spoil-1"))
+        warm = run(env.tracker.fetch(env.ref))
+        env.spoil(env.ref)  # the cached copy loses a comment (a damaged or edited cache)
+        fresh = run(env.tracker.fetch(env.ref, fresh=True))
+        assert [(c.id, c.body) for c in fresh.comments] == [(c.id, c.body) for c in warm.comments]
+
+    def test_sync_mirror_writes_only_when_the_fields_differ(self, env: ContractEnv) -> None:
+        run(env.tracker.fetch(env.ref))
+        assert run(env.tracker.sync_mirror(env.ref, MIRROR)) is True
+        before = env.requests()
+        assert run(env.tracker.sync_mirror(env.ref, MIRROR)) is False
+        assert env.requests() == before  # what was last read (or written) already agrees
+
+    def test_whoami_costs_nothing_once_known(self, env: ContractEnv) -> None:
+        first = run(env.tracker.whoami())
+        before = env.requests()
+        assert run(env.tracker.whoami()) == first
+        if env.again is not None:  # the next command on the same machine
+            assert run(env.again().whoami()).login == first.login
+        assert env.requests() == before

@@ -76,7 +76,8 @@ def report(outcome: Outcome, dry_run: bool) -> None:
         typer.echo(f"--- comment that would be posted on {outcome.ref} ---")
         typer.echo(outcome.body)
         return
-    where = f"{outcome.ref} as comment {outcome.comment_id}"
+    number = f" as comment {outcome.comment_id}" if outcome.comment_id else ""  # a PUT hides it
+    where = f"{outcome.ref}{number}"
     if outcome.duplicate:
         typer.echo(f"Already on {where} (found it, not posted again):")
     else:

@@ -12,7 +12,8 @@ Flavors:
   works as ``api_key`` / ``Bugzilla_api_key`` query parameter or JSON body field; no
   ``/rest/whoami`` (404, code 32614); no Markdown, no ``raw_text``.
 - ``"bmo"``: the header works too; ``/rest/whoami``; ``raw_text``; ``edit_count`` for privileged
-  readers; ``needinfo`` flags; comments tagged ``deleted`` are hidden.
+  readers; ``needinfo`` flags; comments tagged ``deleted`` are hidden (a gap in ``count``),
+  except from privileged readers, who get them with the tag.
 
 Like 5.2, ``If-None-Match`` is honoured on every method: a write is applied and then answered
 304 with an empty body (so a client must never send it on writes). ``faults`` holds
@@ -275,8 +276,11 @@ class FakeBugzilla:
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
-        if path.startswith("/rest.cgi/"):
-            path = "/rest/" + path[len("/rest.cgi/") :]
+        for root in ("/rest/", "/rest.cgi/"):  # served under a base path, e.g. /bugzilla/rest/
+            at = path.find(root)
+            if at >= 0:
+                path = "/rest/" + path[at + len(root) :]
+                break
         method = request.method
         params = parse_qs(request.url.query.decode(), keep_blank_values=True)
         raw_body = request.content
@@ -454,9 +458,18 @@ class FakeBugzilla:
             )
         wanted = set(params.get("names", [])) | set(params.get("match", []))
         found = [u for u in self.users.values() if any(w in u.login for w in wanted)]
-        return 200, {
-            "users": [{"id": u.uid, "name": u.login, "real_name": u.real_name} for u in found]
-        }
+        users = []
+        for u in found:
+            data: dict[str, Any] = {"id": u.uid, "name": u.login, "real_name": u.real_name}
+            # as 5.2: groups show to the account itself (others get []), saved searches only
+            # to the account itself (an admin does not get them either)
+            mine = user is not None and user.login == u.login
+            data["groups"] = [{"id": 8, "name": "editbugs"}] if mine and u.editbugs else []
+            if mine:
+                data["saved_searches"] = []
+            fields = _fields(params)
+            users.append({k: v for k, v in data.items() if not fields or k in fields})
+        return 200, {"users": users}
 
     def _visible_bug(self, user: FakeUser | None, bug_id: int) -> FakeBug:
         bug = self.bugs.get(bug_id)
@@ -532,8 +545,10 @@ class FakeBugzilla:
             if comment.lag_reads > 0:  # still on its way to the replica
                 comment.lag_reads -= 1
                 continue
-            if comment.hidden or (self.flavor == "bmo" and "deleted" in comment.tags):
+            if comment.hidden:
                 continue
+            if self._deleted(comment) and not (user and user.privileged):
+                continue  # BMO hides deleted comments, except from admins (who see the tag)
             if comment.is_private and not (user and user.insider):
                 continue
             if since is not None and comment.time <= since:  # strictly greater-than
@@ -543,6 +558,9 @@ class FakeBugzilla:
         if fields:
             out = [{k: v for k, v in c.items() if k in fields} for c in out]
         return 200, {"bugs": {str(bug.id): {"comments": out}}, "comments": {}}
+
+    def _deleted(self, comment: FakeComment) -> bool:
+        return self.flavor == "bmo" and "deleted" in comment.tags
 
     def _comment_json(self, comment: FakeComment, user: FakeUser | None) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -13,6 +13,7 @@ Independent of pytest so bench scripts can ``from sync_incident.testing.github i
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
@@ -103,6 +104,12 @@ class FakeComment:
     body: str
     created_at: float
     updated_at: float
+    last_edited_at: float | None = None  # GraphQL's lastEditedAt: set by real edits only
+
+    @property
+    def node_id(self) -> str:
+        """GitHub's global id, as the REST API and GraphQL both give it."""
+        return base64.b64encode(f"012:IssueComment{self.id}".encode()).decode()
 
 
 @dataclass
@@ -223,6 +230,7 @@ class FakeGitHub:
         issue, comment = self._find_comment(comment_id)
         comment.body = body
         comment.updated_at = self.clock()
+        comment.last_edited_at = comment.updated_at
         if self.edit_bumps_issue:
             issue.updated_at = comment.updated_at
 
@@ -371,6 +379,7 @@ class FakeGitHub:
         self._rewrite(data, repo)
         data.update(
             id=comment.id,
+            node_id=comment.node_id,
             url=f"{self.base_url}/repos/{repo.full_name}/issues/comments/{comment.id}",
             html_url=f"{self.html_base}/{repo.full_name}/issues/{issue.number}"
             f"#issuecomment-{comment.id}",
@@ -550,6 +559,8 @@ class FakeGitHub:
         match = re.match(r"^/orgs/([^/]+)/teams/([^/]+)/memberships/([^/]+)$", path)
         if match and method == "GET":
             return self._membership(match[1], match[2], unquote(match[3]), user)
+        if method == "POST" and path.endswith("/graphql"):
+            return self._graphql(body, user)
         if not (path.startswith("/repos/") or path.startswith("/repositories/")):
             return self._json(404, self._err("Not Found"), token=token)
         repo, rest = self._repo(path)
@@ -734,6 +745,39 @@ class FakeGitHub:
             "state": members[login.lower()],
         }
         return self._json(200, data, token=token, etag=True)
+
+    def _graphql(self, body: Any, user: FakeUser | None) -> httpx.Response:
+        """``nodes(ids: [...]) { ... on IssueComment { id lastEditedAt } }`` and nothing else."""
+        if user is None:  # GraphQL always needs a token
+            return self._json(401, self._err("This endpoint requires you to be authenticated."))
+        token = user.token
+        query = body.get("query") if isinstance(body, dict) else None
+        variables = body.get("variables") if isinstance(body, dict) else None
+        ids = variables.get("ids") if isinstance(variables, dict) else None
+        if (
+            not isinstance(query, str)
+            or "nodes(ids:" not in query.replace(" ", "")
+            or "lastEditedAt" not in query
+            or not isinstance(ids, list)
+        ):
+            errors = [{"message": "this fake answers only the lastEditedAt question"}]
+            return self._json(200, {"errors": errors}, token=token)
+        by_node = {
+            c.node_id: c
+            for repo in self.repos.values()
+            for issue in repo.issues.values()
+            for c in issue.comments.values()
+        }
+        nodes: list[Any] = []
+        for node in ids:
+            comment = by_node.get(node)
+            edited = comment.last_edited_at if comment else None
+            nodes.append(
+                None
+                if comment is None
+                else {"id": node, "lastEditedAt": self._time(edited) if edited else None}
+            )
+        return self._json(200, {"data": {"nodes": nodes}}, token=token)
 
     def _permission(self, repo: FakeRepo, login: str, token: str | None) -> httpx.Response:
         target = self.users.get(login.lower())

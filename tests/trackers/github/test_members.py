@@ -1,0 +1,95 @@
+"""Team membership and repository permission, the Membership capability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sync_incident.config import Settings
+from sync_incident.core.errors import AccessDenied, RefusedError
+from sync_incident.core.events import Opened, SignoffGiven, SignoffRevoked
+from sync_incident.core.policy import Person, Policy, Team
+from sync_incident.service import Session
+from tests.trackers.contract import run
+from tests.trackers.github.world import API, ME, REPO, World
+
+# ---------------------------------------------------------------------- authorization
+
+
+def test_team_membership_active_pending_missing_and_cached(world: World) -> None:
+    world.fake.teams[("acme", "relman")] = {"alice": "active", "carol": "pending"}
+    tracker = world.tracker()
+    assert run(tracker.team_membership("acme", "relman", "alice")) is True
+    assert run(tracker.team_membership("acme", "relman", "carol")) is False
+    assert run(tracker.team_membership("acme", "relman", "mallory")) is False
+    count = tracker.requests
+    assert run(tracker.team_membership("acme", "relman", "alice")) is True
+    assert tracker.requests == count
+
+
+def test_team_membership_with_github_token_is_access_denied_clearly(world: World) -> None:
+    world.fake.add_user(
+        "github-actions[bot]", "ghs_actions000000000000000000000000000", actions_token=True
+    )
+    tracker = world.tracker("ghs_actions000000000000000000000000000")
+    with pytest.raises(
+        AccessDenied, match="cannot read the membership of team acme/relman"
+    ) as info:
+        run(tracker.team_membership("acme", "relman", "alice"))
+    assert "GITHUB_TOKEN" in str(info.value)
+    assert "read:org" in info.value.hint
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("admin", "admin"), ("maintain", "maintain"), ("write", "write"), ("triage", "triage")],
+)
+def test_repo_permission(world: World, role: str, expected: str) -> None:
+    world.fake.repos[REPO].permissions["carol"] = role
+    assert run(world.tracker().repo_permission(REPO, "carol")) == expected
+
+
+def test_repo_permission_of_unknown_user_is_none(world: World) -> None:
+    assert run(world.tracker().repo_permission(REPO, "nobody-here")) == "none"
+
+
+def test_an_active_team_member_may_revoke_the_teams_signoff_pending_may_not(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Membership is asked for every actor whose team matters: revokers too (issue 11)."""
+    world.fake.add_user("quinn", "ghp_quinn0000000000000000000000000000000")
+    world.fake.add_user("mallory", "ghp_mallory00000000000000000000000000000")
+    world.fake.teams[("acme", "qa")] = {"quinn": "active", "carol": "active", "mallory": "pending"}
+    policy = Policy(
+        people={
+            "bot": Person(github=ME),
+            "quinn": Person(github="quinn"),
+            "carol": Person(github="carol"),
+            "mallory": Person(github="mallory"),
+        },
+        teams={"QA": Team(github_teams=["acme/qa"])},
+    )
+    release = "Firefox 96.0.1"
+
+    async def act(login: str, events: list[Any]) -> Any:
+        monkeypatch.setenv("GITHUB_TOKEN", world.fake.users[login].token or "")
+        settings = Settings(
+            github={"api_url": API}, cache=tmp_path / f"{login}.sqlite3", policy=policy
+        )
+        transports = {"github": httpx.MockTransport(world.fake.handler)}
+        async with Session(settings, transports=transports, sleep=world.clock.sleep) as s:
+            await s.post(world.ref, events)
+            return (await s.read(world.ref, fresh=True)).state
+
+    run(act(ME, [Opened(title="Crash", ic="bot", releases=[release])]))
+    statement = "QA signs off on Firefox 96.0.1."
+    run(act("quinn", [SignoffGiven(team="QA", release=release, statement=statement)]))
+    reason = "A new crash signature appeared."
+    with pytest.raises(RefusedError):
+        run(act("mallory", [SignoffRevoked(team="QA", release=release, reason=reason)]))
+    state = run(act("carol", [SignoffRevoked(team="QA", release=release, reason=reason)]))
+    assert state.signoffs == []
+    assert [s.revoked_by for s in state.revoked_signoffs] == ["carol"]

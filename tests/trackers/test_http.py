@@ -1,0 +1,310 @@
+"""The one HTTP chain: building clients, the request log, translating failures, retrying."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sync_incident.core.errors import RateLimited, Unavailable
+from sync_incident.core.refs import IncidentRef
+from sync_incident.testing.bugzilla import FakeBugzilla
+from sync_incident.trackers.bugzilla.tracker import build_bugzilla
+from sync_incident.trackers.cache import Cache
+from sync_incident.trackers.http import (
+    REQUEST_LOG_ENV,
+    BearerAuth,
+    Endpoint,
+    RetryPolicy,
+    Transient,
+    counting,
+    make_client,
+    parse_retry_after,
+    retry,
+    send,
+)
+from tests.trackers.contract import run
+
+KEY = "CANARY-KEY-http-0123456789"
+ENDPOINT = Endpoint("Bugzilla", "http://127.0.0.1:9", "--bugzilla-url")
+
+
+class Sleeps:
+    """An injected sleep: records what the chain would wait, waits for nothing."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Unresolvable(httpx.AsyncBaseTransport):
+    """A resolver that knows no names: what a machine without network or DNS sees."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.attempts += 1
+        try:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        except socket.gaierror as exc:
+            raise httpx.ConnectError(str(exc), request=request) from exc
+
+
+def _bugzilla(url: str, sleeps: Sleeps, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    cache = Cache(None)
+    tracker = build_bugzilla(url, KEY, cache=cache, login="a@example.com", sleep=sleeps)
+    if transport is not None:
+        tracker = build_bugzilla(
+            url, KEY, cache=cache, login="a@example.com", sleep=sleeps, transport=transport
+        )
+
+    async def go() -> None:
+        try:
+            await tracker.fetch(IncidentRef("bugzilla", 123456))
+        finally:
+            await tracker.aclose()
+
+    try:
+        run(go())
+    finally:
+        cache.close()
+
+
+# ---------------------------------------------------------------------- failing fast
+
+
+def test_connection_refused_fails_after_one_quick_retry_naming_host_and_setting() -> None:
+    port = closed_port()
+    sleeps = Sleeps()
+    with pytest.raises(Unavailable) as caught:
+        _bugzilla(f"http://127.0.0.1:{port}", sleeps)
+    assert f"127.0.0.1:{port}" in caught.value.message
+    assert "connection refused" in caught.value.message
+    assert "--bugzilla-url" in caught.value.hint
+    assert "SYNC_INCIDENT_BUGZILLA_URL" in caught.value.hint
+    assert len(sleeps.waits) == 1 and sum(sleeps.waits) <= 5.0
+    assert KEY not in caught.value.message + caught.value.hint
+
+
+def test_an_unresolvable_name_fails_after_one_quick_retry_naming_host_and_setting() -> None:
+    sleeps = Sleeps()
+    resolver = Unresolvable()
+    with pytest.raises(Unavailable) as caught:
+        _bugzilla("https://bugzilla.example.invalid", sleeps, resolver)
+    assert "bugzilla.example.invalid" in caught.value.message
+    assert "does not resolve" in caught.value.message
+    assert "[bugzilla] url" in caught.value.hint
+    assert resolver.attempts == 2
+    assert len(sleeps.waits) == 1 and sum(sleeps.waits) <= 5.0
+
+
+def test_without_a_key_both_reads_fail_fast_in_parallel() -> None:
+    sleeps = Sleeps()
+    resolver = Unresolvable()
+    cache = Cache(None)
+    tracker = build_bugzilla(
+        "https://bugzilla.example.invalid", None, cache=cache, sleep=sleeps, transport=resolver
+    )
+
+    async def go() -> None:
+        try:
+            await tracker.fetch(IncidentRef("bugzilla", 123456))
+        finally:
+            await tracker.aclose()
+
+    with pytest.raises(Unavailable, match="does not resolve"):
+        run(go())
+    cache.close()
+    assert resolver.attempts == 4  # the comments and the bug, concurrently, each tried twice
+    assert sleeps.waits == [1.0, 1.0]  # waited side by side: about one second in all
+
+
+def test_timeouts_keep_the_whole_retry_budget() -> None:
+    calls = 0
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    sleeps = Sleeps()
+
+    async def go() -> None:
+        async with make_client("https://bz.test", transport=httpx.MockTransport(slow)) as c:
+            await retry(
+                lambda: send(c, ENDPOINT, "GET", "/rest/bug/1"), policy=RetryPolicy(), sleep=sleeps
+            )
+
+    with pytest.raises(Unavailable, match="timed out"):
+        run(go())
+    assert calls == 5
+    assert len(sleeps.waits) == 4
+    assert sleeps.waits == sorted(sleeps.waits)  # exponential, with jitter on top
+
+
+def test_retry_raises_our_error_never_retry_error() -> None:
+    async def always() -> None:
+        raise Transient(Unavailable("down"))
+
+    with pytest.raises(Unavailable, match="down"):
+        run(retry(always, policy=RetryPolicy(attempts=2), sleep=Sleeps()))
+
+
+def test_a_server_asking_for_a_longer_wait_than_the_cap_fails_at_once() -> None:
+    sleeps = Sleeps()
+
+    async def limited() -> None:
+        raise Transient(RateLimited("slow down", retry_after=3600), retry_after=3600)
+
+    with pytest.raises(RateLimited):
+        run(retry(limited, policy=RetryPolicy(max_retry_after=900), sleep=sleeps))
+    assert sleeps.waits == []
+
+
+def test_retry_after_is_honoured_up_to_the_cap() -> None:
+    sleeps = Sleeps()
+    tries = 0
+
+    async def limited() -> str:
+        nonlocal tries
+        tries += 1
+        if tries == 1:
+            raise Transient(RateLimited("slow down"), retry_after=42)
+        return "ok"
+
+    assert run(retry(limited, policy=RetryPolicy(), sleep=sleeps)) == "ok"
+    assert sleeps.waits == [42]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("7", 7.0), ("0", 0.0), ("1.5", 1.5), ("-3", 0.0), (None, None), ("", None), ("soon", None)],
+)
+def test_parse_retry_after_seconds(value: str | None, expected: float | None) -> None:
+    assert parse_retry_after(value) == expected
+
+
+def test_parse_retry_after_http_date() -> None:
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    value = format_datetime(now + timedelta(seconds=90), usegmt=True)
+    assert parse_retry_after(value, now=now) == 90.0
+    assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True), now=now) == 0
+
+
+# ---------------------------------------------------------------------- the request log
+
+
+def test_the_request_log_has_method_path_and_status_never_the_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "requests.log"
+    monkeypatch.setenv(REQUEST_LOG_ENV, str(log))
+    fake = FakeBugzilla("5.2")
+    fake.add_user("a@example.com", KEY)
+    bug = fake.add_bug(creator="a@example.com")
+    cache = Cache(None)
+    tracker = build_bugzilla(
+        "https://bz.test/bugzilla",
+        KEY,
+        cache=cache,
+        login="a@example.com",
+        transport=httpx.MockTransport(fake.handler),
+    )
+
+    async def go() -> None:
+        try:
+            await tracker.fetch(IncidentRef("bugzilla", bug))
+            await tracker.post(IncidentRef("bugzilla", bug), "hello", marker="log-1")
+        finally:
+            await tracker.aclose()
+
+    run(go())
+    cache.close()
+    lines = log.read_text().splitlines()
+    assert lines[0] == "GET /bugzilla/rest/version 200"
+    assert sorted(lines[1:3]) == [
+        "GET /bugzilla/rest/bug/1 200",
+        "GET /bugzilla/rest/bug/1/comment 200",
+    ]
+    assert lines[-1] == "POST /bugzilla/rest/bug/1/comment 201"
+    assert len(lines) == len(fake.log)
+    assert KEY not in log.read_text()
+    assert "?" not in log.read_text()
+
+
+def test_a_request_that_got_no_answer_is_logged_with_a_dash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "requests.log"
+    monkeypatch.setenv(REQUEST_LOG_ENV, str(log))
+
+    async def go() -> None:
+        async with make_client("https://x.test", transport=Unresolvable()) as client:
+            await send(client, ENDPOINT, "GET", "/a/b?api_key=secret")
+
+    with pytest.raises(Transient):
+        run(go())
+    assert log.read_text() == "GET /a/b -\n"
+
+
+# ---------------------------------------------------------------------- counting and auth
+
+
+def test_requests_are_counted_per_operation_even_when_concurrent() -> None:
+    def ok(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={})
+
+    async def go() -> tuple[int, int, int]:
+        async with make_client("https://x.test", transport=httpx.MockTransport(ok)) as client:
+
+            async def op(n: int) -> int:
+                with counting() as sent:
+                    await asyncio.gather(*(client.get("/") for _ in range(n)))
+                return sent[0]
+
+            with counting() as outer:
+                a, b = await asyncio.gather(op(2), op(3))
+            return a, b, outer[0]
+
+    assert run(go()) == (2, 3, 5)
+
+
+def test_bearer_auth_sets_the_header_and_hides_the_token() -> None:
+    seen: list[str] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        return httpx.Response(200)
+
+    async def go() -> None:
+        auth = BearerAuth(KEY)
+        assert KEY not in repr(auth)
+        transport = httpx.MockTransport(record)
+        async with make_client("https://x.test", auth=auth, transport=transport) as client:
+            await client.get("/")
+
+    run(go())
+    assert seen == [f"Bearer {KEY}"]
+
+
+def test_a_failure_never_prints_credentials_in_the_url() -> None:
+    sleeps = Sleeps()
+    with pytest.raises(Unavailable) as caught:
+        _bugzilla(f"http://user:{KEY}@127.0.0.1:{closed_port()}", sleeps)
+    assert KEY not in caught.value.message + caught.value.hint
+    assert "http://127.0.0.1:" in caught.value.hint
