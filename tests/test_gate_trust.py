@@ -175,6 +175,27 @@ def test_a_deleted_github_hold_followed_by_a_later_event_is_not_ready(
 
 
 @pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_deleting_the_last_github_hold_is_caught_by_the_hold_labels_history(
+    world: World, warm: bool
+) -> None:
+    events = chained(OPEN, QA, HOLD)
+    number, ids = on_github(world, *zip(["dana", "quinn", "alice"], events, strict=True))
+    # dana (push access) reads the incident: the mirror catches up and sets the hold label
+    assert world.gate("issue", f"{REPO}#{number}")[0] == 1
+    assert "hold" in world.github.issue(REPO, number).labels
+    if warm:
+        world.run("show", "issue", f"{REPO}#{number}")
+    world.github.clock.now += 60
+    world.github.delete_comment(ids[2])  # nothing follows the hold: no event can point at it
+    code, text = world.gate("issue", f"{REPO}#{number}")
+    assert code == 1, text
+    assert "IN DOUBT" in text and "hold flag set by dana" in text
+    # the catch-up then removes the label, but the history keeps the doubt for every reader
+    assert "hold" not in world.github.issue(REPO, number).labels
+    assert world.gate("issue", f"{REPO}#{number}")[0] == 1
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
 def test_a_hidden_bugzilla_hold_leaves_a_gap_every_reader_sees(world: World, warm: bool) -> None:
     events = chained(OPEN, QA, HOLD)
     bug, ids = on_bugzilla(world, *zip(["dana", "quinn", "alice"], events, strict=True))

@@ -126,6 +126,7 @@ class FakeIssue:
     state: str = "open"
     comments: dict[int, FakeComment] = field(default_factory=dict)
     deleted: bool = False
+    events: list[tuple[str, str, str, float]] = field(default_factory=list)  # event, label, by, at
 
 
 @dataclass
@@ -215,6 +216,7 @@ class FakeGitHub:
         for name in labels:
             repo.labels.setdefault(name, {"color": "ededed", "description": ""})
             issue.labels.append(name)
+            self._label_event(issue, "labeled", name, self.users[by.lower()])
         repo.issues[number] = issue
         return issue
 
@@ -644,6 +646,9 @@ class FakeGitHub:
             return self._page(items, params, request, token)
         if sub == "/comments" and method == "POST":
             return self._create_comment(repo, issue, body, user, token)
+        if sub == "/events" and method == "GET":
+            items = [self._event_json(repo, issue, n, e) for n, e in enumerate(issue.events, 1)]
+            return self._page(items, params, request, token)
         if sub == "/labels":
             return self._issue_labels(method, repo, issue, body, user, token)
         if (match := re.match(r"^/labels/(.+)$", sub)) and method == "DELETE":
@@ -654,6 +659,7 @@ class FakeGitHub:
                 return self._json(404, self._err("Label does not exist"), token=token)
             issue.labels.remove(name)
             issue.updated_at = self.clock()
+            self._label_event(issue, "unlabeled", name, user)
             return self._json(200, [self._label_json(repo, n) for n in issue.labels], token=token)
         if sub == "/assignees" and method in ("POST", "DELETE"):
             logins = body.get("assignees") if isinstance(body, dict) else None
@@ -842,6 +848,7 @@ class FakeGitHub:
                 repo.labels.setdefault(name, {"color": "ededed", "description": ""})
                 if name not in issue.labels:
                     issue.labels.append(name)
+                    self._label_event(issue, "labeled", name, user)
         return self._json(201, self._issue_json(repo, issue), token=token)
 
     def _update_issue(
@@ -912,6 +919,23 @@ class FakeGitHub:
             return httpx.Response(204)
         return self._json(404, self._err("Not Found"), token=token)
 
+    def _label_event(self, issue: FakeIssue, event: str, name: str, user: FakeUser | None) -> None:
+        """GitHub's issue events: who added or removed a label, and when (never rewritten)."""
+        issue.events.append((event, name, user.login if user else "ghost", self.clock()))
+
+    def _event_json(
+        self, repo: FakeRepo, issue: FakeIssue, number: int, item: tuple[str, str, str, float]
+    ) -> dict[str, Any]:
+        event, name, login, at = item
+        actor = self.users.get(login.lower())
+        return {
+            "id": issue.id * 1000 + number,
+            "event": event,
+            "actor": self._user_json(actor) if actor else None,
+            "label": {"name": name, "color": repo.labels.get(name, {}).get("color", "ededed")},
+            "created_at": self._time(at),
+        }
+
     def _issue_labels(
         self,
         method: str,
@@ -929,6 +953,8 @@ class FakeGitHub:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             return self._json(422, self._invalid("Label", "invalid", "labels"), token=token)
         if method == "PUT":
+            for name in issue.labels:
+                self._label_event(issue, "unlabeled", name, user)
             issue.labels = []
         if method in ("POST", "PUT"):
             for name in names:
@@ -936,9 +962,12 @@ class FakeGitHub:
                 repo.labels.setdefault(name, {"color": "ededed", "description": ""})
                 if name not in issue.labels:
                     issue.labels.append(name)
+                    self._label_event(issue, "labeled", name, user)
             issue.updated_at = self.clock()
             return self._json(200, [self._label_json(repo, n) for n in issue.labels], token=token)
         if method == "DELETE":
+            for name in issue.labels:
+                self._label_event(issue, "unlabeled", name, user)
             issue.labels = []
             issue.updated_at = self.clock()
             return httpx.Response(204)

@@ -186,6 +186,7 @@ def test_secondary_limit_on_a_post_is_waited_out_and_posts_once(world: World) ->
 # endpoints the client uses that the issues subset does not describe, with their body schemas
 EXTRA_OPERATIONS: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/user"): None,
+    ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/events"): None,
     ("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}"): None,
     ("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission"): None,
     ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/assignees"): {

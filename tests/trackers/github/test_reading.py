@@ -36,7 +36,7 @@ def test_comments_are_read_with_since_per_page_100_following_link_across_3_pages
     tracker = world.tracker()
     cold = run(tracker.fetch(world.ref))
     assert len(cold.comments) == 250
-    pages = since(world, 0)[1:]
+    pages = [e for e in since(world, 0)[1:] if not e.path.endswith("/events")]
     assert [e.params.get("page") for e in pages] == [None, "2", "3"]
     assert all(e.params["per_page"] == "100" for e in pages)
     # pages 2 and 3 are GitHub's Link URLs (by repository id), not URLs we built
@@ -169,14 +169,15 @@ def test_quiet_polls_check_comments_every_nth_time_for_edits_the_issue_hides() -
         w.close()
 
 
-def test_500_comment_issue_costs_6_requests_cold_and_1_warm(world: World) -> None:
+def test_500_comment_issue_costs_7_requests_cold_and_1_warm(world: World) -> None:
     for i in range(500):
         world.fake.add_comment(REPO, world.ref.number, f"c{i}", by=OTHER)
     tracker = world.tracker()
     cold = run(tracker.fetch(world.ref))
     warm = run(tracker.fetch(world.ref))
     assert len(cold.comments) == 500
-    assert (cold.requests, warm.requests) == (6, 1)
+    # the issue, 5 pages of comments, the hold label's history; then one 304
+    assert (cold.requests, warm.requests) == (7, 1)
 
 
 def test_issue_fields_are_reported(world: World) -> None:

@@ -20,6 +20,7 @@ from sync_incident.core.refs import IncidentRef
 from sync_incident.trackers.base import Mirror
 from sync_incident.trackers.cache import Cache, CachedIncident
 from sync_incident.trackers.github.client import GitHubClient
+from sync_incident.trackers.github.reading import HOLD_LABEL
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ STATUS_END = "<!-- sync-incident:status:end -->"
 LABEL_INCIDENT = "incident"
 LABEL_ACTIVE = "incident:active"
 LABEL_RESOLVED = "incident:resolved"
-LABEL_HOLD = "hold"
+LABEL_HOLD = HOLD_LABEL  # its history is evidence (reading.marks_of)
 # colour and description used when we create a label on first use
 LABEL_STYLE: dict[str, tuple[str, str]] = {
     LABEL_INCIDENT: ("b60205", "A release incident run by sync-incident"),

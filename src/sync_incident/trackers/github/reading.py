@@ -25,7 +25,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sync_incident.core.comments import Account, Comment, normalise_body
+from sync_incident.core.comments import Account, Comment, Mark, normalise_body
 from sync_incident.core.errors import ProtocolError, TrackerError
 from sync_incident.core.refs import IncidentRef
 from sync_incident.trackers.cache import CachedIncident
@@ -37,6 +37,8 @@ EDIT_TOLERANCE = timedelta(seconds=1)
 # ``since`` overlap: a comment updated in the same second as our cursor must not be missed.
 SINCE_OVERLAP = timedelta(seconds=1)
 EDITS_QUERY = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on IssueComment { id lastEditedAt } } }"
+
+HOLD_LABEL = "hold"  # the label the mirror sets while a hold is open
 
 # the event id we add, hidden, to a comment whose text does not carry it, so it can be found
 MARKER_TAIL = re.compile(r"\n*<!-- sync-incident:marker ([A-Za-z0-9._:-]{1,100}) -->\Z")
@@ -100,6 +102,7 @@ class IssueReader:
         if new_etag := response.headers.get("etag"):
             cached.etags["issue"] = new_etag
         await self.read_comments(ref, cached, full=cold)
+        await self.read_history(ref, cached)
         expected = cached.fields.get("comments_count")
         if not cold and isinstance(expected, int) and len(cached.comments) != expected:
             # a comment was deleted (or the count raced a new one): only a full read tells
@@ -145,6 +148,34 @@ class IssueReader:
         if newest is not None:
             cached.cursor = iso(newest)
         return True
+
+    async def read_history(self, ref: IncidentRef, cached: CachedIncident) -> None:
+        """The issue's own history of the hold label: no writer can rewrite it.
+
+        Asked only when the issue changed (a label change moves the issue's ETag), and then
+        conditionally: unchanged history is a 304.
+        """
+        path = f"{issue_path(ref)}/events"
+        response, page = await self._client.get(
+            path, params={"per_page": "100"}, etag=cached.etags.get("events")
+        )
+        if response.status_code == 304:
+            return
+        marks: list[list[Any]] = []
+        next_url = next_link(response.headers.get("link"))
+        if next_url is None and (new_etag := response.headers.get("etag")):
+            cached.etags["events"] = new_etag
+        else:
+            cached.etags.pop("events", None)
+        while True:
+            marks += [
+                mark for item in (page if isinstance(page, list) else []) if (mark := _mark(item))
+            ]
+            if next_url is None:
+                break
+            response, page = await self._client.get(self._client.same_host(next_url))
+            next_url = next_link(response.headers.get("link"))
+        cached.fields["_marks"] = marks
 
     def merge(self, item: object, cached: CachedIncident) -> tuple[Comment, datetime]:
         """Merge one API comment into ``cached`` (hidden marker tag removed and remembered)."""
@@ -217,6 +248,29 @@ class IssueReader:
         if set(nodes) - set(answered):
             raise ProtocolError("GitHub's GraphQL API left comments unanswered")
         return {node for node, info in answered.items() if info.get("lastEditedAt")}
+
+
+def _mark(item: object) -> list[Any] | None:
+    """``[on, login, iso time]`` for a labeled / unlabeled event of the hold label."""
+    if not isinstance(item, dict) or item.get("event") not in ("labeled", "unlabeled"):
+        return None
+    label = item.get("label")
+    if not isinstance(label, dict) or label.get("name") != HOLD_LABEL:
+        return None
+    actor = item.get("actor")
+    login = str(actor.get("login")) if isinstance(actor, dict) else ""
+    return [item["event"] == "labeled", login, str(item.get("created_at"))]
+
+
+def marks_of(cached: CachedIncident) -> list[Mark]:
+    """The hold label's history as the fold reads it."""
+    out = []
+    for on, login, at in cached.fields.get("_marks", []):
+        try:
+            out.append(Mark(flag="hold", on=bool(on), by=str(login), at=parse_time(at)))
+        except ProtocolError:
+            continue
+    return out
 
 
 def _store_issue(ref: IncidentRef, cached: CachedIncident, issue: dict[str, Any]) -> None:

@@ -37,7 +37,7 @@ from sync_incident.trackers.github.mirror import (
     differs,
     replace_status_block,
 )
-from sync_incident.trackers.github.reading import IssueReader, account, issue_path
+from sync_incident.trackers.github.reading import IssueReader, account, issue_path, marks_of
 from sync_incident.trackers.http import BearerAuth, RetryPolicy, Sleep, counting, make_client
 from sync_incident.trackers.memory import ServerMemory
 
@@ -181,6 +181,7 @@ class GitHubTracker:
             url=cached.url,
             comments=sorted(comments, key=lambda c: c.order),
             vanished=cached.vanished_list(),
+            marks=marks_of(cached),
             fields={k: v for k, v in cached.fields.items() if not k.startswith("_")},
             requests=sent[0],
             from_cache=not changed,
