@@ -116,11 +116,6 @@ class Session:
 
     def tracker(self, kind: TrackerKind) -> Tracker:
         if kind not in self._trackers:
-            if self.as_user and kind != "local":
-                raise UsageError(
-                    "--as works only with the local tracker",
-                    hint="on Bugzilla and GitHub you act as the owner of the API key or token",
-                )
             context = BuildContext(
                 cache=self.cache(),
                 as_user=self.as_user,

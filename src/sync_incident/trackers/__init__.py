@@ -1,8 +1,9 @@
 """Tracker backends behind one contract (:mod:`.base`), built in one place.
 
 A new backend is one package exposing ``build(settings, context) -> Tracker`` and
-``in_use(settings) -> bool`` plus one entry in :data:`BACKENDS`; nothing above this package
-names a backend. Backends are imported only
+``in_use(settings) -> bool`` (and ``ACTS_AS_ANYONE = True`` when it can simulate several
+people, like the local tracker's ``--as``) plus one entry in :data:`BACKENDS`; nothing above
+this package names a backend. Backends are imported only
 when built, so a command that reads a local incident never imports httpx.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from sync_incident.core.errors import NotConfigured
+from sync_incident.core.errors import NotConfigured, UsageError
 
 if TYPE_CHECKING:
     import httpx
@@ -52,7 +53,13 @@ def build_tracker(kind: TrackerKind, settings: Settings, context: BuildContext) 
     module_name = BACKENDS.get(kind)
     if module_name is None:
         raise NotConfigured(f"no tracker backend named {kind!r}", hint=", ".join(BACKENDS))
-    builder: _Builder = importlib.import_module(module_name).build
+    module = importlib.import_module(module_name)
+    if context.as_user and not getattr(module, "ACTS_AS_ANYONE", False):
+        raise UsageError(
+            "--as works only with the local tracker",
+            hint="on Bugzilla and GitHub you act as the owner of the API key or token",
+        )
+    builder: _Builder = module.build
     return builder(settings, context)
 
 
