@@ -8,6 +8,7 @@ accept the event (by folding it as if posted), render, post once with the mirror
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from sync_incident.core.comments import Account, Comment
 from sync_incident.core.errors import (
     RefusedError,
     SyncIncidentError,
+    TrackerError,
     Unavailable,
     UsageError,
 )
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
     import httpx
 
     from sync_incident.config import Settings
+
+log = logging.getLogger("sync_incident.service")
 
 PENDING_ID = "(this comment)"
 
@@ -149,15 +153,30 @@ class Session:
 
     # --- reading ------------------------------------------------------------------------
 
-    async def read(self, ref: IncidentRef, *, fresh: bool = False) -> Reading:
-        """Fetch and fold. ``fresh`` trusts no cache (the gate): same verdict with or without."""
+    async def read(
+        self, ref: IncidentRef, *, fresh: bool = False, catch_up: bool = True
+    ) -> Reading:
+        """Fetch and fold. ``fresh`` trusts no cache (the gate): same verdict with or without.
+
+        ``catch_up``: bring the tracker's mirrored fields in line afterwards (best effort).
+        """
         tracker = self.tracker(ref.kind)
         snap = await tracker.fetch(ref, fresh=fresh)
         facts = await self._facts(ref, tracker, snap.comments)
         reading = Reading(snap, self._fold(ref, snap, snap.comments, facts), facts)
-        if reading.state.opened:  # mirrors catch up whenever someone who may write them reads
-            await tracker.sync_mirror(ref, mirror_for(reading.state, ref.kind, self.policy))
+        if catch_up:
+            await self.catch_up(ref, reading)
         return reading
+
+    async def catch_up(self, ref: IncidentRef, reading: Reading) -> None:
+        """Mirrors catch up whenever someone who may write them reads; never fails a command."""
+        if not reading.state.opened:
+            return
+        mirror = mirror_for(reading.state, ref.kind, self.policy)
+        try:
+            await self.tracker(ref.kind).sync_mirror(ref, mirror)
+        except TrackerError as exc:
+            log.warning("the mirrored fields of %s were not brought in line: %s", ref, exc.message)
 
     async def read_many(
         self, refs: Sequence[IncidentRef], *, concurrency: int = 8
@@ -180,7 +199,7 @@ class Session:
         """A fresh read (the gate's) that gives up after ``seconds``, saying so."""
         try:
             async with asyncio.timeout(seconds):
-                return await self.read(ref, fresh=True)
+                return await self.read(ref, fresh=True, catch_up=False)
         except TimeoutError:
             server = self.tracker(ref.kind).server
             raise Unavailable(

@@ -25,6 +25,8 @@ from sync_incident.core.errors import EXIT_NOT_READY, EXIT_REFUSED, UsageError
 if TYPE_CHECKING:
     from sync_incident.core.readiness import Verdict
 
+MIRROR_SECONDS = 20.0  # how long the gate lets a mirror write take after its verdict
+
 
 def show_incident(ctx: typer.Context, words: list[str], as_json: bool, full: bool) -> None:
     from sync_incident.views import incident_json, state_text, verdicts
@@ -121,16 +123,24 @@ def gate(
     wanted = intents.release(release)
 
     async def go() -> Verdict:
+        import asyncio
+        import contextlib
+
         async with options.session_of(ctx) as session:
             reading = await session.read_within(target, session.settings.gate.deadline_seconds)
-            return readiness(
+            verdict = readiness(
                 reading.state,
                 wanted,
                 required=require,
                 policy=session.policy,
                 facts=reading.facts,
-                require_ship=require_ship,
+                require_ship=require_ship or None,  # not given: the policy's default
             )
+            # the verdict is made: the mirror catches up after it and can never change it
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(MIRROR_SECONDS):
+                    await session.catch_up(target, reading)
+            return verdict
 
     verdict = run(go())
     action.report(verdict)
