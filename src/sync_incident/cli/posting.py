@@ -54,7 +54,9 @@ def post(
 
     async def go() -> Outcome:
         async with options.session_of(ctx) as session:
-            reading = await session.read(ref)
+            # no catch-up here: the post carries the mirror with its own write, and a refused
+            # command must cost no write (nor the key check before one)
+            reading = await session.read(ref, catch_up=False)
             me = await acting(session, ref.kind)
             events = build(reading.state, me)
             notes.extend(me.notes)
