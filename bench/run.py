@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -364,31 +363,11 @@ def poll_rows(quick: bool) -> list[Row]:
 # ---------------------------------------------------------------------- CPU and wall time
 
 
-def cli_help() -> Row:
-    python = ROOT / ".venv" / "bin" / "python"
-    exe = str(python) if python.exists() else sys.executable
-    script = ROOT / ".venv" / "bin" / "sync-incident"
-    cmd = [str(script), "--help"] if script.exists() else [exe, "-m", "sync_incident", "--help"]
+def startup(quick: bool) -> list[Row]:
+    """`--help` and `show local:N` against `import typer`, subprocess medians (bench/startup.py)."""
+    from startup import startup_rows
 
-    def best(args: list[str]) -> float:
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            subprocess.run(args, check=True, capture_output=True, env={**os.environ})
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    measured = best(cmd)
-    baseline = best([exe, "-c", "import typer"])
-    ratio = measured / baseline
-    return Row(
-        "sync-incident --help, wall",
-        f"{measured * 1000:.0f} ms",
-        f"import typer {baseline * 1000:.0f} ms",
-        f"{ratio:.2f}x",
-        "<= 1.2x",
-        ratio <= 1.2,
-    )
+    return startup_rows(10 if quick else 20)
 
 
 def fold_rows(quick: bool) -> list[Row]:
@@ -429,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         lambda: poll_rows(args.quick),
         lambda: fold_rows(args.quick),
-        lambda: [cli_help()],
+        lambda: startup(args.quick),
     ]
     for step in steps:
         rows += step()
