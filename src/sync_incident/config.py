@@ -19,7 +19,6 @@ names. They are :class:`~pydantic.SecretStr`, so they never print.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -304,6 +303,8 @@ def default_config_path() -> Path | None:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # here: most commands run without a config file
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

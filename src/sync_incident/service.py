@@ -18,7 +18,6 @@ from sync_incident.core.comments import Account, Comment
 from sync_incident.core.errors import RefusedError, Unavailable, UsageError
 from sync_incident.core.events import Event
 from sync_incident.core.fold import fold
-from sync_incident.core.lint import Finding, lint_event
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.refs import IncidentRef, TrackerKind
 from sync_incident.core.rules import teams_claimed
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     import httpx
 
     from sync_incident.config import Settings
+    from sync_incident.core.lint import Finding
 
 PENDING_ID = "(this comment)"
 
@@ -239,6 +239,8 @@ class Session:
         """
         if not events:
             raise UsageError("nothing to post")
+        from sync_incident.core.lint import lint_event  # here: reading commands never lint
+
         findings = [f for e in events for f in lint_event(e)] if lint else []
         if strict and findings:
             raise RefusedError(

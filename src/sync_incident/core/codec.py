@@ -27,7 +27,6 @@ Parsing never raises: anything unreadable becomes a :class:`Warning` on that com
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import re
 import unicodedata
@@ -40,7 +39,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from sync_incident.core.comments import Flavor, check_length, normalise_body
-from sync_incident.core.events import EVENT_ADAPTER, EVENT_TYPES, FORMAT_MAJOR, Event
+from sync_incident.core.events import EVENT_TYPES, FORMAT_MAJOR, Event, validate_event
 from sync_incident.core.sentences import Context, Sentences
 
 MAGIC = "sync-incident"
@@ -200,7 +199,11 @@ def _opens(line: str) -> bool:
 
 def _clean(line: str) -> str:
     """Undo what Markdown and HTML escapers do to a trailer line."""
-    return _MD_ESCAPE.sub("", html.unescape(line)) if ("\\" in line or "&" in line) else line
+    if "\\" not in line and "&" not in line:
+        return line
+    import html  # here: only escaped text needs it, and its entity table is slow to import
+
+    return _MD_ESCAPE.sub("", html.unescape(line))
 
 
 def _parse_into(text: str, result: Parsed) -> None:
@@ -338,11 +341,10 @@ def _decode_event(kind: str, event_id: str, payload: str) -> tuple[list[Event], 
     if not isinstance(data, dict):
         return [], Warning("unreadable", f"event {event_id}: its data is not an object")
     data["id"] = event_id
-    data["type"] = kind
     try:
-        event = EVENT_ADAPTER.validate_python(data)
+        event = validate_event(kind, data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "event"
+        where = ".".join(str(p) for p in (kind, *first["loc"]))  # as the union adapter names it
         return [], Warning("unreadable", f"event {event_id} ({kind}): {where}: {first['msg']}")
     return [event], None
