@@ -374,7 +374,7 @@ def fold_rows(quick: bool) -> list[Row]:
     from fold import fold_vs_json, show_local
 
     return [
-        fold_vs_json(10_000 if quick else 100_000),
+        *fold_vs_json(10_000 if quick else 100_000),
         show_local(1_000 if quick else 10_000),
     ]
 
