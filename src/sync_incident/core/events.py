@@ -39,6 +39,8 @@ def new_event_id() -> str:
 
 def clean_text(value: str) -> str:
     """Text that can always be printed: lone surrogates (never valid) become U+FFFD."""
+    if value.isascii():  # a flag on the string, no scan: most text is ASCII
+        return value
     return _SURROGATE.sub("\ufffd", value)
 
 
