@@ -692,6 +692,7 @@ def test_parsing_mutated_real_comments_never_raises(body: str, seed: int, count:
     assert all(isinstance(e, tuple(EVENT_TYPES.values())) for e in parsed.events)
 
 
+@pytest.mark.slow  # the longest fuzz here: about 1.5 s
 @FUZZ
 @given(
     parts=st.lists(
