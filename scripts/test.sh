@@ -13,7 +13,7 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "Chromium is missing: install it (Debian/Ubuntu: apt-get install chromium) for the browser test." >&2
   fi
 fi
-.venv/bin/ruff check src tests
-.venv/bin/ruff format --check src tests
-.venv/bin/mypy src
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+.venv/bin/mypy src tests
 .venv/bin/python -m pytest "$@"

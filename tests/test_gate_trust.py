@@ -144,7 +144,9 @@ def on_github(world: World, *posts: tuple[str, Event]) -> tuple[int, list[int]]:
     issue = world.github.add_issue(REPO, "Startup crash", "Opened by hand.", by="dana")
     ids = []
     for author, event in posts:
-        world.github.clock.now += 1
+        clock = world.github.clock
+        assert isinstance(clock, FakeClock)
+        clock.now += 1
         comment = world.github.add_comment(
             REPO, issue.number, codec.render(event, "github"), by=author
         )

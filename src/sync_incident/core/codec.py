@@ -39,7 +39,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sync_incident.core.comments import Flavor, check_length, normalise_body
+from sync_incident.core.comments import Flavor as Flavor  # part of this module's interface
+from sync_incident.core.comments import check_length, normalise_body
 from sync_incident.core.events import EVENT_TYPES, FORMAT_MAJOR, Event, validate_event
 from sync_incident.core.sentences import Context, Sentences
 
