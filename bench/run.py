@@ -5,7 +5,7 @@
 
 Request counts are taken at the socket layer of :class:`sync_incident.testing.server.LoopbackServer`,
 which serves the stateful fake Bugzilla (5.2) and fake GitHub on 127.0.0.1, so the trackers
-run on httpx's real transport. See ``docs/bench.md`` for what each row means.
+run on httpx's real transport. README.md ("Benchmarks") says what each row means.
 """
 
 from __future__ import annotations
