@@ -1,4 +1,9 @@
-"""Folding 100,000 events vs json.loads of the same trailers; showing a 10,000-event local incident."""
+"""Folding 100,000 events vs json.loads of the same trailers; showing a 10,000-event local incident.
+
+The fold is measured twice: the first fold in the process, which parses and validates every
+trailer, and a fold of the same comments again (best of 3), which finds them in the codec's
+parse cache, as the second fold of a posting command and every daemon poll of an incident do.
+"""
 
 from __future__ import annotations
 
@@ -44,20 +49,27 @@ def make_comments(n: int) -> list[Comment]:
 _PAYLOAD = re.compile(r"(\{.*\}) c=")
 
 
-def fold_vs_json(n: int = 100_000) -> Row:
+def fold_vs_json(n: int = 100_000) -> list[Row]:
     comments = make_comments(n)
     payloads = [_PAYLOAD.search(c.body.rsplit("\n", 1)[-1]).group(1) for c in comments]  # type: ignore[union-attr]
     base = best_of(lambda: [json.loads(p) for p in payloads], 3)
-    measured = best_of(lambda: fold(comments, kind="local", now=START), 1)
-    ratio = measured / base
-    return Row(
-        f"fold {n:,} events",
-        f"{measured:.2f} s",
-        f"json.loads {base:.2f} s",
-        f"{ratio:.1f}x",
-        "<= 3x",
-        ratio <= 3,
-    )
+    codec.clear_caches()
+    first = best_of(lambda: fold(comments, kind="local", now=START), 1)
+    again = best_of(lambda: fold(comments, kind="local", now=START), 3)
+    rows = []
+    for what, measured in (("first fold", first), ("again, parsed", again)):
+        ratio = measured / base
+        rows.append(
+            Row(
+                f"fold {n:,} events, {what}",
+                f"{measured:.2f} s",
+                f"json.loads {base:.2f} s",
+                f"{ratio:.1f}x",
+                "<= 3x",
+                ratio <= 3,
+            )
+        )
+    return rows
 
 
 def show_local(n: int = 10_000) -> Row:
@@ -102,4 +114,4 @@ def show_local(n: int = 10_000) -> Row:
 if __name__ == "__main__":
     from _common import print_table
 
-    print_table([fold_vs_json(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000), show_local()])
+    print_table([*fold_vs_json(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000), show_local()])

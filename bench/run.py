@@ -5,7 +5,7 @@
 
 Request counts are taken at the socket layer of :class:`sync_incident.testing.server.LoopbackServer`,
 which serves the stateful fake Bugzilla (5.2) and fake GitHub on 127.0.0.1, so the trackers
-run on httpx's real transport. See ``docs/bench.md`` for what each row means.
+run on httpx's real transport. README.md ("Benchmarks") says what each row means.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import io
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -477,38 +476,18 @@ def poll_rows(quick: bool) -> list[Row]:
 # ---------------------------------------------------------------------- CPU and wall time
 
 
-def cli_help() -> Row:
-    python = ROOT / ".venv" / "bin" / "python"
-    exe = str(python) if python.exists() else sys.executable
-    script = ROOT / ".venv" / "bin" / "sync-incident"
-    cmd = [str(script), "--help"] if script.exists() else [exe, "-m", "sync_incident", "--help"]
+def startup(quick: bool) -> list[Row]:
+    """`--help` and `show local:N` against `import typer`, subprocess medians (bench/startup.py)."""
+    from startup import startup_rows
 
-    def best(args: list[str]) -> float:
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            subprocess.run(args, check=True, capture_output=True, env={**os.environ})
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    measured = best(cmd)
-    baseline = best([exe, "-c", "import typer"])
-    ratio = measured / baseline
-    return Row(
-        "sync-incident --help, wall",
-        f"{measured * 1000:.0f} ms",
-        f"import typer {baseline * 1000:.0f} ms",
-        f"{ratio:.2f}x",
-        "<= 1.2x",
-        ratio <= 1.2,
-    )
+    return startup_rows(10 if quick else 20)
 
 
 def fold_rows(quick: bool) -> list[Row]:
     from fold import fold_vs_json, show_local
 
     return [
-        fold_vs_json(10_000 if quick else 100_000),
+        *fold_vs_json(10_000 if quick else 100_000),
         show_local(1_000 if quick else 10_000),
     ]
 
@@ -543,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         lambda: show_rows(repeat=3 if args.quick else 5),
         lambda: poll_rows(args.quick),
         lambda: fold_rows(args.quick),
-        lambda: [cli_help()],
+        lambda: startup(args.quick),
     ]
     for step in steps:
         rows += step()

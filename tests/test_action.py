@@ -335,7 +335,11 @@ def incident(policy: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[str]:
 
 # --- the gate step -------------------------------------------------------------------------
 
+# The tests marked slow run the Action's bash step, which runs the installed command in its
+# own process.
 
+
+@pytest.mark.slow
 def test_ready_release_exits_0_with_ready_outputs(
     tmp_path: Path, incident: str, policy: Path
 ) -> None:
@@ -352,6 +356,7 @@ def test_ready_release_exits_0_with_ready_outputs(
     assert "rita at " in run.summary
 
 
+@pytest.mark.slow
 def test_blocked_release_exits_1_with_reasons_outputs_and_summary(
     tmp_path: Path, incident: str, policy: Path
 ) -> None:
@@ -384,6 +389,7 @@ def test_blocked_release_exits_1_with_reasons_outputs_and_summary(
     assert any("QA's sign-off on Firefox 96.0.2" in e for e in run.errors)
 
 
+@pytest.mark.slow
 def test_require_list_splits_on_commas_and_newlines(
     tmp_path: Path, incident: str, policy: Path
 ) -> None:
@@ -401,6 +407,7 @@ def test_require_list_splits_on_commas_and_newlines(
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("require_ship", "code"), [("false", 0), ("true", 1)])
 def test_require_ship_input(
     tmp_path: Path, incident: str, policy: Path, require_ship: str, code: int
@@ -417,6 +424,7 @@ def test_require_ship_input(
     assert any("Please ship Firefox 96.0.3 to users" in e for e in run.errors) == (code == 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("case", "given"),
     [
@@ -439,6 +447,7 @@ def test_could_not_decide_exits_2_and_says_not_ready(
     assert run.errors, "an annotation says why"
 
 
+@pytest.mark.slow
 def test_missing_cli_exits_2(tmp_path: Path, incident: str, policy: Path) -> None:
     run = run_gate_step(
         tmp_path, bin_path=tmp_path / "absent", incident=incident, release="Firefox 96.0.1"
@@ -447,6 +456,7 @@ def test_missing_cli_exits_2(tmp_path: Path, incident: str, policy: Path) -> Non
     assert run.outputs == {"ready": "false"}
 
 
+@pytest.mark.slow
 def test_exit_0_without_a_ready_verdict_fails_closed(tmp_path: Path, incident: str) -> None:
     liar = tmp_path / "liar"
     liar.write_text('#!/bin/sh\necho "ready=false" >> "$GITHUB_OUTPUT"\nexit 0\n', encoding="utf-8")
@@ -468,6 +478,7 @@ def test_tokens_come_from_the_callers_env_only(tmp_path: Path) -> None:
 # --- injection -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_comment_text_cannot_run_workflow_commands(
     tmp_path: Path, incident: str, policy: Path
 ) -> None:

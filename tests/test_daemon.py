@@ -39,10 +39,11 @@ from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import IncidentState
 from sync_incident.daemon import (
     Daemon,
-    configure_logging,
     due_reminders,
     end_of_day,
 )
+from sync_incident.daemon.poller import Watch
+from sync_incident.logs import configure_logging
 from sync_incident.service import Session
 from sync_incident.testing.bugzilla import FakeBugzilla
 from sync_incident.trackers.base import IncidentSnapshot, Mirror, NewIncident, Posted
@@ -268,7 +269,7 @@ def factory(
         tracker = Hooked(LocalTracker(settings.local.db, user=user, clock=clock))
         if hooked is not None:
             hooked.append(tracker)
-        session._trackers["local"] = tracker  # type: ignore[assignment]
+        session._trackers["local"] = tracker
         return session
 
     return make
@@ -530,8 +531,9 @@ def test_crash_restart_with_the_cache_deleted_posts_nothing_twice_on_bugzilla(
         found: Counter[str] = Counter()
         for comment in fake.bugs[bug_id].comments:
             for event in codec.parse(comment.text).events:
-                if getattr(event, "key", None):
-                    found[event.key] += 1  # type: ignore[attr-defined]
+                key = getattr(event, "key", None)
+                if key:
+                    found[key] += 1
         return found
 
     assert list(keys(bug).values()) == [1]
@@ -817,7 +819,12 @@ def test_poke_during_a_read_is_kept_for_the_next_cycle(
     clock = Clock(T0 + timedelta(minutes=1))
     make = factory(settings, clock)
     daemon = Daemon(settings, make, clock=clock)
-    daemon.listeners.append(lambda watch: daemon.poke(watch.ref) if watch.reads == 1 else None)
+
+    def poke_once(watch: Watch) -> None:
+        if watch.reads == 1:
+            daemon.poke(watch.ref)
+
+    daemon.listeners.append(poke_once)
 
     async def scenario() -> int:
         session = make()

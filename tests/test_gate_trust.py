@@ -144,7 +144,9 @@ def on_github(world: World, *posts: tuple[str, Event]) -> tuple[int, list[int]]:
     issue = world.github.add_issue(REPO, "Startup crash", "Opened by hand.", by="dana")
     ids = []
     for author, event in posts:
-        world.github.clock.now += 1
+        clock = world.github.clock
+        assert isinstance(clock, FakeClock)
+        clock.now += 1
         comment = world.github.add_comment(
             REPO, issue.number, codec.render(event, "github"), by=author
         )
@@ -185,7 +187,9 @@ def test_deleting_the_last_github_hold_is_caught_by_the_hold_labels_history(
     assert "hold" in world.github.issue(REPO, number).labels
     if warm:
         world.run("show", "issue", f"{REPO}#{number}")
-    world.github.clock.now += 60
+    clock = world.github.clock
+    assert isinstance(clock, FakeClock)
+    clock.now += 60
     world.github.delete_comment(ids[2])  # nothing follows the hold: no event can point at it
     code, text = world.gate("issue", f"{REPO}#{number}")
     assert code == 1, text

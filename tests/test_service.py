@@ -59,7 +59,7 @@ def bugzilla(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBu
 
 def _bz_settings(tmp_path: Path, login: str = "alice@example.com") -> Settings:
     return Settings(
-        bugzilla={  # type: ignore[arg-type]
+        bugzilla={
             "url": BZ,
             "login": login,
             "product": "Release Engineering",
@@ -214,7 +214,7 @@ def github(monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
 
 def _gh_settings(tmp_path: Path, **policy: Any) -> Settings:
     return Settings(
-        github={"api_url": GH},  # type: ignore[arg-type]
+        github={"api_url": GH},
         cache=tmp_path / "cache.sqlite3",
         policy=Policy(**policy),
     )

@@ -20,7 +20,6 @@ names; ``serve``'s webhook secrets and access token from ``SYNC_INCIDENT_GITHUB_
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -339,6 +338,8 @@ def default_config_path() -> Path | None:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # here: most commands run without a config file
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -25,7 +25,6 @@ from sync_incident.core.errors import (
 )
 from sync_incident.core.events import Event
 from sync_incident.core.fold import fold
-from sync_incident.core.lint import Finding, lint_event
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.refs import IncidentRef, TrackerKind
 from sync_incident.core.rules import teams_claimed
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
     import httpx
 
     from sync_incident.config import Settings
+    from sync_incident.core.lint import Finding
 
 log = logging.getLogger("sync_incident.service")
 
@@ -82,7 +82,7 @@ class Session:
 
     settings: Settings
     as_user: str | None = None
-    transports: dict[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
+    transports: Mapping[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
     sleep: Sleep | None = None
     now: datetime | None = None  # fixed time for tests; None = the clock
     _trackers: dict[str, Tracker] = field(default_factory=dict)
@@ -278,6 +278,8 @@ class Session:
         """
         if not events:
             raise UsageError("nothing to post")
+        from sync_incident.core.lint import lint_event  # here: reading commands never lint
+
         findings = [f for e in events for f in lint_event(e)] if lint else []
         if strict and findings:
             raise RefusedError(

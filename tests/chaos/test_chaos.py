@@ -59,6 +59,9 @@ from sync_incident.trackers.github.client import API_VERSION
 from sync_incident.trackers.github.tracker import GitHubTracker
 from sync_incident.trackers.http import make_client
 
+# faults, real sockets and client timeouts: about a minute, so outside the fast lane
+pytestmark = pytest.mark.slow
+
 LONG = os.environ.get("SYNC_INCIDENT_LONG") == "1"
 POSTS = 1_000 if LONG else 200
 FUZZ_EXAMPLES = 10_000 if LONG else 300

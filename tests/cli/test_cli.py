@@ -67,7 +67,8 @@ def errors(err: str) -> list[str]:
 
 
 def state(db: Path, ref: str = "local:1") -> dict[str, Any]:
-    return json.loads(ok(db, "show", ref, "--json").stdout)
+    shown: dict[str, Any] = json.loads(ok(db, "show", ref, "--json").stdout)
+    return shown
 
 
 def comments(db: Path, number: int = 1) -> list[Any]:

@@ -207,7 +207,7 @@ def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
 def test_events_are_immutable() -> None:
     note = Note(text="a")
     with pytest.raises(ValidationError):
-        note.text = "b"  # type: ignore[misc]
+        note.text = "b"
 
 
 @pytest.mark.parametrize(

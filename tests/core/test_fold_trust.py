@@ -294,17 +294,13 @@ def test_a_signoff_on_another_release_is_refused_until_it_is_added() -> None:
 
 def test_a_retracted_signoff_stops_counting_and_stays_in_the_timeline() -> None:
     retract = Retracted(event=QA.id, reason="Posted on the wrong incident.")
-    comments = chain(
-        *[
-            (c, e)
-            for c, e in [
-                ("dana@example.com", OPEN),
-                ("quinn@example.com", QA),
-                ("rachel@example.com", RELENG),
-                ("quinn@example.com", retract),
-            ]
-        ]
-    )
+    posts: list[tuple[str, Event]] = [
+        ("dana@example.com", OPEN),
+        ("quinn@example.com", QA),
+        ("rachel@example.com", RELENG),
+        ("quinn@example.com", retract),
+    ]
+    comments = chain(*[(c, e) for c, e in posts])
     state = state_of(comments)
     entry = next(e for e in state.timeline if e.event_id == QA.id)
     assert entry.retracted and not entry.accepted

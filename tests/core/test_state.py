@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -856,6 +857,7 @@ def test_fold_is_independent_of_how_events_are_split_into_comments(
     assert _comparable(run(*split)) == _comparable(run(*comments))
 
 
+@pytest.mark.slow  # folds each example several times: about 3 s
 @PROPERTY
 @given(comments=incidents(), data=st.data())
 def test_a_duplicate_of_an_accepted_comment_changes_no_accepted_state(

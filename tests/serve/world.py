@@ -271,9 +271,11 @@ def start(
 
 def story(world: World) -> None:
     """#1: Firefox 96.0.1 with both sign-offs (READY); #2: Focus 97.0 held, a handoff pending."""
-    for author, event in zip(("dana", "quinn", "robin"), (OPEN_1, QA_1, RELENG_1), strict=True):
+    first: tuple[Event, ...] = (OPEN_1, QA_1, RELENG_1)
+    second: tuple[Event, ...] = (OPEN_2, HOLD_2, HANDOFF_2)
+    for author, event in zip(("dana", "quinn", "robin"), first, strict=True):
         world.post(1, author, event)
-    for author, event in zip(("alice", "alice", "alice"), (OPEN_2, HOLD_2, HANDOFF_2), strict=True):
+    for author, event in zip(("alice", "alice", "alice"), second, strict=True):
         world.post(2, author, event)
 
 

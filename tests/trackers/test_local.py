@@ -125,6 +125,7 @@ def _writer(db: str, user: str, worker: int, number: int, start: BarrierType) ->
     run(main())
 
 
+@pytest.mark.slow  # spawns four interpreters
 def test_concurrent_writer_processes_store_every_comment_once(
     db: Path, alice: LocalTracker
 ) -> None:

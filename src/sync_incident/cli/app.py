@@ -7,12 +7,16 @@ command class turns every failure, parsing included, into exit 2: it fails close
 
 from __future__ import annotations
 
+import inspect
 import sys
+from gettext import gettext
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperCommand
+import typer.main
+from typer.core import TyperCommand, TyperGroup
+from typer.models import CommandInfo
 
 from sync_incident.cli import posting, reading, serving
 from sync_incident.cli.options import GLOBAL_OPTIONS, Globals
@@ -24,7 +28,83 @@ from sync_incident.core.errors import (
     SyncIncidentError,
 )
 
+if TYPE_CHECKING:
+    # typer vendors click and exports no names for these types: for the type checker only
+    from typer._click import Command, Context, HelpFormatter
+    from typer.core import MarkupMode
+
+
+class _Root(TyperGroup):
+    """The root group: each command's parameters are built when it runs, not for the listing.
+
+    Building a command makes typer read the signature and evaluate the type hints of its
+    function, about 0.7 ms each; `sync-incident --help` lists 30 commands and runs none, and
+    `show` needs only its own. Until it is run, a command is a stand-in with its name and help.
+    """
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        deferred: dict[str, Command] = {}
+        for info in commands.registered_commands:
+            stand_in = _stand_in(info, self.rich_markup_mode)
+            if stand_in.name:
+                deferred[stand_in.name] = stand_in
+        # the commands first, then the groups (config), as typer orders them
+        self.commands = {**deferred, **self.commands}
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        command = self.commands.get(cmd_name)
+        if isinstance(command, _StandIn):
+            command = self.commands[cmd_name] = typer.main.get_command_from_info(
+                command.info,
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=self.rich_markup_mode,
+            )
+        return command
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        # TyperGroup.format_commands, on the stand-ins: the listing needs no parameters
+        listed = [
+            (name, command)
+            for name in self.list_commands(ctx)
+            if (command := self.commands.get(name)) is not None and not command.hidden
+        ]
+        if listed:
+            limit = formatter.width - 6 - max(len(name) for name, _ in listed)
+            rows = [(name, command.get_short_help_str(limit)) for name, command in listed]
+            with formatter.section(gettext("Commands")):
+                formatter.write_dl(rows)
+
+
+class _StandIn(TyperCommand):
+    """A command not built yet: its name and help, for the listing (see :class:`_Root`)."""
+
+    info: CommandInfo
+
+
+def _stand_in(info: CommandInfo, markup: MarkupMode) -> _StandIn:
+    callback = info.callback
+    assert callback is not None, "every command has a function"
+    # as typer.main.get_command_from_info names and documents it
+    name = info.name or callback.__name__.lower().replace("_", "-")
+    text = inspect.getdoc(callback) if info.help is None else inspect.cleandoc(info.help)
+    stand_in = _StandIn(
+        name,
+        help=text,
+        short_help=info.short_help,
+        hidden=info.hidden,
+        deprecated=info.deprecated,
+        rich_markup_mode=markup,
+        rich_help_panel=info.rich_help_panel,
+    )
+    stand_in.info = info
+    return stand_in
+
+
+# The commands, registered here and built by _Root one at a time, when run.
+commands = typer.Typer()
 app = typer.Typer(
+    cls=_Root,
     name="sync-incident",
     help=(
         "Run a release incident inside ONE Bugzilla bug or GitHub issue: timeline, incident "
@@ -130,18 +210,18 @@ def _config(ctx: typer.Context) -> None:
 
 
 for _command in (reading.show, reading.bug, reading.issue):
-    app.command()(_command)
-app.command("list")(reading.list_)
-posting.register(app)
-app.command(cls=GateCommand)(reading.gate)
-app.command()(reading.retro)
-app.command()(reading.digest)
-app.command()(reading.daemon)
-app.command()(serving.serve)
-app.command("lint")(reading.lint)
+    commands.command()(_command)
+commands.command("list")(reading.list_)
+posting.register(commands)
+commands.command(cls=GateCommand)(reading.gate)
+commands.command()(reading.retro)
+commands.command()(reading.digest)
+commands.command()(reading.daemon)
+commands.command()(serving.serve)
+commands.command("lint")(reading.lint)
 app.add_typer(config_app, name="config")
 config_app.command("check")(reading.config_check)
-app.command()(reading.demo)
+commands.command()(reading.demo)
 
 
 # --- the boundary --------------------------------------------------------------------------

@@ -6,7 +6,6 @@ imported inside the functions that need it (types only under ``TYPE_CHECKING``).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, TypeVar
@@ -50,6 +49,8 @@ def globals_of(ctx: typer.Context) -> Globals:
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio  # not at import time: `--help` never runs a coroutine
+
     return asyncio.run(coro)
 
 

@@ -26,8 +26,8 @@ Parsing never raises: anything unreadable becomes a :class:`Warning` on that com
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import html
 import json
 import re
 import unicodedata
@@ -39,8 +39,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sync_incident.core.comments import Flavor, check_length, normalise_body
-from sync_incident.core.events import EVENT_ADAPTER, EVENT_TYPES, FORMAT_MAJOR, Event
+from sync_incident.core.comments import Flavor as Flavor  # part of this module's interface
+from sync_incident.core.comments import check_length, normalise_body
+from sync_incident.core.events import EVENT_TYPES, FORMAT_MAJOR, Event, validate_event
 from sync_incident.core.sentences import Context, Sentences
 
 MAGIC = "sync-incident"
@@ -54,7 +55,15 @@ _CLOSERS = ("]", "-->")
 _MD_ESCAPE = re.compile(r"\\(?!u[0-9a-fA-F]{4})")
 _MAX_WRAP_LINES = 400  # a wrapped trailer is re-joined over at most this many lines
 _MAX_MIXED_GAPS = 8  # mixed space / no-space re-joins are tried up to this many breaks
-_SAFE_PUNCT = set("!#$%'()*+,-./:;=?@[]^_`{|}~")
+_SAFE_PUNCT = "!#$%'()*+,-./:;=?@[]^_`{|}~"
+# a character a payload string may not carry as is: anything but ASCII letters, digits, space
+# and _SAFE_PUNCT (a non-ASCII character is then kept when printable: see _escape)
+_UNSAFE = re.compile(f"[^A-Za-z0-9 {re.escape(_SAFE_PUNCT)}]")
+# Comments are parsed again and again: by every fold (one per retraction, two per post), by a
+# witness, by each poll of the daemon. Results are kept by comment text, at about 1.3 kB each
+# when the comment carries an event (its models), so a full cache holds about 170 MB.
+PARSE_CACHE_SIZE = 2**17
+FINGERPRINT_CACHE_SIZE = 2**17
 
 
 @dataclass(frozen=True)
@@ -75,20 +84,20 @@ class Parsed:
 
 
 def _encode_str(text: str) -> str:
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if (ch.isascii() and (ch.isalnum() or ch == " " or ch in _SAFE_PUNCT)) or (
-            not ch.isascii() and _printable(ch)
-        ):
-            out.append(ch)
-        elif code > 0xFFFF:
-            code -= 0x10000
-            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
-        else:
-            out.append(f"\\u{code:04x}")
-    out.append('"')
-    return "".join(out)
+    if _UNSAFE.search(text) is None:  # most text: nothing to escape
+        return f'"{text}"'
+    return f'"{_UNSAFE.sub(_escape, text)}"'
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if not ch.isascii() and _printable(ch):
+        return ch
+    code = ord(ch)
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def _printable(ch: str) -> bool:
@@ -128,7 +137,25 @@ def trailer(event: Event, flavor: Flavor = "plain") -> str:
 
 def fingerprint(event: Event) -> str:
     """The checksum of an event's type, id and content (its trailer's ``c=``)."""
-    return _crc(_signed(event))
+    # kept per event object (held, so its id() is not reused): a fold asks once per event,
+    # and the same parsed events come back from the parse cache to every later fold
+    known = _fingerprints.get(id(event))
+    if known is not None and known[0] is event:
+        return known[1]
+    value = _crc(_signed(event))
+    if len(_fingerprints) >= FINGERPRINT_CACHE_SIZE:
+        _fingerprints.clear()
+    _fingerprints[id(event)] = (event, value)
+    return value
+
+
+_fingerprints: dict[int, tuple[Event, str]] = {}
+
+
+def clear_caches() -> None:
+    """Forget every parsed comment and fingerprint (to measure a first read, or free memory)."""
+    _parse_cached.cache_clear()
+    _fingerprints.clear()
 
 
 def record_digest(events: Iterable[Event]) -> str:
@@ -182,12 +209,25 @@ def render(events: Event | Sequence[Event], flavor: Flavor = "plain") -> str:
 
 def parse(text: str) -> Parsed:
     """Every event in the comment's own trailer block. Never raises."""
+    if not _may_carry_events(text):
+        return Parsed()  # most comments people write carry no trailer: no place in the cache
+    events, warnings = _parse_cached(text)
+    # fresh lists for the caller; the events and warnings themselves are immutable
+    return Parsed(list(events), list(warnings))
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
+def _parse_cached(text: str) -> tuple[tuple[Event, ...], tuple[Warning, ...]]:
     result = Parsed()
     try:
         _parse_into(text, result)
     except Exception as exc:  # pragma: no cover - the fuzz tests keep this unreachable
         result.warnings.append(Warning("unreadable", f"could not read this comment: {exc!r}"))
-    return result
+    return tuple(result.events), tuple(result.warnings)
+
+
+def _may_carry_events(text: str) -> bool:
+    return MAGIC in text or "sync&#45;incident" in text or "sync\\-incident" in text
 
 
 def _is_quoted(line: str) -> bool:
@@ -200,12 +240,14 @@ def _opens(line: str) -> bool:
 
 def _clean(line: str) -> str:
     """Undo what Markdown and HTML escapers do to a trailer line."""
-    return _MD_ESCAPE.sub("", html.unescape(line)) if ("\\" in line or "&" in line) else line
+    if "\\" not in line and "&" not in line:
+        return line
+    import html  # here: only escaped text needs it, and its entity table is slow to import
+
+    return _MD_ESCAPE.sub("", html.unescape(line))
 
 
 def _parse_into(text: str, result: Parsed) -> None:
-    if MAGIC not in text and "sync&#45;incident" not in text and "sync\\-incident" not in text:
-        return  # most comments people write carry no trailer at all
     lines = normalise_body(text).split("\n")
     end = len(lines)
     found: list[list[Event]] = []
@@ -338,12 +380,11 @@ def _decode_event(kind: str, event_id: str, payload: str) -> tuple[list[Event], 
     if not isinstance(data, dict):
         return [], Warning("unreadable", f"event {event_id}: its data is not an object")
     data["id"] = event_id
-    data["type"] = kind
     try:
-        event = EVENT_ADAPTER.validate_python(data)
+        event = validate_event(kind, data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "event"
+        where = ".".join(str(p) for p in (kind, *first["loc"]))  # as the union adapter names it
         message = str(first["msg"]).removeprefix("Value error, ")
         return [], Warning("unreadable", f"event {event_id} ({kind}): {where}: {message}")
     return [event], None

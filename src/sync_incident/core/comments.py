@@ -7,6 +7,7 @@ numbering). Everything about an incident is derived from these.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -83,8 +84,14 @@ class Mark:
 
 def normalise_body(text: str) -> str:
     """The text as trackers store it: CRLF / CR to LF, trailing whitespace stripped per line end."""
+    if "\r" not in text and _SPACE_AT_LINE_END.search(text) is None:
+        return text.rstrip()  # the usual case: only the end of the text has anything to strip
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return "\n".join(line.rstrip() for line in text.split("\n")).rstrip()
+
+
+# whitespace (as str.rstrip sees it: \s is the same test) other than a newline, before one
+_SPACE_AT_LINE_END = re.compile(r"[^\S\n]\n")
 
 
 def check_length(body: str) -> None:

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
-from ulid import ULID
 
 from sync_incident.core.releases import normalise_release
 
@@ -33,11 +32,15 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def new_event_id() -> str:
     """A fresh ULID: unique, and sortable by creation time."""
+    from ulid import ULID  # here: commands that only read never make one
+
     return str(ULID())
 
 
 def clean_text(value: str) -> str:
     """Text that can always be printed: lone surrogates (never valid) become U+FFFD."""
+    if value.isascii():  # a flag on the string, no scan: most text is ASCII
+        return value
     return _SURROGATE.sub("\ufffd", value)
 
 
@@ -80,8 +83,13 @@ Name = Annotated[str, AfterValidator(_name)]
 Text = Annotated[str, AfterValidator(_text)]
 
 
+# Validators are built on first use, not at import: a command meets a few of the 25 event
+# types, and building them all took about a tenth of the start-up of `show`.
+_CONFIG = ConfigDict(frozen=True, extra="ignore", defer_build=True)
+
+
 class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = _CONFIG
 
     id: str = Field(default_factory=new_event_id, pattern=_ULID.pattern)
     # the last accepted event the writer saw: a later event pointing at one a reader cannot
@@ -149,7 +157,7 @@ class StatusUpdate(_Event):
 
 
 class NextStep(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = _CONFIG
 
     @model_validator(mode="before")
     @classmethod
@@ -379,7 +387,19 @@ EVENT_TYPES: dict[str, type[_Event]] = {
     )
 }
 
-EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+# any event by its ``type``; built on first use, like the event classes
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event, config=ConfigDict(defer_build=True))
+
+
+def validate_event(kind: str, data: dict[str, Any]) -> Event:
+    """What :data:`EVENT_ADAPTER` makes of ``data`` as an event of type ``kind``.
+
+    Only that type's validator is built. ``kind`` must be a key of :data:`EVENT_TYPES`.
+    Error locations start at the field: the adapter's have the type in front.
+    """
+    event = EVENT_TYPES[kind].model_validate({**data, "type": kind})
+    return cast("Event", event)  # every class in EVENT_TYPES is a member of the Event union
+
 
 # Events that only inform: they never change the incident's state.
 INFORMATIONAL = frozenset({"digest", "reminder", "retro.draft", "checkpoint", "witness"})

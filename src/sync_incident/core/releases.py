@@ -9,6 +9,7 @@ shown as if it were the real release while never matching it.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -32,6 +33,7 @@ def _script(ch: str) -> str | None:
     return next((s for s in _SCRIPTS if name.startswith(s)), "OTHER")
 
 
+@functools.lru_cache(maxsize=4096)  # every event names a release of a handful
 def normalise_release(value: str) -> str:
     """``"Firefox  96.0.1"`` → ``"Firefox 96.0.1"``; ValueError for anything else."""
     hidden = sorted({f"U+{ord(ch):04X}" for ch in value if _invisible(ch) and ch not in "\t\n"})
@@ -57,6 +59,7 @@ def normalise_release(value: str) -> str:
     return " ".join(words)
 
 
+@functools.lru_cache(maxsize=4096)
 def release_key(release: str) -> str:
     """How releases compare: normalised and without case ('firefox 96.0.1' is 'Firefox 96.0.1')."""
     return " ".join(unicodedata.normalize("NFKC", release).split()).casefold()

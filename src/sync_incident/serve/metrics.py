@@ -9,7 +9,7 @@ client's transport (the daemon's polls, the gate API's fresh reads and witness p
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -34,7 +34,7 @@ class Meter:
         self.deliveries[(source, result)] += 1
 
     def wrap(
-        self, transports: dict[str, httpx.AsyncBaseTransport]
+        self, transports: Mapping[str, httpx.AsyncBaseTransport]
     ) -> dict[str, httpx.AsyncBaseTransport]:
         """Counting transports for the network trackers (the given ones inside, else httpx's)."""
         return {

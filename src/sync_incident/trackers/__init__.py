@@ -10,7 +10,7 @@ when built, so a command that reads a local incident never imports httpx.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -40,7 +40,7 @@ class BuildContext:
 
     cache: Cache
     as_user: str | None = None  # local tracker only: act as this person
-    transports: dict[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
+    transports: Mapping[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
     sleep: Sleep | None = None
 
 

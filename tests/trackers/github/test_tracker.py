@@ -114,6 +114,7 @@ def test_create_files_the_issue_with_incident_labels(world: World) -> None:
     issue = world.fake.issue(REPO, ref.number)
     assert issue.labels == ["incident", "incident:active"]
     assert issue.title == "Title"
+    assert issue.body is not None
     assert "Body [marker 01CREATE]" not in issue.body  # the body only mirrors state
     comments = world.fake.comments_of(REPO, ref.number)
     assert [c.body for c in comments] == ["Body [marker 01CREATE]"]
