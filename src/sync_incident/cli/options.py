@@ -118,3 +118,6 @@ ReleaseOpt = Annotated[
 ]
 FullOpt = Annotated[bool, typer.Option("--full", help="Show the whole timeline.")]
 TIME_HELP = "Time: '2022-01-12 14:03' (UTC), ISO 8601 with offset, or '+90m' / '+2h' / '+1d'."
+
+
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why, as a real sentence (required).")]

@@ -1,0 +1,183 @@
+"""The decisions the release gate reads: holds, sign-offs, the ship decision, resolve, reopen."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sync_incident.cli.options import DryRun, ReasonOpt, RefArg, ReleaseOpt, Strict
+from sync_incident.cli.posting import Build, post
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sync_incident.core.events import Event
+    from sync_incident.core.state import IncidentState
+    from sync_incident.intents import Actor
+
+
+def hold(
+    ctx: typer.Context,
+    ref: RefArg,
+    release: ReleaseOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Because of what, explicitly.")],
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Ask to hold a release: it is blocked until you or the IC release the hold."""
+    from sync_incident import intents
+    from sync_incident.core.events import HoldRaised
+
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        target = intents.of_incident(s, release)
+        return [intents.build(HoldRaised, release=target, reason=reason)]
+
+    post(ctx, ref, build, dry_run, strict)
+
+
+def release_hold(
+    ctx: typer.Context,
+    ref: RefArg,
+    release: ReleaseOpt,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why the concern is addressed (required).")
+    ],
+    hold_id: Annotated[
+        str | None, typer.Option("--hold", help="Which hold, when several are open on the release.")
+    ] = None,
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Release a hold you raised (or, as IC, any hold) on a release."""
+    from sync_incident import intents
+
+    build: Build = lambda s, me: intents.release_hold(s, me, release, reason, hold_id)  # noqa: E731
+    post(ctx, ref, build, dry_run, strict)
+
+
+def signoff(
+    ctx: typer.Context,
+    ref: RefArg,
+    team: Annotated[str, typer.Option("--team", help="The team signing off, e.g. QA.")],
+    release: ReleaseOpt,
+    statement: Annotated[
+        str | None,
+        typer.Option(
+            "--statement", help="The explicit statement (default: 'TEAM signs off on RELEASE.')."
+        ),
+    ] = None,
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Sign off on an exact release of the incident for your team."""
+    from sync_incident import intents
+    from sync_incident.core.events import SignoffGiven
+
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        target = intents.of_incident(s, release)
+        text = statement or f"{team} signs off on {target}."
+        return [intents.build(SignoffGiven, team=team, release=target, statement=text)]
+
+    post(ctx, ref, build, dry_run, strict)
+
+
+def revoke(
+    ctx: typer.Context,
+    ref: RefArg,
+    team: Annotated[str, typer.Option("--team", help="The team whose sign-off is revoked.")],
+    release: ReleaseOpt,
+    reason: ReasonOpt,
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Revoke a team's sign-off on a release."""
+    from sync_incident import intents
+    from sync_incident.core.events import SignoffRevoked
+
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        target = intents.of_incident(s, release)
+        why = intents.reason(reason, "revoking a sign-off")
+        return [intents.build(SignoffRevoked, team=team, release=target, reason=why)]
+
+    post(ctx, ref, build, dry_run, strict)
+
+
+def ship(
+    ctx: typer.Context,
+    ref: RefArg,
+    release: ReleaseOpt,
+    statement: Annotated[
+        str | None, typer.Option("--statement", help="Default: 'Please ship RELEASE to users.'")
+    ] = None,
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Record the ship decision (Relman): "Please ship Focus 97.0 to users"."""
+    from sync_incident import intents
+    from sync_incident.core.events import ShipDecision
+
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        target = intents.of_incident(s, release)
+        text = statement or f"Please ship {target} to users."
+        return [intents.build(ShipDecision, release=target, statement=text)]
+
+    post(ctx, ref, build, dry_run, strict)
+
+
+def resolve(
+    ctx: typer.Context,
+    ref: RefArg,
+    summary: Annotated[
+        str, typer.Option("--summary", "-m", help="How it ended, as a sentence (required).")
+    ],
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Resolve the incident (the IC); the comment lists each release's final state."""
+    from sync_incident import intents
+    from sync_incident.core.events import Resolved
+
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        return [intents.build(Resolved, summary=intents.reason(summary, "resolving"))]
+
+    post(ctx, ref, build, dry_run, strict)
+
+
+def reopen(
+    ctx: typer.Context,
+    ref: RefArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is back.")],
+    dry_run: DryRun = False,
+    strict: Strict = False,
+) -> None:
+    """Reopen a resolved incident."""
+    from sync_incident import intents
+    from sync_incident.core.events import Reopened
+
+    post(ctx, ref, lambda s, me: [intents.build(Reopened, reason=reason)], dry_run, strict)
+
+
+def add_release(
+    ctx: typer.Context,
+    ref: RefArg,
+    release: ReleaseOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why it concerns this incident.")] = "",
+    dry_run: DryRun = False,
+) -> None:
+    """Add a release to the incident: sign-offs, holds and ship decisions name one of these."""
+    from sync_incident import intents
+
+    post(ctx, ref, lambda s, me: intents.add_release(s, release, reason), dry_run, False)
+
+
+COMMANDS: tuple[Callable[..., None], ...] = (
+    hold,
+    release_hold,
+    signoff,
+    revoke,
+    ship,
+    resolve,
+    reopen,
+    add_release,
+)
