@@ -70,13 +70,18 @@ def parse_ref(text: str) -> IncidentRef:
     lowered = raw.lower()
     if lowered.startswith(("http://", "https://")):
         return _parse_url(raw)
-    for prefix, kind in (("bug ", "bugzilla"), ("bugzilla:", "bugzilla"), ("local:", "local")):
+    numbered: tuple[tuple[str, TrackerKind], ...] = (
+        ("bug ", "bugzilla"),
+        ("bugzilla:", "bugzilla"),
+        ("local:", "local"),
+    )
+    for prefix, kind in numbered:
         if lowered.startswith(prefix):
             rest = raw[len(prefix) :].strip()
             pattern = _BUG_ID if kind == "bugzilla" else _LOCAL_ID
             if not pattern.match(rest):
                 raise ReferenceError(f"{raw!r} is not a valid {kind} reference; {_HINT}")
-            return IncidentRef(kind, int(rest))  # type: ignore[arg-type]
+            return IncidentRef(kind, int(rest))
     for prefix in ("issue ", "github:"):
         if lowered.startswith(prefix):
             return _parse_github(raw[len(prefix) :].strip(), raw)

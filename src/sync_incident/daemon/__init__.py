@@ -7,16 +7,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sync_incident.core.hours import end_of_day
 from sync_incident.daemon.poller import Daemon
 from sync_incident.daemon.reminders import Due, due_reminders
-from sync_incident.logs import configure_logging
 
 if TYPE_CHECKING:
     from sync_incident.config import Settings
@@ -33,32 +29,12 @@ def run_daemon(
     log_format: str = "text",
 ) -> int:
     """Run the daemon until SIGTERM/SIGINT (or one cycle with ``once``); the exit code."""
-    from sync_incident.core.errors import UsageError
+    from sync_incident.lifecycle import run_until_stopped
 
-    if log_format not in ("json", "text"):
-        raise UsageError(f"--log-format must be json or text, not {log_format!r}")
-    package_log = logging.getLogger("sync_incident")
-    level = package_log.level
-    handler = configure_logging(log_format, settings.secrets())
     daemon = Daemon(settings, session_factory)
-
-    async def go() -> int:
-        import signal
-
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            # not available on every platform, nor outside the main thread
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, daemon.stop)
-        try:
-            return await daemon.run(once=once)
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.remove_signal_handler(sig)
-
-    try:
-        return asyncio.run(go())
-    finally:
-        package_log.removeHandler(handler)
-        package_log.setLevel(level)
+    return run_until_stopped(
+        lambda: daemon.run(once=once),
+        daemon.stop,
+        secrets=settings.secrets(),
+        log_format=log_format,
+    )

@@ -129,13 +129,10 @@ def run_serve(
     log_format: str = "text",
 ) -> int:
     """What ``sync-incident serve`` runs: logging, the socket, signals; the exit code."""
-    import signal
-
     from sync_incident.core.errors import UsageError
-    from sync_incident.logs import configure_logging
+    from sync_incident.lifecycle import check_log_format, run_until_stopped
 
-    if log_format not in ("json", "text"):
-        raise UsageError(f"--log-format must be json or text, not {log_format!r}")
+    check_log_format(log_format)
     where = (host or settings.serve.host, settings.serve.port if port is None else port)
     if not 0 <= where[1] <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, not {where[1]}")
@@ -146,29 +143,14 @@ def run_serve(
             f"cannot listen on {where[0]}:{where[1]}: {exc.strerror}",
             hint="choose another --port, or stop what is using it",
         ) from None
-    package_log = logging.getLogger("sync_incident")
-    server_log = logging.getLogger("uvicorn.error")
-    level = package_log.level
-    handler = configure_logging(log_format, settings.secrets())
-    server_log.addHandler(handler)
     server = Server(settings, session_factory)
-
-    async def go() -> int:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, server.drain)
-        try:
-            return await server.run(sock)
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.remove_signal_handler(sig)
-
     try:
-        return asyncio.run(go())
+        return run_until_stopped(
+            lambda: server.run(sock),
+            server.drain,
+            secrets=settings.secrets(),
+            log_format=log_format,
+            loggers=("uvicorn.error",),
+        )
     finally:
         sock.close()
-        server_log.removeHandler(handler)
-        package_log.removeHandler(handler)
-        package_log.setLevel(level)
