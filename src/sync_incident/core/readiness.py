@@ -98,20 +98,8 @@ def readiness(
     release = state.concerns(release) or normalise_release(release)
     key = release_key(release)
     ship_needed = policy.require_ship if require_ship is None else require_ship
-    doubts = [
-        f"In doubt: {d.where}" + (f" by {d.author}" if d.author else "") + f": {d.detail}; "
-        "the record cannot be trusted until the incident commander checks it."
-        for d in state.doubts
-    ]
-    reasons: list[str] = []
-    if not state.opened:
-        reasons.append(f"Not ready: {state.ref or 'this bug'} holds no open incident record.")
-    elif state.concerns(release) is None:
-        known = ", ".join(state.releases) or "none"
-        reasons.append(
-            f"Not ready: {release} is not a release of {state.ref or 'this incident'} "
-            f"(its releases: {known})."
-        )
+    doubts = _doubt_reasons(state)
+    reasons = _record_reasons(state, release)
     holds = [h for h in state.holds if release_key(h.release) == key]
     reasons += [f"Blocked: {h.by} holds {release} since {when(h.at)}: {h.reason}" for h in holds]
     every_hold = holds + [h for h in state.released_holds if release_key(h.release) == key]
@@ -124,9 +112,11 @@ def readiness(
     statuses = [_team(state, release, t, every_hold, policy, facts, reasons) for t in teams]
     ship = _ship(state, release, every_hold, policy, ship_needed, reasons)
     reasons = doubts + reasons
-    verdict: Literal["ready", "not-ready", "in-doubt"] = (
-        "in-doubt" if doubts else "not-ready" if reasons else "ready"
-    )
+    verdict: Literal["ready", "not-ready", "in-doubt"] = "ready"
+    if doubts:
+        verdict = "in-doubt"
+    elif reasons:
+        verdict = "not-ready"
     return Verdict(
         ready=not reasons,
         verdict=verdict,
@@ -140,6 +130,28 @@ def readiness(
         reasons=reasons,
         policy="permissive" if policy.permissive else "configured",
     )
+
+
+def _doubt_reasons(state: IncidentState) -> list[str]:
+    """Each unchecked doubt, as the reason it comes first: nothing else can be trusted."""
+    return [
+        f"In doubt: {d.where}" + (f" by {d.author}" if d.author else "") + f": {d.detail}; "
+        "the record cannot be trusted until the incident commander checks it."
+        for d in state.doubts
+    ]
+
+
+def _record_reasons(state: IncidentState, release: str) -> list[str]:
+    """Why the record itself cannot make ``release`` ready: no incident, or not its release."""
+    if not state.opened:
+        return [f"Not ready: {state.ref or 'this bug'} holds no open incident record."]
+    if state.concerns(release) is None:
+        known = ", ".join(state.releases) or "none"
+        return [
+            f"Not ready: {release} is not a release of {state.ref or 'this incident'} "
+            f"(its releases: {known})."
+        ]
+    return []
 
 
 def _required(release: str, required: list[str] | None, policy: Policy) -> list[str]:

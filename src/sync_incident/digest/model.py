@@ -219,6 +219,17 @@ def render_markdown(digest: Digest) -> str:
 
 
 def _incident_lines(inc: IncidentDigest) -> list[str]:
+    out = [_cut(_head_line(inc), LINE_WIDTH), _cut(_update_line(inc), LINE_WIDTH)]
+    parts = [_release_part(inc, rel) for rel in inc.releases]
+    if parts:
+        out.append(_cut("  - " + " · ".join(parts), LINE_WIDTH))
+    waiting = _waiting(inc)
+    if waiting:
+        out.append(_cut("  - Waiting: " + " · ".join(waiting), LINE_WIDTH))
+    return out
+
+
+def _head_line(inc: IncidentDigest) -> str:
     status = "RESOLVED" if inc.status == "resolved" else inc.status
     head = (
         f"- **{inc.ref}** {_cut(inc.title or '(no title)', 60)} ({inc.severity or '?'}) · "
@@ -226,43 +237,42 @@ def _incident_lines(inc: IncidentDigest) -> list[str]:
     )
     if inc.doubts:
         head += f" · **{inc.doubts} in doubt**"
-    out = [_cut(head, LINE_WIDTH)]
-    update = (
-        f"  - Update: last {age(inc.last_update_minutes)} ago"
-        if inc.last_update
-        else "  - Update: none yet"
-    )
+    return head
+
+
+def _update_line(inc: IncidentDigest) -> str:
+    if not inc.last_update:
+        update = "  - Update: none yet"
+    else:
+        update = f"  - Update: last {age(inc.last_update_minutes)} ago"
     if inc.next_update_due:
         update += f" · next due {_hhmm(inc.next_update_due)}"
         if inc.update_overdue:
             update += f" **OVERDUE by {age(inc.overdue_minutes)}**"
-    out.append(_cut(update, LINE_WIDTH))
-    parts = []
-    for rel in inc.releases:
-        holds = [h for h in inc.holds if release_key(h.release) == release_key(rel.release)]
-        text = rel.release + ":"
-        if holds:
-            text += " **HOLD** (" + ", ".join(f"{h.by}: {_cut(h.reason, 40)}" for h in holds) + ")"
-        if rel.required:
-            text += f" sign-offs {len(rel.signed)}/{len(rel.required)}"
-            text += f", missing {', '.join(rel.missing)}" if rel.missing else " ✓"
-        else:
-            signed = ", ".join(rel.signed) or "none"
-            text += f" no sign-offs required by the policy (signed: {signed})"
-        parts.append(text)
-    if parts:
-        out.append(_cut("  - " + " · ".join(parts), LINE_WIDTH))
+    return update
+
+
+def _release_part(inc: IncidentDigest, rel: ReleaseProgress) -> str:
+    holds = [h for h in inc.holds if release_key(h.release) == release_key(rel.release)]
+    text = rel.release + ":"
+    if holds:
+        text += " **HOLD** (" + ", ".join(f"{h.by}: {_cut(h.reason, 40)}" for h in holds) + ")"
+    if not rel.required:
+        signed = ", ".join(rel.signed) or "none"
+        return text + f" no sign-offs required by the policy (signed: {signed})"
+    text += f" sign-offs {len(rel.signed)}/{len(rel.required)}"
+    return text + (f", missing {', '.join(rel.missing)}" if rel.missing else " ✓")
+
+
+def _waiting(inc: IncidentDigest) -> list[str]:
     waiting = [
         f"handoff {'of IC' if h.role == 'ic' else 'of steps'} {h.by}→{h.to} waiting {age(h.waited_minutes)}"
         for h in inc.pending_handoffs
     ]
     for st in inc.steps:
+        owner = st.owner or "no owner"
         if st.state == "blocked":
-            waiting.append(f"step {st.step} blocked ({st.owner or 'no owner'})")
+            waiting.append(f"step {st.step} blocked ({owner})")
         elif st.due:
-            waiting.append(
-                f"step {st.step} overdue since {_hhmm(st.due)} ({st.owner or 'no owner'})"
-            )
-    if waiting:
-        out.append(_cut("  - Waiting: " + " · ".join(waiting), LINE_WIDTH))
-    return out
+            waiting.append(f"step {st.step} overdue since {_hhmm(st.due)} ({owner})")
+    return waiting

@@ -17,6 +17,7 @@ Definitions the draft relies on:
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -278,41 +279,52 @@ def _window(state: IncidentState, policy: Policy, entries: list[Entry], as_of: d
 def _participants(
     state: IncidentState, policy: Policy, entries: list[Entry], tenures: list[TenureRow]
 ) -> list[Participant]:
-    out = []
-    for person in _people(state):
-        mine = [e for e in entries if e.actor == person]
-        steps_done = [
-            f"step {e.data.get('step')}"
-            for e in mine
-            if e.type in ("step.updated", "step.added") and e.data.get("state") == "done"
-        ]
-        signoffs = [
-            f"{s.team} on {s.release}" + (" (revoked)" if s.revoked_at else "")
-            for s in sorted([*state.signoffs, *state.revoked_signoffs], key=lambda s: s.at)
-            if s.by == person
-        ]
-        ships = [s.release for s in state.ship_decisions if s.by == person]
-        out.append(
-            Participant(
-                person=person,
-                name=policy.display(person),
-                timezone=_zone_known(policy, person),
-                teams=[t for t, team in policy.teams.items() if person in team.members],
-                events=len(mine),
-                steps_done=steps_done,
-                holds_raised=sum(e.type == "hold.raised" for e in mine),
-                holds_released=sum(e.type == "hold.released" for e in mine),
-                signoffs=signoffs,
-                ship_decisions=ships,
-                decisions=[*signoffs, *(f"ship decision on {r}" for r in ships)],
-                was_ic=any(t.ic == person for t in tenures),
-                ic_minutes=sum(t.minutes for t in tenures if t.ic == person),
-                handoffs_offered=sum(e.type == "handoff.offered" for e in mine),
-                handoffs_accepted=sum(e.type == "handoff.accepted" for e in mine),
-                handoffs_declined=sum(e.type == "handoff.declined" for e in mine),
-            )
-        )
-    return out
+    return [
+        _participant(state, policy, person, [e for e in entries if e.actor == person], tenures)
+        for person in _people(state)
+    ]
+
+
+def _participant(
+    state: IncidentState,
+    policy: Policy,
+    person: str,
+    mine: list[Entry],
+    tenures: list[TenureRow],
+) -> Participant:
+    """What ``person`` did in the incident, from their events (``mine``) and the folded state."""
+    done = ("step.updated", "step.added")
+    steps_done = [
+        f"step {e.data.get('step')}"
+        for e in mine
+        if e.type in done and e.data.get("state") == "done"
+    ]
+    signoffs = [
+        f"{s.team} on {s.release}" + (" (revoked)" if s.revoked_at else "")
+        for s in sorted([*state.signoffs, *state.revoked_signoffs], key=lambda s: s.at)
+        if s.by == person
+    ]
+    ships = [s.release for s in state.ship_decisions if s.by == person]
+    count = Counter(e.type for e in mine)
+    held = [t.minutes for t in tenures if t.ic == person]
+    return Participant(
+        person=person,
+        name=policy.display(person),
+        timezone=_zone_known(policy, person),
+        teams=[t for t, team in policy.teams.items() if person in team.members],
+        events=len(mine),
+        steps_done=steps_done,
+        holds_raised=count["hold.raised"],
+        holds_released=count["hold.released"],
+        signoffs=signoffs,
+        ship_decisions=ships,
+        decisions=[*signoffs, *(f"ship decision on {r}" for r in ships)],
+        was_ic=bool(held),
+        ic_minutes=sum(held),
+        handoffs_offered=count["handoff.offered"],
+        handoffs_accepted=count["handoff.accepted"],
+        handoffs_declined=count["handoff.declined"],
+    )
 
 
 def _releases(state: IncidentState, policy: Policy) -> list[ReleaseRow]:
