@@ -30,11 +30,13 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
 import httpx
+
+from sync_incident.testing.clock import FakeClock
 
 DOCS = "https://bugzilla.readthedocs.org/en/5.0/api/"
 LIMIT = 65_535
@@ -54,22 +56,6 @@ FaultKind = Literal[
 # HTTP status by Bugzilla error code, as observed on 5.2 (everything else is 400).
 _STATUS_404 = {51, 101, 32614}
 _STATUS_401 = {102, 106, 109, 110, 113, 115, 120, *range(300, 305), 410, 504, 505}
-
-
-class FakeClock:
-    """Second-precision server time; ``step`` seconds pass at every stored comment."""
-
-    def __init__(self, start: datetime = START, step: float = 1.0) -> None:
-        self.now = start
-        self.step = step
-
-    def tick(self) -> datetime:
-        current = self.now
-        self.now = current + timedelta(seconds=self.step)
-        return current.replace(microsecond=0)
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass
@@ -189,7 +175,7 @@ class FakeBugzilla:
     ) -> None:
         self.flavor: Flavor = flavor
         self.version = version or ("20240101.1" if flavor == "bmo" else "5.2+")
-        self.clock = clock or FakeClock()
+        self.clock = clock or FakeClock(START)
         self.products = products or {"Release Engineering": ["General"], "Firefox": ["General"]}
         self.users: dict[str, FakeUser] = {}
         self.bugs: dict[int, FakeBug] = {}
@@ -657,7 +643,7 @@ class FakeBugzilla:
             bug.assigned_to = body["assigned_to"]
         flag_changes()
         if changes:
-            bug.last_change_time = self.clock.now.replace(microsecond=0)
+            bug.last_change_time = self.clock.moment().replace(microsecond=0)
         result = {
             "id": bug.id,
             "alias": [],

@@ -28,6 +28,8 @@ from urllib.parse import unquote, urlencode
 
 import httpx
 
+from sync_incident.testing.clock import FakeClock
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BODY_LIMIT = 65_536
 DOCS = "https://docs.github.com/rest"
@@ -42,21 +44,6 @@ _ISSUE = _sample("issue.json")
 _COMMENT = _sample("comment.json")
 _LABEL = _sample("label.json")
 _USER = _sample("user.json")
-
-
-class FakeClock:
-    """Seconds since the epoch; ``sleep`` advances it, so injected sleeps cost no time."""
-
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 FaultKind = Literal["drop", "status", "html", "truncated", "secondary", "primary", "connect"]
