@@ -83,6 +83,15 @@ AMBIGUOUS: tuple[FaultKind, ...] = (
     "status_before",
     "status_after",
 )
+# Faults that strike before the fake sees the request (the others strike after it answered).
+_BEFORE: tuple[FaultKind, ...] = (
+    "reset_before",
+    "stall_before",
+    "status_before",
+    "html",
+    "rate_429",
+    "bugzilla_error",
+)
 _HOP_BY_HOP = {
     "content-length",
     "transfer-encoding",
@@ -283,27 +292,39 @@ class LoopbackServer:
         hit.fault = kind
         if fault is None or kind is None:
             self._answer(rh, hit, self._call(rh, method, body))
-            return
+        elif kind in _BEFORE:
+            self._fault_before(rh, hit, fault, kind)
+        else:  # the fake handles it (a write is stored), then the fault strikes
+            self._fault_after(rh, hit, fault, kind, self._call(rh, method, body))
+
+    def _fault_before(
+        self, rh: _RequestHandler, hit: Hit, fault: ServerFault, kind: FaultKind
+    ) -> None:
+        """A fault that strikes before the fake sees the request."""
         if kind == "reset_before":
             self._reset(rh)
-            return
-        if kind == "stall_before":
+        elif kind == "stall_before":
             self._stall(rh, fault)
-            return
-        if kind in ("status_before", "html"):
+        elif kind in ("status_before", "html"):
             status = self._status(fault, 502 if kind == "html" else None)
             self._answer(rh, hit, _html(status, f"{status} Error"))
-            return
-        if kind == "rate_429":
+        elif kind == "rate_429":
             response = _html(429, "Too Many Requests")
             if fault.retry_after is not None:
                 response.headers["Retry-After"] = fault.retry_after
             self._answer(rh, hit, response)
-            return
-        if kind == "bugzilla_error":
+        elif kind == "bugzilla_error":
             self._answer(rh, hit, _bugzilla_crash())
-            return
-        response = self._call(rh, method, body)  # the fake handles it: a write is stored
+
+    def _fault_after(
+        self,
+        rh: _RequestHandler,
+        hit: Hit,
+        fault: ServerFault,
+        kind: FaultKind,
+        response: httpx.Response,
+    ) -> None:
+        """A fault that strikes once the fake has handled the request."""
         if kind == "drop_after":
             rh.close_connection = True  # FIN without an answer
         elif kind == "reset_after":
