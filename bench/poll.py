@@ -180,7 +180,7 @@ async def daemon_cycles(
         cache=cache,
         reminders={"no_update_hours": 10_000, "handoff_pending_minutes": 10_000},
     )
-    clock = Clock(server.fake.clock.now + timedelta(minutes=1))
+    clock = Clock(server.fake.clock.moment() + timedelta(minutes=1))
     session = Session(settings)
     daemon = Daemon(settings, lambda: session, clock=clock, progress=False, concurrency=concurrency)
     out: dict[str, tuple[float, int, int]] = {}

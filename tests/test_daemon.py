@@ -492,7 +492,7 @@ def test_crash_restart_with_the_cache_deleted_posts_nothing_twice_on_bugzilla(
         bugzilla={"url": "https://bugzilla.test", "login": "daemon@example.test"},
         digest=DigestSettings(post_to=f"bug {digests}", every_hours=1),
     )
-    clock = Clock(fake.clock.now + timedelta(hours=2))
+    clock = Clock(fake.clock.moment() + timedelta(hours=2))
 
     async def nosleep(seconds: float) -> None:
         return None

@@ -11,14 +11,13 @@ Both fakes and the code under test can share one instance:
   ``datetime`` without moving it;
 - ``clock.advance(s)`` moves it ``s`` seconds; ``clock.now`` may also be moved by hand.
 
-``now`` keeps the type it started with: ``FakeClock()`` or ``FakeClock(1_700_000_000.0)`` counts
-seconds (``clock.now += 60``); ``FakeClock(datetime(...))`` holds an aware ``datetime``
-(``clock.now + timedelta(hours=2)``). Every method works with either.
+``now`` is always seconds since the epoch (``clock.now += 60``); a clock may start at an aware
+``datetime`` (``FakeClock(datetime(...))``), and ``moment()`` gives the time back as one.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 EPOCH_START = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
@@ -27,22 +26,19 @@ class FakeClock:
     """A clock that moves only when told; see the module docstring."""
 
     def __init__(self, start: float | datetime = EPOCH_START, step: float = 1.0) -> None:
-        self.now: float | datetime = start
+        self.now: float = start.timestamp() if isinstance(start, datetime) else start
         self.step = step  # seconds that pass at every tick()
         self.sleeps: list[float] = []
 
     def __call__(self) -> float:
-        now = self.now
-        return now.timestamp() if isinstance(now, datetime) else now
+        return self.now
 
     def moment(self) -> datetime:
         """The time as an aware UTC ``datetime`` (the clock does not move)."""
-        now = self.now
-        return now if isinstance(now, datetime) else datetime.fromtimestamp(now, UTC)
+        return datetime.fromtimestamp(self.now, UTC)
 
     def advance(self, seconds: float) -> None:
-        now = self.now
-        self.now = now + timedelta(seconds=seconds) if isinstance(now, datetime) else now + seconds
+        self.now += seconds
 
     def tick(self) -> datetime:
         """The time at second precision; then ``step`` seconds pass."""

@@ -117,3 +117,25 @@ def test_the_fake_52_ignores_the_header_and_runs_anonymous() -> None:
     )
     response = fake.handler(request)
     assert (response.status_code, response.json()["code"]) == (401, 410)
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "code"),
+    [(b'{"comment": "x', 400, 32000), (b'["x"]', 500, None)],
+    ids=["not-json", "an-array"],
+)
+def test_the_fake_answers_a_broken_body_as_52_does(
+    content: bytes, status: int, code: int | None
+) -> None:
+    fake = FakeBugzilla("5.2")
+    fake.add_user(ME, ME_KEY)
+    fake.add_bug(creator=ME)
+    request = httpx.Request("POST", BASE + "/rest/bug/1/comment", content=content)
+    response = fake.handler(request)
+    assert response.status_code == status
+    if code is not None:
+        assert response.json()["code"] == code
+        assert "Could not parse the 'params' argument" in response.json()["message"]
+    else:
+        assert response.headers["content-type"].startswith("text/html")
+    assert fake.bugs[1].comments[1:] == []  # nothing was posted

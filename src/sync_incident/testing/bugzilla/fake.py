@@ -85,6 +85,8 @@ class FakeBugzilla(BugzillaState):
             body = _body(method, request.content)
         except ArrayBody:
             return httpx.Response(500, text=ARRAY_BODY_PAGE, headers={"Content-Type": "text/html"})
+        except BugzillaFault as fault:
+            return error_response(fault)
         try:
             route = routes.route(self, method, path)
             user = authenticate(self, params, body, request.headers, method)
@@ -108,10 +110,7 @@ def _rest_path(path: str) -> str:
 
 
 def _body(method: str, raw: bytes) -> dict[str, Any]:
-    """The JSON body (a GET's is ignored); not JSON is error 32000, an array dies (HTML 500).
-
-    Error 32000 is raised out of ``handler`` (a transport error to the client), not answered.
-    """
+    """The JSON body (a GET's is ignored); not JSON is error 32000 (400), an array dies (HTML 500)."""
     if method == "GET" or not raw:
         return {}
     try:
