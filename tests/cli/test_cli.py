@@ -1072,3 +1072,16 @@ def test_every_command_appears_in_the_readme(name: str) -> None:
 def test_every_command_help_runs(name: str) -> None:
     result = runner.invoke(app, [*name.split(), "--help"])
     assert result.exit_code == 0 and "Usage:" in result.stdout
+
+
+@pytest.mark.slow  # a subprocess: its imports must not be those this test process already has
+def test_the_command_line_does_not_load_httpx_own_command_line_client() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import sync_incident.cli; import httpx; "
+        "print(sorted({'click', 'pygments', 'rich'} & {m.split('.')[0] for m in sys.modules}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
