@@ -262,6 +262,40 @@ def test_a_request_that_got_no_answer_is_logged_with_a_dash(
     assert log.read_text() == "GET /a/b -\n"
 
 
+# ---------------------------------------------------------------------- building URLs
+
+
+@pytest.mark.parametrize(
+    "base", ["https://bz.test", "https://bz.test/", "https://bz.test/bugzilla/"]
+)
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/rest/bug/1/comment", {"new_since": "2026-11-27T03:50:12Z"}),
+        ("/rest/bug", {"whiteboard": "[incident:active]", "a b": "c&d/é"}),
+        ("/rest/version", None),
+        ("/rest/bug/1", {}),
+        ("https://api.test/repos/o/r/issues?page=2&per_page=30", {"per_page": "100"}),
+    ],
+)
+def test_send_requests_the_url_httpx_would_build(
+    base: str, url: str, params: dict[str, str] | None
+) -> None:
+    seen: list[httpx.URL] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json={})
+
+    async def go() -> httpx.URL:
+        async with make_client(base, transport=httpx.MockTransport(record)) as client:
+            await send(client, ENDPOINT, "GET", url, params=params)
+            return client.build_request("GET", url, params=params).url
+
+    expected = run(go())
+    assert [str(u) for u in seen] == [str(expected)]
+
+
 # ---------------------------------------------------------------------- counting and auth
 
 
