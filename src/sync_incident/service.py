@@ -50,11 +50,12 @@ PENDING_ID = "(this comment)"
 
 @dataclass(frozen=True)
 class Reading:
-    """One read of an incident: what the tracker returned and what it folds to."""
+    """One read of an incident: what the tracker returned and what it folds to (at ``at``)."""
 
     snapshot: IncidentSnapshot
     state: IncidentState
     facts: Facts
+    at: datetime | None = None  # the ``now`` of the fold; None: unknown (never reused)
 
 
 @dataclass
@@ -154,12 +155,24 @@ class Session:
 
     # --- reading ------------------------------------------------------------------------
 
-    async def read(self, ref: IncidentRef, *, fresh: bool = False) -> Reading:
-        """Fetch and fold. ``fresh`` trusts no cache (the gate): same verdict with or without."""
+    async def read(
+        self, ref: IncidentRef, *, fresh: bool = False, previous: Reading | None = None
+    ) -> Reading:
+        """Fetch and fold. ``fresh`` trusts no cache (the gate): same verdict with or without.
+
+        ``previous``: this session's last reading of ``ref`` (the daemon's). When the tracker
+        returns the same record and the clock moved past nothing the state depends on, its
+        state is what the fold would return again, and is returned without folding.
+        """
         tracker = self.tracker(ref.kind)
         snap = await tracker.fetch(ref, fresh=fresh)
         facts = await self._facts(ref, tracker, snap.comments)
-        reading = Reading(snap, self._fold(ref, snap, snap.comments, facts), facts)
+        now = self.clock()
+        if not fresh and previous is not None and _refold_gives_same(previous, snap, facts, now):
+            state = previous.state
+        else:
+            state = self._fold(ref, snap, snap.comments, facts, now)
+        reading = Reading(snap, state, facts, now)
         if reading.state.opened:  # mirrors catch up whenever someone who may write them reads
             await tracker.sync_mirror(ref, mirror_for(reading.state, ref.kind, self.policy))
         return reading
@@ -196,7 +209,12 @@ class Session:
             ) from None
 
     def _fold(
-        self, ref: IncidentRef, snap: IncidentSnapshot, comments: Sequence[Comment], facts: Facts
+        self,
+        ref: IncidentRef,
+        snap: IncidentSnapshot,
+        comments: Sequence[Comment],
+        facts: Facts,
+        now: datetime | None = None,
     ) -> IncidentState:
         return fold(
             comments,
@@ -206,7 +224,7 @@ class Session:
             vanished=snap.vanished,
             evidence=snap.evidence,
             marks=snap.marks,
-            now=self.clock(),
+            now=now or self.clock(),
             ref=str(ref),
             title=snap.title,
             url=snap.url,
@@ -320,6 +338,41 @@ class Session:
         # finds the opened comment (never posts it twice) and sets what create could not
         await tracker.post(ref, body, marker=event.id, mirror=mirror)
         return ref
+
+
+def _refold_gives_same(
+    previous: Reading, snap: IncidentSnapshot, facts: Facts, now: datetime
+) -> bool:
+    """Whether folding ``snap`` at ``now`` would give ``previous.state`` again.
+
+    The fold is deterministic: the same inputs give the same state. Its inputs are the
+    snapshot's record (comments, vanished, evidence, marks, title, URL), the facts, the policy
+    (this session's) and ``now``, which only the end of the fold reads: a pending handoff
+    counts its minutes until ``now``; a checklist step and the next status update are overdue
+    once their time is before ``now``. So another ``now`` changes nothing when no handoff is
+    pending and no such deadline lies between the two.
+    """
+    before, old = previous.at, previous.snapshot
+    if before is None or previous.facts != facts:
+        return False
+    same_record = (
+        snap.ref == old.ref
+        and snap.title == old.title
+        and snap.url == old.url
+        and snap.comments == old.comments
+        and snap.vanished == old.vanished
+        and snap.evidence == old.evidence
+        and snap.marks == old.marks
+    )
+    if not same_record:
+        return False
+    state = previous.state
+    if any(offer.answered_at is None for offer in state.handoffs):
+        return False
+    deadlines = [s.due for s in state.checklist if s.due is not None and s.state != "done"]
+    if state.status == "active" and state.next_update_due is not None:
+        deadlines.append(state.next_update_due)
+    return all((due < before) == (due < now) for due in deadlines)
 
 
 def chained(events: Sequence[Event], last: str | None) -> list[Event]:
