@@ -87,6 +87,25 @@ def test_an_unchanged_incident_costs_one_request(world: World) -> None:
     assert [c.id for c in third.comments] == [c.id for c in second.comments]
 
 
+def test_an_unchanged_comment_is_made_once_and_an_edited_one_again(bmo: World) -> None:
+    cid = str(bmo.fake.add_comment(bmo.bug, OTHER, "QA signs off on Firefox 96.0.1."))
+    tracker = bmo.tracker()
+    first = run(tracker.fetch(bmo.ref))
+    second = run(tracker.fetch(bmo.ref))
+    assert all(a is b for a, b in zip(first.comments, second.comments, strict=True))
+    bmo.fake.edit_comment(int(cid), "QA signs off on Firefox 96.0.2.")
+    fresh = run(tracker.fetch(bmo.ref, fresh=True))
+    [before] = [c for c in second.comments if c.id == cid]
+    [after] = [c for c in fresh.comments if c.id == cid]
+    assert (before.edited, after.edited, after.body) == (
+        False,
+        True,
+        "QA signs off on Firefox 96.0.2.",
+    )
+    others = [(a, b) for a, b in zip(second.comments, fresh.comments, strict=True) if a.id != cid]
+    assert others and all(a is b for a, b in others)
+
+
 def test_a_cold_read_of_1000_comments_costs_two_requests(world: World) -> None:
     for i in range(999):
         world.fake.add_comment(world.bug, OTHER if i % 2 else ME, f"comment {i}")

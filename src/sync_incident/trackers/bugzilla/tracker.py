@@ -66,7 +66,7 @@ from sync_incident.trackers.bugzilla.reading import (
     remember_pending,
     since,
 )
-from sync_incident.trackers.cache import Cache, CachedIncident
+from sync_incident.trackers.cache import Cache, CachedIncident, Made
 from sync_incident.trackers.http import RetryPolicy, Sleep, counting, make_client, public_url
 from sync_incident.trackers.memory import ServerMemory
 
@@ -134,6 +134,7 @@ class BugzillaTracker:
         self._product, self._component = product, component
         self._seen: dict[str, dict[str, Any]] = {}  # bug fields last read, per incident
         self._read_at: dict[str, float] = {}  # when this process last read each bug
+        self._made: Made = {}  # comments made from the cache, reused while unchanged
 
     def __repr__(self) -> str:
         key = "set" if self._key else "none"
@@ -190,8 +191,8 @@ class BugzillaTracker:
             ref=ref,
             title=entry.title,
             url=entry.url,
-            comments=entry.comment_list(),
-            vanished=entry.vanished_list(),
+            comments=entry.comment_list(self._made),
+            vanished=entry.vanished_list(self._made),
             evidence=hidden_evidence(entry),
             fields=dict(entry.fields.get("bug", {})),
             requests=sent[0],

@@ -26,7 +26,7 @@ from sync_incident.core.comments import Account, check_length, normalise_body
 from sync_incident.core.errors import AccessDenied, AuthError, NotFound, ProtocolError, Rejected
 from sync_incident.core.refs import IncidentRef, TrackerKind
 from sync_incident.trackers.base import Flavor, IncidentSnapshot, Mirror, NewIncident, Posted
-from sync_incident.trackers.cache import Cache, CachedIncident
+from sync_incident.trackers.cache import Cache, CachedIncident, Made
 from sync_incident.trackers.github.client import DEFAULT_API_URL, HEADERS, GitHubClient
 from sync_incident.trackers.github.members import Members
 from sync_incident.trackers.github.mirror import (
@@ -96,6 +96,7 @@ class GitHubTracker:
         self._me: Account | None = None
         # the issue as this process last read it: (copy, when, read fresh?), per incident
         self._recent: dict[str, tuple[CachedIncident, float, bool]] = {}
+        self._made: Made = {}  # comments made from the cache, reused while unchanged
 
     def __repr__(self) -> str:
         who = self._me.login if self._me else "?"
@@ -173,14 +174,15 @@ class GitHubTracker:
                 self._cache.save(self._cache_key(ref), cached)
         unverified = set(cached.fields.get("_unverified", []))
         comments = [
-            replace(c, edited=True) if c.id in unverified else c for c in cached.comment_list()
+            replace(c, edited=True) if c.id in unverified else c
+            for c in cached.comment_list(self._made)
         ]
         return IncidentSnapshot(
             ref=ref,
             title=cached.title,
             url=cached.url,
             comments=sorted(comments, key=lambda c: c.order),
-            vanished=cached.vanished_list(),
+            vanished=cached.vanished_list(self._made),
             marks=marks_of(cached),
             fields={k: v for k, v in cached.fields.items() if not k.startswith("_")},
             requests=sent[0],
