@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -11,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sync_incident.core.errors import RateLimited, Unavailable
+from sync_incident.core.errors import ProtocolError, RateLimited, Unavailable
 from sync_incident.core.refs import IncidentRef
 from sync_incident.testing.bugzilla import FakeBugzilla
 from sync_incident.trackers.bugzilla.tracker import build_bugzilla
@@ -155,6 +156,39 @@ def test_timeouts_keep_the_whole_retry_budget() -> None:
     assert calls == 5
     assert len(sleeps.waits) == 4
     assert sleeps.waits == sorted(sleeps.waits)  # exponential, with jitter on top
+
+
+def test_each_retry_is_waited_and_logged_once_then_the_answer_returned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sleeps = Sleeps()
+    tries = 0
+
+    async def flaky() -> str:
+        nonlocal tries
+        tries += 1
+        if tries < 3:
+            raise Transient(Unavailable(f"down {tries}"))
+        return "ok"
+
+    with caplog.at_level(logging.WARNING, logger="sync_incident.trackers.http"):
+        assert run(retry(flaky, policy=RetryPolicy(), sleep=sleeps)) == "ok"
+    assert (tries, len(sleeps.waits)) == (3, 2)
+    assert [r.getMessage().split(";")[0] for r in caplog.records] == ["down 1", "down 2"]
+
+
+def test_a_failure_not_worth_retrying_is_raised_at_the_first_attempt() -> None:
+    sleeps = Sleeps()
+    tries = 0
+
+    async def refused() -> None:
+        nonlocal tries
+        tries += 1
+        raise ProtocolError("not JSON")
+
+    with pytest.raises(ProtocolError, match="not JSON"):
+        run(retry(refused, policy=RetryPolicy(), sleep=sleeps))
+    assert (tries, sleeps.waits) == (1, [])
 
 
 def test_retry_raises_our_error_never_retry_error() -> None:

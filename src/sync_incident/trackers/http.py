@@ -338,8 +338,23 @@ async def retry(
 ) -> T:
     """Run ``fn``; retry on :class:`Transient`; raise its ``final`` error when giving up.
 
-    ``describe`` turns a log line into what may be printed (redaction).
+    ``describe`` turns a log line into what may be printed (redaction). The first attempt
+    runs without the retry machinery (nearly every request succeeds at once, and setting it
+    up cost more than a URL parse); when it fails, its failure is replayed as the machinery's
+    first attempt, so the waits, the stops and the log lines are the same.
     """
+    try:
+        return await fn()
+    except Transient as exc:
+        first: Transient | None = exc
+
+    async def again() -> T:
+        nonlocal first
+        if first is not None:
+            failed, first = first, None
+            raise failed
+        return await fn()
+
     wait = _waits(policy, rng or random.Random())
     waited = 0.0
 
@@ -374,7 +389,7 @@ async def retry(
     try:
         async for attempt in retrying:
             with attempt:
-                return await fn()
+                return await again()
     except Transient as exc:
         raise exc.final from None
     raise AssertionError("unreachable")  # pragma: no cover - tenacity returns or raises
