@@ -9,8 +9,9 @@ server would. So this process runs the daemon and nothing else, and its CPU time
 
 - the daemon (:class:`sync_incident.daemon.Daemon`, real ``BugzillaTracker``, real SQLite
   cache, ``--concurrency`` requests in flight): a cold first cycle, ``--repeat`` cycles where
-  nothing changed (the median is reported), and a cycle where 10 % of the incidents got a new
-  comment;
+  nothing changed (the median is reported; the first read after a full read of an incident
+  gets the overlapping last second back, a 200, and the later ones a 304), and a cycle where
+  10 % of the incidents got a new comment;
 - the concurrency bound: N / in-flight × latency, the wall time of one request per incident
   with nothing but waiting in between (3.1 s for 1,000 at 16 and 50 ms);
 - the baseline: a loop that reads every incident sequentially and in full, as a
@@ -22,8 +23,9 @@ incidents is within 1.5× of the concurrency bound and at least 20× faster than
 Requests are counted by the server.
 
     .venv/bin/python bench/poll.py [--latency 0.05] [--sizes 100,1000] [--sample 40]
-    .venv/bin/python bench/poll.py --sizes 1000 --profile /tmp/poll.prof   # cProfile, one
-                                                                          # unchanged cycle
+    .venv/bin/python bench/poll.py --comments 50   # incidents of 50 comments, not 2
+    .venv/bin/python bench/poll.py --sizes 1000 --profile /tmp/poll.prof  # cProfile (CPU
+                                                    # time) of the last unchanged cycle
 """
 
 from __future__ import annotations
@@ -67,21 +69,24 @@ SPEEDUP_GOAL = 20.0  # and at least 20× faster than the sequential baseline (N 
 # ---------------------------------------------------------------------- the server's process
 
 
-def make_fake(n: int) -> FakeBugzilla:
+def make_fake(n: int, comments: int = 2) -> FakeBugzilla:
+    """``n`` incidents of ``comments`` comments: opened, then status updates."""
     fake = FakeBugzilla()
     fake.add_user(ALICE, ALICE_KEY)
     for i in range(n):
         opened = Opened(title=f"Release incident {i}", ic="alice", releases=["Firefox 96.0.1"])
         bug = fake.add_bug(f"Release incident {i}", creator=ALICE, description=codec.render(opened))
-        fake.add_comment(bug, ALICE, codec.render(StatusUpdate(summary="Investigating the crash.")))
+        for k in range(1, max(comments, 2)):
+            update = StatusUpdate(summary=f"Investigating the crash ({k}).")
+            fake.add_comment(bug, ALICE, codec.render(update))
     return fake
 
 
-def serve_fake(n: int, latency: float, conn: Connection) -> None:
+def serve_fake(n: int, comments: int, latency: float, conn: Connection) -> None:
     """The server process: a fake with ``n`` incidents on a loopback socket, run by commands."""
     from sync_incident.testing.server import LoopbackServer
 
-    fake = make_fake(n)
+    fake = make_fake(n, comments)
     lock = threading.Lock()  # the fake is not thread-safe: changes wait for requests
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -108,10 +113,11 @@ def serve_fake(n: int, latency: float, conn: Connection) -> None:
 class FakeProcess:
     """The fake Bugzilla in its own process (spawned: nothing of this one is inherited)."""
 
-    def __init__(self, n: int, latency: float) -> None:
+    def __init__(self, n: int, latency: float, comments: int = 2) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=serve_fake, args=(n, latency, child), daemon=True)
+        args = (n, comments, latency, child)
+        self._process = ctx.Process(target=serve_fake, args=args, daemon=True)
         self._process.start()
         child.close()
         url, now = self._conn.recv()
@@ -212,7 +218,7 @@ async def daemon_cycles(
             if name == "changed":
                 server.change(changed)
             before = server.requests()
-            profiling = profile is not None and name == "unchanged" and not out["unchanged"]
+            profiling = profile is not None and name == "unchanged" and len(out[name]) == repeat - 1
             if profiling and profile is not None:
                 profile.enable()
             start, cpu = time.perf_counter(), time.process_time()
@@ -277,9 +283,10 @@ def measure(
     sample: int,
     concurrency: int = DEFAULT_CONCURRENCY,
     repeat: int = 3,
+    comments: int = 2,
     profile: cProfile.Profile | None = None,
 ) -> Figures:
-    with FakeProcess(n, latency) as server, tempfile.TemporaryDirectory() as tmp:
+    with FakeProcess(n, latency, comments) as server, tempfile.TemporaryDirectory() as tmp:
         ids = list(range(1, min(n, sample) + 1))
         base_s, base_req = baseline(server.url, ids)
         changed = list(range(1, n + 1, 10))  # 10 %
@@ -383,7 +390,7 @@ def rows_for(f: Figures) -> list[Row]:
 
 def poll_cycle(incidents: int, latency: float, baseline_sample: int) -> Row:
     """``bench/run.py``'s poll row: the daemon's unchanged cycle against the bound."""
-    f = measure(incidents, latency=latency, sample=baseline_sample, repeat=1)
+    f = measure(incidents, latency=latency, sample=baseline_sample, repeat=3)
     u = f.median("unchanged")
     vs_bound, speedup = u.seconds / f.bound, f.baseline / u.seconds
     note = "" if f.sample == incidents else f", extrapolated from {f.sample}"
@@ -403,13 +410,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,1000", help="incident counts, comma-separated")
     parser.add_argument("--sample", type=int, default=40, help="baseline sample size")
     parser.add_argument("--repeat", type=int, default=3, help="unchanged cycles (median)")
+    parser.add_argument("--comments", type=int, default=2, help="comments per incident")
     parser.add_argument(
         "--concurrency",
         type=int,
         default=DEFAULT_CONCURRENCY,
         help="requests in flight per tracker (default: the daemon's)",
     )
-    parser.add_argument("--profile", type=Path, help="cProfile the first unchanged cycle to this")
+    parser.add_argument("--profile", type=Path, help="cProfile the last unchanged cycle to this")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
     if not 1 <= args.repeat <= 10:
@@ -418,7 +426,8 @@ def main() -> None:
     print(
         f"Fake Bugzilla 5.2 in its own process on a loopback socket, {args.latency * 1000:.0f} ms "
         "per request (server side, concurrent); daemon = sync_incident.daemon.Daemon "
-        f"(BugzillaTracker, SQLite cache, {args.concurrency} requests in flight) in this process."
+        f"(BugzillaTracker, SQLite cache, {args.concurrency} requests in flight) in this process; "
+        f"{max(args.comments, 2)} comments per incident."
     )
     rows: list[Row] = []
     figures: dict[str, Any] = {}
@@ -430,6 +439,7 @@ def main() -> None:
             sample=args.sample,
             concurrency=args.concurrency,
             repeat=args.repeat,
+            comments=args.comments,
             profile=profile,
         )
         figures[str(n)] = f.as_json()
@@ -443,7 +453,7 @@ def main() -> None:
     )
     if profile is not None:
         profile.dump_stats(str(args.profile))
-        print(f"profile of the first unchanged cycle: {args.profile}")
+        print(f"profile of the last unchanged cycle: {args.profile}")
     if args.json:
         print(json.dumps(figures, indent=2))
 
