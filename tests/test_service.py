@@ -536,3 +536,53 @@ def test_a_state_read_again_is_the_state_folded_from_scratch_whatever_the_clock_
     reused = [m for m, g in zip(offsets, given, strict=True) if g.state is before.state]
     assert reused == ([] if pending_handoff else [0, 5, 19, 20, -5])  # overdue: due < now
     assert spy.calls == 1 + 2 * len(offsets) - len(reused)
+
+
+def test_a_github_record_read_again_is_not_parsed_again_but_membership_is_asked_again(
+    github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github.teams[("acme", "qa")] = {"quinn": "active"}
+    number = github.add_issue("acme/releases", "Crash", "Opened by hand.", by="alice").number
+    ref = IncidentRef("github", number, repo="acme/releases")
+    policy = {
+        "people": {"alice": Person(github="alice"), "quinn": Person(github="quinn")},
+        "teams": {"QA": Team(github_teams=["acme/qa"])},
+    }
+
+    async def post(login: str, event: Any) -> None:
+        _as(monkeypatch, github, login)
+        async with _session(_gh_settings(tmp_path / login, **policy), github, "github") as s:
+            await s.post(ref, [event])
+
+    run(post("alice", Opened(title="Crash", ic="alice", releases=[RELEASE])))
+    statement = "QA signs off on Firefox 96.0.1."
+    run(post("quinn", SignoffGiven(team="QA", release=RELEASE, statement=statement)))
+    _as(monkeypatch, github, "alice")
+    parsed: list[int] = []
+    real_claims = service.Session._claims
+
+    def claims(self: Session, tracker: Any, comments: Any) -> Any:
+        parsed.append(len(comments))
+        return real_claims(self, tracker, comments)
+
+    monkeypatch.setattr(service.Session, "_claims", claims)
+    asked: list[str] = []
+
+    async def reads() -> tuple[service.Reading, service.Reading]:
+        async with _session(_gh_settings(tmp_path / "daemon", **policy), github, "github") as s:
+            first = await s.read(ref)
+            tracker: Any = s.tracker("github")
+            real_is_member = tracker.is_member
+
+            async def is_member(ref: IncidentRef, team: Team, account: Any) -> bool:
+                asked.append(account.login)
+                return bool(await real_is_member(ref, team, account))
+
+            tracker.is_member = is_member
+            return first, await s.read(ref, previous=first)
+
+    first, again = run(reads())
+    assert parsed == [2]  # the first read only
+    assert asked == ["quinn"]  # the second read asked again
+    assert again.facts == first.facts and again.facts.members == {"QA": frozenset({"quinn"})}
+    assert again.state is first.state

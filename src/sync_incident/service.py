@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 PENDING_ID = "(this comment)"
 
+# The accounts claiming each team the policy delegates to the tracker (by casefolded login).
+Claims = dict[str, dict[str, Account]]
+
 
 @dataclass(frozen=True)
 class Reading:
@@ -56,6 +59,7 @@ class Reading:
     state: IncidentState
     facts: Facts
     at: datetime | None = None  # the ``now`` of the fold; None: unknown (never reused)
+    claims: Claims = field(default_factory=dict)  # who claimed delegated teams (for facts)
 
 
 @dataclass
@@ -161,18 +165,26 @@ class Session:
         """Fetch and fold. ``fresh`` trusts no cache (the gate): same verdict with or without.
 
         ``previous``: this session's last reading of ``ref`` (the daemon's). When the tracker
-        returns the same record and the clock moved past nothing the state depends on, its
-        state is what the fold would return again, and is returned without folding.
+        returns the same comments, who claims which delegated team is not parsed out of them
+        again (membership itself is still asked); when the record and the facts are the same
+        and the clock moved past nothing the state depends on, its state is what the fold
+        would return again, and is returned without folding.
         """
         tracker = self.tracker(ref.kind)
         snap = await tracker.fetch(ref, fresh=fresh)
-        facts = await self._facts(ref, tracker, snap.comments)
+        if fresh or previous is None or previous.at is None:
+            previous = None
+        if previous is not None and snap.comments == previous.snapshot.comments:
+            claims = previous.claims  # the same comments claim the same teams
+        else:
+            claims = self._claims(tracker, snap.comments)
+        facts = await self._members(ref, tracker, claims)  # asked again: membership can change
         now = self.clock()
-        if not fresh and previous is not None and _refold_gives_same(previous, snap, facts, now):
+        if previous is not None and _refold_gives_same(previous, snap, facts, now):
             state = previous.state
         else:
             state = self._fold(ref, snap, snap.comments, facts, now)
-        reading = Reading(snap, state, facts, now)
+        reading = Reading(snap, state, facts, now, claims)
         if reading.state.opened:  # mirrors catch up whenever someone who may write them reads
             await tracker.sync_mirror(ref, mirror_for(reading.state, ref.kind, self.policy))
         return reading
@@ -234,11 +246,15 @@ class Session:
         self, ref: IncidentRef, tracker: Tracker, comments: Sequence[Comment]
     ) -> Facts:
         """Membership the policy delegates to the tracker, for every account that claims it."""
+        return await self._members(ref, tracker, self._claims(tracker, comments))
+
+    def _claims(self, tracker: Tracker, comments: Sequence[Comment]) -> Claims:
+        """Who claims each team the policy delegates to the tracker (parses every comment)."""
         policy = self.policy
         if policy.permissive or not isinstance(tracker, Membership):
-            return Facts()
+            return {}
         delegated = {name for name, team in policy.teams.items() if tracker.delegates(team)}
-        claims: dict[str, dict[str, Account]] = {}
+        claims: Claims = {}
         for comment in comments:
             for event in codec.parse(comment.body).events:
                 for team in teams_claimed(event, policy):
@@ -246,6 +262,13 @@ class Session:
                         claims.setdefault(team, {})[comment.author.login.casefold()] = (
                             comment.author
                         )
+        return claims
+
+    async def _members(self, ref: IncidentRef, tracker: Tracker, claims: Claims) -> Facts:
+        """The facts: which claimants the tracker says are members of the team they claim."""
+        if not claims or not isinstance(tracker, Membership):
+            return Facts()
+        policy = self.policy
         members: dict[str, frozenset[str]] = {}
         unknown: dict[str, str] = {}
         from sync_incident.core.errors import AccessDenied
