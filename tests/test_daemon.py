@@ -542,6 +542,54 @@ def test_crash_restart_with_the_cache_deleted_posts_nothing_twice_on_bugzilla(
     assert "[incident:active]" not in fake.bugs[digests].whiteboard  # not mistaken for one
 
 
+def test_an_unchanged_poll_costs_one_request_writes_nothing_and_folds_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sync_incident import service
+
+    fake = FakeBugzilla()
+    fake.add_user("daemon@example.test", "daemon-key-0123456789")
+    fake.add_user("alice@example.test", "alice-key-0123456789")
+    opened = codec.render(Opened(title="Startup crash", ic="alice"))
+    bugs = [fake.add_bug(creator="alice@example.test", description=opened) for _ in range(3)]
+    monkeypatch.setenv("BUGZILLA_API_KEY", "daemon-key-0123456789")
+    settings = make_settings(
+        tmp_path,
+        incidents=[f"bug {bug}" for bug in bugs],
+        bugzilla={"url": "https://bugzilla.test", "login": "daemon@example.test"},
+    )
+    folds: list[str] = []
+    from sync_incident.core.fold import fold as real_fold
+
+    def counted_fold(*args: Any, **kwargs: Any) -> IncidentState:
+        folds.append(kwargs["ref"])
+        return real_fold(*args, **kwargs)
+
+    monkeypatch.setattr(service, "fold", counted_fold)
+    clock = Clock(fake.clock.moment() + timedelta(minutes=1))
+    session = Session(settings, transports={"bugzilla": httpx.MockTransport(fake.handler)})
+    daemon = Daemon(settings, lambda: session, clock=clock)
+
+    async def cycles() -> tuple[list[IncidentState | None], list[IncidentState | None]]:
+        try:
+            await daemon.cycle(session)
+            first = [w.state for w in daemon.watches.values()]
+            clock.advance(minutes=5)  # Bugzilla's poll floor: every incident is due again
+            fake.log.clear()
+            await daemon.cycle(session)
+            return first, [w.state for w in daemon.watches.values()]
+        finally:
+            await session.aclose()
+
+    first, second = asyncio.run(cycles())
+    assert sorted(folds) == [f"bug {bug}" for bug in bugs]  # in the first cycle only
+    assert all(a is b and a is not None for a, b in zip(first, second, strict=True))
+    assert [(r.method, r.path) for r in fake.log] == [
+        ("GET", f"/rest/bug/{bug}/comment") for bug in bugs
+    ]
+    assert daemon.last_report.polled == 3 and daemon.last_report.requests == 3
+
+
 class FlakyBugzilla:
     """An in-memory Bugzilla-kind tracker whose reads fail while ``down``."""
 

@@ -7,21 +7,27 @@ mirror, read back, fold, gate — against stateful fakes behind httpx.MockTransp
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from sync_incident.config import Settings
+from sync_incident import service
+from sync_incident.config import LocalSettings, Settings
+from sync_incident.core import codec
 from sync_incident.core.errors import RefusedError
 from sync_incident.core.events import (
+    Event,
     HandoffAccepted,
     HandoffOffered,
     HoldRaised,
     HoldReleased,
     Opened,
     SignoffGiven,
+    StatusUpdate,
+    StepAdded,
 )
 from sync_incident.core.policy import Person, Policy, Team
 from sync_incident.core.readiness import readiness
@@ -29,6 +35,8 @@ from sync_incident.core.refs import IncidentRef
 from sync_incident.service import Session
 from sync_incident.testing.bugzilla import FakeBugzilla
 from sync_incident.testing.github import FakeClock, FakeGitHub
+from sync_incident.trackers.base import NewIncident
+from sync_incident.trackers.local import LocalTracker
 from tests.trackers.contract import run
 
 BZ = "https://bugzilla.example.org"
@@ -383,3 +391,201 @@ def _rendered(event: Any) -> str:
     from sync_incident.core import codec
 
     return codec.render(event, "github")
+
+
+# ---------------------------------------------------------------------- reading again
+
+
+T0 = datetime(2026, 10, 24, 6, 0, tzinfo=UTC)
+
+
+class FoldSpy:
+    """Counts the folds the session runs."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from sync_incident.core.fold import fold as real
+
+        self.calls = 0
+
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(service, "fold", spy)
+
+
+def _local_settings(tmp_path: Path) -> Settings:
+    return Settings(
+        local=LocalSettings(db=tmp_path / "local.sqlite3", user="alice"),
+        cache=tmp_path / "cache.sqlite3",
+    )
+
+
+async def _posted(settings: Settings, ref: IncidentRef | None, *events: Event) -> IncidentRef:
+    """Each event as a comment by alice at T0; the first one files the incident (no ``ref``)."""
+    db = settings.local.db
+    assert db is not None
+    async with LocalTracker(db, user="alice", clock=lambda: T0) as tracker:
+        for event in events:
+            body = codec.render(event)
+            if ref is None:
+                ref = await tracker.create(NewIncident(title="Crash", body=body, marker=event.id))
+            else:
+                await tracker.post(ref, body, marker=event.id)
+    assert ref is not None
+    return ref
+
+
+def _post_local(settings: Settings, ref: IncidentRef | None, *events: Event) -> IncidentRef:
+    return run(_posted(settings, ref, *events))
+
+
+def _reads(
+    settings: Settings, ref: IncidentRef, first: datetime, *later: datetime
+) -> tuple[service.Reading, list[service.Reading], list[service.Reading]]:
+    """A read at ``first``; then at each later time a read given it, and one from scratch."""
+
+    async def go() -> tuple[service.Reading, list[service.Reading], list[service.Reading]]:
+        async with Session(settings) as session:
+            session.now = first
+            before = await session.read(ref)
+            given, scratch = [], []
+            for moment in later:
+                session.now = moment
+                given.append(await session.read(ref, previous=before))
+                scratch.append(await session.read(ref))
+            return before, given, scratch
+
+    return run(go())
+
+
+def test_an_unchanged_record_read_again_is_not_folded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _local_settings(tmp_path)
+    ref = _post_local(settings, None, Opened(title="Crash", ic="alice"))
+    spy = FoldSpy(monkeypatch)
+
+    async def go() -> tuple[service.Reading, service.Reading]:
+        async with Session(settings) as session:
+            session.now = T0 + timedelta(minutes=1)
+            first = await session.read(ref)
+            session.now += timedelta(minutes=5)
+            return first, await session.read(ref, previous=first)
+
+    first, again = run(go())
+    assert spy.calls == 1
+    assert again.state is first.state
+    assert again.at == T0 + timedelta(minutes=6)
+
+
+def test_a_record_with_a_new_comment_is_folded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _local_settings(tmp_path)
+    ref = _post_local(settings, None, Opened(title="Crash", ic="alice"))
+    spy = FoldSpy(monkeypatch)
+
+    async def go() -> tuple[service.Reading, service.Reading]:
+        async with Session(settings) as session:
+            session.now = T0 + timedelta(minutes=1)
+            first = await session.read(ref)
+            await _posted(settings, ref, StatusUpdate(summary="QA verifies the fix."))
+            return first, await session.read(ref, previous=first)
+
+    first, again = run(go())
+    assert spy.calls == 2
+    assert (first.state.last_status, again.state.last_status) == (None, "QA verifies the fix.")
+
+
+def test_a_fresh_read_always_folds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _local_settings(tmp_path)
+    ref = _post_local(settings, None, Opened(title="Crash", ic="alice"))
+    spy = FoldSpy(monkeypatch)
+
+    async def go() -> None:
+        async with Session(settings) as session:
+            session.now = T0 + timedelta(minutes=1)
+            first = await session.read(ref)
+            await session.read(ref, fresh=True, previous=first)
+
+    run(go())
+    assert spy.calls == 2
+
+
+@pytest.mark.parametrize("pending_handoff", [False, True])
+def test_a_state_read_again_is_the_state_folded_from_scratch_whatever_the_clock_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pending_handoff: bool
+) -> None:
+    settings = _local_settings(tmp_path)
+    events: list[Event] = [
+        Opened(title="Crash", ic="alice"),
+        StepAdded(step="build", title="Build 96.0.2", due=T0 + timedelta(minutes=30)),
+        StatusUpdate(summary="QA verifies.", next_update_due=T0 + timedelta(minutes=60)),
+    ]
+    if pending_handoff:
+        events.append(HandoffOffered(to="bob", done="Steps 1-3.", todo="Steps 4-5."))
+    ref = _post_local(settings, None, *events)
+    first = T0 + timedelta(minutes=10)
+    # around the step's deadline (+30), the promised update (+60), and back in time
+    offsets = [0, 5, 19, 20, 21, 49, 50, 51, 120, -5]
+    spy = FoldSpy(monkeypatch)
+    before, given, scratch = _reads(
+        settings, ref, first, *(first + timedelta(minutes=m) for m in offsets)
+    )
+    assert [g.state for g in given] == [s.state for s in scratch]
+    reused = [m for m, g in zip(offsets, given, strict=True) if g.state is before.state]
+    assert reused == ([] if pending_handoff else [0, 5, 19, 20, -5])  # overdue: due < now
+    assert spy.calls == 1 + 2 * len(offsets) - len(reused)
+
+
+def test_a_github_record_read_again_is_not_parsed_again_but_membership_is_asked_again(
+    github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github.teams[("acme", "qa")] = {"quinn": "active"}
+    number = github.add_issue("acme/releases", "Crash", "Opened by hand.", by="alice").number
+    ref = IncidentRef("github", number, repo="acme/releases")
+    policy = {
+        "people": {"alice": Person(github="alice"), "quinn": Person(github="quinn")},
+        "teams": {"QA": Team(github_teams=["acme/qa"])},
+    }
+
+    async def post(login: str, event: Any) -> None:
+        _as(monkeypatch, github, login)
+        async with _session(_gh_settings(tmp_path / login, **policy), github, "github") as s:
+            await s.post(ref, [event])
+
+    run(post("alice", Opened(title="Crash", ic="alice", releases=[RELEASE])))
+    statement = "QA signs off on Firefox 96.0.1."
+    run(post("quinn", SignoffGiven(team="QA", release=RELEASE, statement=statement)))
+    _as(monkeypatch, github, "alice")
+    parsed: list[int] = []
+    real_claims = service.Session._claims
+
+    def claims(self: Session, tracker: Any, comments: Any) -> Any:
+        parsed.append(len(comments))
+        return real_claims(self, tracker, comments)
+
+    monkeypatch.setattr(service.Session, "_claims", claims)
+    asked: list[str] = []
+
+    async def reads() -> tuple[service.Reading, service.Reading]:
+        async with _session(_gh_settings(tmp_path / "daemon", **policy), github, "github") as s:
+            first = await s.read(ref)
+            tracker: Any = s.tracker("github")
+            real_is_member = tracker.is_member
+
+            async def is_member(
+                ref: IncidentRef, team: Team, account: Any, *, fresh: bool = False
+            ) -> bool:
+                asked.append(account.login)
+                return bool(await real_is_member(ref, team, account, fresh=fresh))
+
+            tracker.is_member = is_member
+            return first, await s.read(ref, previous=first)
+
+    first, again = run(reads())
+    assert parsed == [2]  # the first read only
+    assert asked == ["quinn"]  # the second read asked again
+    assert again.facts == first.facts and again.facts.members == {"QA": frozenset({"quinn"})}
+    assert again.state is first.state

@@ -51,14 +51,19 @@ log = logging.getLogger("sync_incident.service")
 
 PENDING_ID = "(this comment)"
 
+# The accounts claiming each team the policy delegates to the tracker (by casefolded login).
+Claims = dict[str, dict[str, Account]]
+
 
 @dataclass(frozen=True)
 class Reading:
-    """One read of an incident: what the tracker returned and what it folds to."""
+    """One read of an incident: what the tracker returned and what it folds to (at ``at``)."""
 
     snapshot: IncidentSnapshot
     state: IncidentState
     facts: Facts
+    at: datetime | None = None  # the ``now`` of the fold; None: unknown (never reused)
+    claims: Claims = field(default_factory=dict)  # who claimed delegated teams (for facts)
 
 
 @dataclass
@@ -154,16 +159,39 @@ class Session:
     # --- reading ------------------------------------------------------------------------
 
     async def read(
-        self, ref: IncidentRef, *, fresh: bool = False, catch_up: bool = True
+        self,
+        ref: IncidentRef,
+        *,
+        fresh: bool = False,
+        catch_up: bool = True,
+        previous: Reading | None = None,
     ) -> Reading:
         """Fetch and fold. ``fresh`` trusts no cache (the gate): same verdict with or without.
+
+        ``previous``: this session's last reading of ``ref`` (the daemon's). When the tracker
+        returns the same comments, who claims which delegated team is not parsed out of them
+        again (membership itself is still asked); when the record and the facts are the same
+        and the clock moved past nothing the state depends on, its state is what the fold
+        would return again, and is returned without folding.
 
         ``catch_up``: bring the tracker's mirrored fields in line afterwards (best effort).
         """
         tracker = self.tracker(ref.kind)
         snap = await tracker.fetch(ref, fresh=fresh)
-        facts = await self._facts(ref, tracker, snap.comments)
-        reading = Reading(snap, self._fold(ref, snap, snap.comments, facts), facts)
+        if fresh or previous is None or previous.at is None:
+            previous = None
+        if previous is not None and snap.comments == previous.snapshot.comments:
+            claims = previous.claims  # the same comments claim the same teams
+        else:
+            claims = self._claims(tracker, snap.comments)
+        # asked again: membership can change (the gate's fresh read trusts no kept answer)
+        facts = await self._members(ref, tracker, claims, fresh=fresh)
+        now = self.clock()
+        if previous is not None and _refold_gives_same(previous, snap, facts, now):
+            state = previous.state
+        else:
+            state = self._fold(ref, snap, snap.comments, facts, now)
+        reading = Reading(snap, state, facts, now, claims)
         if catch_up:
             await self.catch_up(ref, reading)
         return reading
@@ -210,7 +238,12 @@ class Session:
             ) from None
 
     def _fold(
-        self, ref: IncidentRef, snap: IncidentSnapshot, comments: Sequence[Comment], facts: Facts
+        self,
+        ref: IncidentRef,
+        snap: IncidentSnapshot,
+        comments: Sequence[Comment],
+        facts: Facts,
+        now: datetime | None = None,
     ) -> IncidentState:
         return fold(
             comments,
@@ -220,7 +253,7 @@ class Session:
             vanished=snap.vanished,
             evidence=snap.evidence,
             marks=snap.marks,
-            now=self.clock(),
+            now=now or self.clock(),
             ref=str(ref),
             title=snap.title,
             url=snap.url,
@@ -230,11 +263,15 @@ class Session:
         self, ref: IncidentRef, tracker: Tracker, comments: Sequence[Comment]
     ) -> Facts:
         """Membership the policy delegates to the tracker, for every account that claims it."""
+        return await self._members(ref, tracker, self._claims(tracker, comments))
+
+    def _claims(self, tracker: Tracker, comments: Sequence[Comment]) -> Claims:
+        """Who claims each team the policy delegates to the tracker (parses every comment)."""
         policy = self.policy
         if policy.permissive or not isinstance(tracker, Membership):
-            return Facts()
+            return {}
         delegated = {name for name, team in policy.teams.items() if tracker.delegates(team)}
-        claims: dict[str, dict[str, Account]] = {}
+        claims: Claims = {}
         for comment in comments:
             for event in codec.parse(comment.body).events:
                 for team in teams_claimed(event, policy):
@@ -242,6 +279,15 @@ class Session:
                         claims.setdefault(team, {})[comment.author.login.casefold()] = (
                             comment.author
                         )
+        return claims
+
+    async def _members(
+        self, ref: IncidentRef, tracker: Tracker, claims: Claims, *, fresh: bool = False
+    ) -> Facts:
+        """The facts: which claimants the tracker says are members of the team they claim."""
+        if not claims or not isinstance(tracker, Membership):
+            return Facts()
+        policy = self.policy
         members: dict[str, frozenset[str]] = {}
         unknown: dict[str, str] = {}
         from sync_incident.core.errors import AccessDenied
@@ -250,7 +296,8 @@ class Session:
             ok: set[str] = set()
             for folded, account in accounts.items():
                 try:
-                    if await tracker.is_member(ref, policy.teams[team_name], account):
+                    team = policy.teams[team_name]
+                    if await tracker.is_member(ref, team, account, fresh=fresh):
                         ok.add(folded)
                 except AccessDenied as exc:
                     unknown[team_name] = exc.message
@@ -336,6 +383,41 @@ class Session:
         # finds the opened comment (never posts it twice) and sets what create could not
         await tracker.post(ref, body, marker=event.id, mirror=mirror)
         return ref
+
+
+def _refold_gives_same(
+    previous: Reading, snap: IncidentSnapshot, facts: Facts, now: datetime
+) -> bool:
+    """Whether folding ``snap`` at ``now`` would give ``previous.state`` again.
+
+    The fold is deterministic: the same inputs give the same state. Its inputs are the
+    snapshot's record (comments, vanished, evidence, marks, title, URL), the facts, the policy
+    (this session's) and ``now``, which only the end of the fold reads: a pending handoff
+    counts its minutes until ``now``; a checklist step and the next status update are overdue
+    once their time is before ``now``. So another ``now`` changes nothing when no handoff is
+    pending and no such deadline lies between the two.
+    """
+    before, old = previous.at, previous.snapshot
+    if before is None or previous.facts != facts:
+        return False
+    same_record = (
+        snap.ref == old.ref
+        and snap.title == old.title
+        and snap.url == old.url
+        and snap.comments == old.comments
+        and snap.vanished == old.vanished
+        and snap.evidence == old.evidence
+        and snap.marks == old.marks
+    )
+    if not same_record:
+        return False
+    state = previous.state
+    if any(offer.answered_at is None for offer in state.handoffs):
+        return False
+    deadlines = [s.due for s in state.checklist if s.due is not None and s.state != "done"]
+    if state.status == "active" and state.next_update_due is not None:
+        deadlines.append(state.next_update_due)
+    return all((due < before) == (due < now) for due in deadlines)
 
 
 def chained(events: Sequence[Event], last: str | None) -> list[Event]:

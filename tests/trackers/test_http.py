@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -11,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sync_incident.core.errors import RateLimited, Unavailable
+from sync_incident.core.errors import ProtocolError, RateLimited, Unavailable
 from sync_incident.core.refs import IncidentRef
 from sync_incident.testing.bugzilla import FakeBugzilla
 from sync_incident.trackers.bugzilla.tracker import build_bugzilla
@@ -157,6 +158,39 @@ def test_timeouts_keep_the_whole_retry_budget() -> None:
     assert sleeps.waits == sorted(sleeps.waits)  # exponential, with jitter on top
 
 
+def test_each_retry_is_waited_and_logged_once_then_the_answer_returned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sleeps = Sleeps()
+    tries = 0
+
+    async def flaky() -> str:
+        nonlocal tries
+        tries += 1
+        if tries < 3:
+            raise Transient(Unavailable(f"down {tries}"))
+        return "ok"
+
+    with caplog.at_level(logging.WARNING, logger="sync_incident.trackers.http"):
+        assert run(retry(flaky, policy=RetryPolicy(), sleep=sleeps)) == "ok"
+    assert (tries, len(sleeps.waits)) == (3, 2)
+    assert [r.getMessage().split(";")[0] for r in caplog.records] == ["down 1", "down 2"]
+
+
+def test_a_failure_not_worth_retrying_is_raised_at_the_first_attempt() -> None:
+    sleeps = Sleeps()
+    tries = 0
+
+    async def refused() -> None:
+        nonlocal tries
+        tries += 1
+        raise ProtocolError("not JSON")
+
+    with pytest.raises(ProtocolError, match="not JSON"):
+        run(retry(refused, policy=RetryPolicy(), sleep=sleeps))
+    assert (tries, sleeps.waits) == (1, [])
+
+
 def test_retry_raises_our_error_never_retry_error() -> None:
     async def always() -> None:
         raise Transient(Unavailable("down"))
@@ -260,6 +294,40 @@ def test_a_request_that_got_no_answer_is_logged_with_a_dash(
     with pytest.raises(Transient):
         run(go())
     assert log.read_text() == "GET /a/b -\n"
+
+
+# ---------------------------------------------------------------------- building URLs
+
+
+@pytest.mark.parametrize(
+    "base", ["https://bz.test", "https://bz.test/", "https://bz.test/bugzilla/"]
+)
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/rest/bug/1/comment", {"new_since": "2026-11-27T03:50:12Z"}),
+        ("/rest/bug", {"whiteboard": "[incident:active]", "a b": "c&d/é"}),
+        ("/rest/version", None),
+        ("/rest/bug/1", {}),
+        ("https://api.test/repos/o/r/issues?page=2&per_page=30", {"per_page": "100"}),
+    ],
+)
+def test_send_requests_the_url_httpx_would_build(
+    base: str, url: str, params: dict[str, str] | None
+) -> None:
+    seen: list[httpx.URL] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json={})
+
+    async def go() -> httpx.URL:
+        async with make_client(base, transport=httpx.MockTransport(record)) as client:
+            await send(client, ENDPOINT, "GET", url, params=params)
+            return client.build_request("GET", url, params=params).url
+
+    expected = run(go())
+    assert [str(u) for u in seen] == [str(expected)]
 
 
 # ---------------------------------------------------------------------- counting and auth

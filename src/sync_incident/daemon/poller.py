@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     import httpx
 
     from sync_incident.config import Settings
-    from sync_incident.service import Session
+    from sync_incident.service import Reading, Session
 
 log = logging.getLogger("sync_incident.daemon")
 
@@ -92,6 +92,7 @@ class Watch:
     state: IncidentState | None = None
     facts: Facts = field(default_factory=Facts)  # membership as last read (for verdicts)
     comments: list[Comment] = field(default_factory=list)  # as last read, for checkpoints
+    reading: Reading | None = None  # the last read: an unchanged record is not folded again
     error: str = ""
     reads: int = 0
 
@@ -338,7 +339,7 @@ class Daemon:
             if self._stop.is_set() or self._health(kind).down(now):
                 return
             try:
-                reading = await session.read(watch.ref)
+                reading = await session.read(watch.ref, previous=watch.reading)
             except SyncIncidentError as exc:
                 report.failed += 1
                 if isinstance(exc, TrackerError) and not isinstance(exc, NotFound | AccessDenied):
@@ -357,6 +358,7 @@ class Daemon:
                     bar.advance()
         snap = reading.snapshot
         watch.state, watch.facts, watch.error = reading.state, reading.facts, ""
+        watch.reading = reading
         watch.comments = snap.comments
         watch.reads += 1
         watch.next_poll = now + self._interval(kind)

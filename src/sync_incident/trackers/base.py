@@ -160,8 +160,11 @@ class Membership(Protocol):
         """Whether ``team`` names members this tracker must be asked about."""
         ...
 
-    async def is_member(self, ref: IncidentRef, team: Team, account: Account) -> bool:
-        """Whether ``account`` belongs to ``team`` on this tracker.
+    async def is_member(
+        self, ref: IncidentRef, team: Team, account: Account, *, fresh: bool = False
+    ) -> bool:
+        """Whether ``account`` belongs to ``team`` on this tracker; ``fresh`` (the gate's) asks
+        the tracker now instead of using an answer kept from a moment ago.
 
         Raises :class:`~sync_incident.core.errors.AccessDenied` when the credentials cannot
         tell (the gate then fails closed).

@@ -37,6 +37,21 @@ class CachedComment:
     order: int = 0
     seq: int | None = None
 
+    def fields(self) -> tuple[Any, ...]:
+        """Everything :meth:`to_comment` reads, as a value (the object itself can change)."""
+        return (
+            self.id,
+            self.login,
+            self.uid,
+            self.created_at,
+            self.body,
+            self.first_hash,
+            self.edited,
+            self.private,
+            self.order,
+            self.seq,
+        )
+
     def to_comment(self) -> Comment:
         return Comment(
             id=self.id,
@@ -65,6 +80,24 @@ class CachedComment:
         )
 
 
+# The comments a tracker made from cached ones, by comment id: (what they were made from, the
+# comment). An unchanged comment is not made again (its body hashed again) at every read, and a
+# reader comparing two reads compares the same objects.
+Made = dict[str, tuple[tuple[Any, ...], Comment]]
+
+
+def _comment(cached: CachedComment, made: Made | None) -> Comment:
+    if made is None:
+        return cached.to_comment()
+    fields = cached.fields()
+    known = made.get(cached.id)
+    if known is not None and known[0] == fields:
+        return known[1]
+    comment = cached.to_comment()
+    made[cached.id] = (fields, comment)
+    return comment
+
+
 @dataclass
 class CachedIncident:
     title: str = ""
@@ -89,11 +122,11 @@ class CachedIncident:
         if gone is not None:
             self.vanished[comment_id] = gone
 
-    def comment_list(self) -> list[Comment]:
-        return [c.to_comment() for c in self.comments.values()]
+    def comment_list(self, made: Made | None = None) -> list[Comment]:
+        return [_comment(c, made) for c in self.comments.values()]
 
-    def vanished_list(self) -> list[Comment]:
-        return [c.to_comment() for c in self.vanished.values()]
+    def vanished_list(self, made: Made | None = None) -> list[Comment]:
+        return [_comment(c, made) for c in self.vanished.values()]
 
     def to_json(self) -> str:
         # flat records, no deep copy (dataclasses.asdict took most of a 1,000-comment save)
@@ -136,6 +169,11 @@ class Cache:
         with self._db:
             if path is not None:
                 self._db.execute("PRAGMA journal_mode=WAL")
+                # A cache need not reach the disk at every commit: with WAL, NORMAL survives a
+                # crash of the process and at worst loses the last writes to a power cut (the
+                # next read fetches them again). FULL synced the disk at every save, stalling
+                # the daemon's event loop about a millisecond per incident polled.
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS entries ("
                 " ns TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL,"

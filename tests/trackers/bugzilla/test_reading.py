@@ -15,6 +15,7 @@ from sync_incident.testing.bugzilla import (
 )
 from sync_incident.trackers.bugzilla.reading import FULL_EVERY
 from sync_incident.trackers.bugzilla.tracker import build_bugzilla
+from sync_incident.trackers.cache import Cache, CachedIncident
 from tests.trackers.bugzilla.world import (
     BASE,
     ME,
@@ -85,6 +86,66 @@ def test_an_unchanged_incident_costs_one_request(world: World) -> None:
     assert third.from_cache
     assert world.fake.log[-1].headers.get("if-none-match")
     assert [c.id for c in third.comments] == [c.id for c in second.comments]
+
+
+class SaveCounting(Cache):
+    """An in-memory cache that counts the incident documents saved."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.saves = 0
+
+    def save(self, key: str, incident: CachedIncident) -> None:
+        self.saves += 1
+        super().save(key, incident)
+
+
+def test_an_unchanged_read_does_not_rewrite_the_cached_incident(world: World) -> None:
+    cache = SaveCounting()
+    try:
+        tracker = world.tracker(cache=cache)
+        run(tracker.fetch(world.ref))  # cold: comments and bug
+        world.fake.add_comment(world.bug, OTHER, "QA verifies the fix.")
+        run(tracker.fetch(world.ref))  # something new: saved
+        run(tracker.fetch(world.ref))  # the overlapping second again, and this URL's ETag
+        key = f"{BASE}#{world.bug}"
+        saved, document = cache.saves, cache.get("incident", key)
+        snaps = [run(tracker.fetch(world.ref)) for _ in range(3)]
+        assert all(s.from_cache and s.requests == 1 for s in snaps)
+        assert (cache.saves, cache.get("incident", key)) == (saved, document)
+        assert "QA verifies the fix." in [c.body for c in snaps[-1].comments]
+    finally:
+        cache.close()
+
+
+def test_every_twelfth_read_is_full_even_at_one_read_per_process(world: World) -> None:
+    cache = Cache(None)  # one file, a new tracker (a new CLI command) for every read
+    try:
+        for _ in range(FULL_EVERY + 1):
+            run(world.tracker(cache=cache).fetch(world.ref))
+    finally:
+        cache.close()
+    full = ["new_since" not in r.params for r in _comment_reads(world.fake)]
+    assert full == [True] + [False] * (FULL_EVERY - 1) + [True]
+
+
+def test_an_unchanged_comment_is_made_once_and_an_edited_one_again(bmo: World) -> None:
+    cid = str(bmo.fake.add_comment(bmo.bug, OTHER, "QA signs off on Firefox 96.0.1."))
+    tracker = bmo.tracker()
+    first = run(tracker.fetch(bmo.ref))
+    second = run(tracker.fetch(bmo.ref))
+    assert all(a is b for a, b in zip(first.comments, second.comments, strict=True))
+    bmo.fake.edit_comment(int(cid), "QA signs off on Firefox 96.0.2.")
+    fresh = run(tracker.fetch(bmo.ref, fresh=True))
+    [before] = [c for c in second.comments if c.id == cid]
+    [after] = [c for c in fresh.comments if c.id == cid]
+    assert (before.edited, after.edited, after.body) == (
+        False,
+        True,
+        "QA signs off on Firefox 96.0.2.",
+    )
+    others = [(a, b) for a, b in zip(second.comments, fresh.comments, strict=True) if a.id != cid]
+    assert others and all(a is b for a, b in others)
 
 
 def test_a_cold_read_of_1000_comments_costs_two_requests(world: World) -> None:

@@ -13,6 +13,7 @@ from sync_incident.core.errors import AccessDenied, RefusedError
 from sync_incident.core.events import Opened, SignoffGiven, SignoffRevoked
 from sync_incident.core.policy import Person, Policy, Team
 from sync_incident.service import Session
+from sync_incident.trackers.github.members import KEPT_SECONDS
 from tests.trackers.contract import run
 from tests.trackers.github.world import API, ME, REPO, World
 
@@ -28,6 +29,32 @@ def test_team_membership_active_pending_missing_and_cached(world: World) -> None
     count = tracker.requests
     assert run(tracker.team_membership("acme", "relman", "alice")) is True
     assert tracker.requests == count
+
+
+def test_a_kept_membership_answer_expires_and_a_fresh_question_never_uses_one(
+    world: World,
+) -> None:
+    """A long-running daemon or serve must not count someone removed from a team for ever."""
+    world.fake.teams[("acme", "relman")] = {"alice": "active"}
+    world.fake.repos[REPO].permissions["alice"] = "write"
+    tracker = world.tracker()
+    assert run(tracker.team_membership("acme", "relman", "alice")) is True
+    assert run(tracker.repo_permission(REPO, "alice")) == "write"
+    del world.fake.teams[("acme", "relman")]["alice"]
+    world.fake.repos[REPO].permissions["alice"] = "read"
+    count = tracker.requests
+    assert run(tracker.team_membership("acme", "relman", "alice")) is True  # kept
+    assert run(tracker.repo_permission(REPO, "alice")) == "write"
+    assert tracker.requests == count
+    assert run(tracker.team_membership("acme", "relman", "alice", fresh=True)) is False
+    assert run(tracker.repo_permission(REPO, "alice", fresh=True)) == "read"
+    assert tracker.requests == count + 2
+    world.fake.teams[("acme", "relman")]["alice"] = "active"
+    world.fake.repos[REPO].permissions["alice"] = "admin"
+    world.clock.now += KEPT_SECONDS
+    assert run(tracker.team_membership("acme", "relman", "alice")) is True  # asked again
+    assert run(tracker.repo_permission(REPO, "alice")) == "admin"
+    assert tracker.requests == count + 4
 
 
 def test_team_membership_with_github_token_is_access_denied_clearly(world: World) -> None:
@@ -93,3 +120,48 @@ def test_an_active_team_member_may_revoke_the_teams_signoff_pending_may_not(
     state = run(act("carol", [SignoffRevoked(team="QA", release=release, reason=reason)]))
     assert state.signoffs == []
     assert [s.revoked_by for s in state.revoked_signoffs] == ["carol"]
+
+
+def test_the_gate_in_a_long_running_session_asks_membership_again(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """serve's /api/gate reads fresh in the daemon's session: removal from a team counts at once."""
+    from sync_incident.core.readiness import readiness
+
+    world.fake.add_user("quinn", "ghp_quinn0000000000000000000000000000000")
+    world.fake.teams[("acme", "qa")] = {"quinn": "active"}
+    policy = Policy(
+        people={"bot": Person(github=ME), "quinn": Person(github="quinn")},
+        teams={"QA": Team(github_teams=["acme/qa"])},
+    )
+    release = "Firefox 96.0.1"
+    transports = {"github": httpx.MockTransport(world.fake.handler)}
+
+    def settings(login: str) -> Settings:
+        monkeypatch.setenv("GITHUB_TOKEN", world.fake.users[login].token or "")
+        return Settings(github={"api_url": API}, cache=tmp_path / f"{login}.db", policy=policy)
+
+    async def post(login: str, event: Any) -> None:
+        async with Session(settings(login), transports=transports) as s:
+            await s.post(world.ref, [event])
+
+    run(post(ME, Opened(title="Crash", ic="bot", releases=[release])))
+    run(
+        post(
+            "quinn",
+            SignoffGiven(team="QA", release=release, statement=f"QA signs off on {release}."),
+        )
+    )
+
+    async def daemon_then_gate() -> tuple[bool, bool]:
+        async with Session(settings(ME), transports=transports) as s:
+            before = await s.read(world.ref)  # the daemon's poll
+            del world.fake.teams[("acme", "qa")]["quinn"]
+            after = await s.read_within(world.ref, 60)  # the gate, a moment later
+            verdicts = [
+                readiness(r.state, release, required=["QA"], policy=policy, facts=r.facts)
+                for r in (before, after)
+            ]
+            return verdicts[0].ready, verdicts[1].ready
+
+    assert run(daemon_then_gate()) == (True, False)

@@ -66,7 +66,7 @@ from sync_incident.trackers.bugzilla.reading import (
     remember_pending,
     since,
 )
-from sync_incident.trackers.cache import Cache, CachedIncident
+from sync_incident.trackers.cache import Cache, CachedIncident, Made
 from sync_incident.trackers.http import RetryPolicy, Sleep, counting, make_client, public_url
 from sync_incident.trackers.memory import ServerMemory
 
@@ -95,6 +95,7 @@ async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
 
 
 RMW_WINDOW = 30.0  # seconds: a bug read this recently (this command) is not read again to write
+READS = "incident-reads"  # cache namespace: each incident's read counter (see _save)
 
 
 class BugzillaTracker:
@@ -134,6 +135,7 @@ class BugzillaTracker:
         self._product, self._component = product, component
         self._seen: dict[str, dict[str, Any]] = {}  # bug fields last read, per incident
         self._read_at: dict[str, float] = {}  # when this process last read each bug
+        self._made: Made = {}  # comments made from the cache, reused while unchanged
 
     def __repr__(self) -> str:
         key = "set" if self._key else "none"
@@ -158,6 +160,25 @@ class BugzillaTracker:
         """The cache key: the server as well as the bug, so two servers never mix."""
         return f"{self.server}#{ref.number}"
 
+    def _load(self, key: str) -> CachedIncident:
+        """The cached incident, with its read counter (kept apart: see :meth:`_save`)."""
+        entry = self._cache.load(key)
+        reads = self._cache.get(READS, key)
+        if reads is not None and reads.isdigit():
+            entry.fields["reads_since_full"] = int(reads)
+        return entry
+
+    def _save(self, key: str, entry: CachedIncident, *, document: bool = True) -> None:
+        """Save the incident (unless ``document`` is False) and its read counter.
+
+        Every read counts towards the next full read, but a read that found nothing new
+        changes nothing else: it writes the counter, a few bytes, and leaves the incident's
+        document (every comment) as it is.
+        """
+        if document:
+            self._cache.save(key, entry)
+        self._cache.put(READS, key, str(int(entry.fields.get("reads_since_full", 0))))
+
     def _check_ref(self, ref: IncidentRef) -> None:
         if ref.kind != "bugzilla":
             raise NotConfigured(f"{ref} is not a Bugzilla bug")
@@ -170,7 +191,7 @@ class BugzillaTracker:
         """
         self._check_ref(ref)
         with counting() as sent:
-            entry = CachedIncident() if fresh else self._cache.load(self._cache_key(ref))
+            entry = CachedIncident() if fresh else self._load(self._cache_key(ref))
             full = needs_full(entry)
             if not (full or not entry.title):
                 _, got = await self._read_comments(ref, entry, full)
@@ -184,14 +205,14 @@ class BugzillaTracker:
                 )
                 got = got or bug_read
             self._seen[self._cache_key(ref)] = dict(entry.fields.get("bug", {}))
-            if not fresh:
-                self._cache.save(self._cache_key(ref), entry)
+            if not fresh:  # when nothing came and no full read, only the read counter moved
+                self._save(self._cache_key(ref), entry, document=got or full)
         return IncidentSnapshot(
             ref=ref,
             title=entry.title,
             url=entry.url,
-            comments=entry.comment_list(),
-            vanished=entry.vanished_list(),
+            comments=entry.comment_list(self._made),
+            vanished=entry.vanished_list(self._made),
             evidence=hidden_evidence(entry),
             fields=dict(entry.fields.get("bug", {})),
             requests=sent[0],
@@ -311,7 +332,7 @@ class BugzillaTracker:
         known = self._seen.get(key) or self._cache.load(key).fields.get("bug")
         if known is not None and not self._wanted(known, mirror):
             return False
-        entry = self._cache.load(key)
+        entry = self._load(key)
         fields = await self._fields_to_write(ref, entry, mirror)
         if fields:
             await self._id.check_key()  # before the first write; may learn "no editbugs"
@@ -325,7 +346,7 @@ class BugzillaTracker:
                 log.info("mirror of %s not updated: %s", ref, exc.message)
                 fields = {}
             self._after_write(ref, entry, fields)
-        self._cache.save(key, entry)
+        self._save(key, entry)
         return bool(fields)
 
     # ------------------------------------------------------------------ writing
@@ -341,7 +362,7 @@ class BugzillaTracker:
         body = normalise_body(body)
         self._id.require_key()
         with counting() as sent:
-            entry = self._cache.load(self._cache_key(ref))
+            entry = self._load(self._cache_key(ref))
             posted = await self._post(ref, entry, body, marker, mirror)
         return Posted(posted[0], duplicate=posted[1], requests=sent[0], mirror_error=posted[2])
 
@@ -364,10 +385,10 @@ class BugzillaTracker:
                 mirror_error = mirror_error or left
             except Exception:
                 entry.fields["unsure"] = [*(m for m in unsure if m != marker), marker][-50:]
-                self._cache.save(self._cache_key(ref), entry)
+                self._save(self._cache_key(ref), entry)
                 raise
         entry.fields["unsure"] = [m for m in unsure if m != marker]
-        self._cache.save(self._cache_key(ref), entry)
+        self._save(self._cache_key(ref), entry)
         return found, duplicate, mirror_error
 
     def _write_request(
@@ -456,11 +477,11 @@ class BugzillaTracker:
         )
         ref = IncidentRef("bugzilla", number)
         # what we just set, so the first post does not read the bug again to compare
-        entry = self._cache.load(self._cache_key(ref))
+        entry = self._load(self._cache_key(ref))
         entry.title = new.title
         entry.url = f"{self.server}/show_bug.cgi?id={number}"
         entry.fields["bug"] = {"whiteboard": whiteboard, "creator": self._id.login()}
-        self._cache.save(self._cache_key(ref), entry)
+        self._save(self._cache_key(ref), entry)
         return ref
 
 

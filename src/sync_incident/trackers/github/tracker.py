@@ -26,7 +26,7 @@ from sync_incident.core.comments import Account, check_length, normalise_body
 from sync_incident.core.errors import AccessDenied, AuthError, NotFound, ProtocolError, Rejected
 from sync_incident.core.refs import IncidentRef, TrackerKind
 from sync_incident.trackers.base import Flavor, IncidentSnapshot, Mirror, NewIncident, Posted
-from sync_incident.trackers.cache import Cache, CachedIncident
+from sync_incident.trackers.cache import Cache, CachedIncident, Made
 from sync_incident.trackers.github.client import DEFAULT_API_URL, HEADERS, GitHubClient
 from sync_incident.trackers.github.members import Members
 from sync_incident.trackers.github.mirror import (
@@ -91,11 +91,12 @@ class GitHubTracker:
         self._memory = ServerMemory(cache, self.server, token, clock=wall_clock)
         self._reader = IssueReader(self._client, verify_every=verify_every)
         self._writer = MirrorWriter(self._client, cache)
-        self._members = Members(self._client)
+        self._members = Members(self._client, clock=clock)
         self._repos = list(repos or [])
         self._me: Account | None = None
         # the issue as this process last read it: (copy, when, read fresh?), per incident
         self._recent: dict[str, tuple[CachedIncident, float, bool]] = {}
+        self._made: Made = {}  # comments made from the cache, reused while unchanged
 
     def __repr__(self) -> str:
         who = self._me.login if self._me else "?"
@@ -128,15 +129,19 @@ class GitHubTracker:
         """A team that names GitHub org teams or a minimum repository permission."""
         return self._members.delegates(team)
 
-    async def is_member(self, ref: IncidentRef, team: Team, account: Account) -> bool:
+    async def is_member(
+        self, ref: IncidentRef, team: Team, account: Account, *, fresh: bool = False
+    ) -> bool:
         """An active member of one of the team's org teams, or enough repository permission."""
-        return await self._members.is_member(ref, team, account)
+        return await self._members.is_member(ref, team, account, fresh=fresh)
 
-    async def team_membership(self, org: str, slug: str, login: str) -> bool:
-        return await self._members.team_membership(org, slug, login)
+    async def team_membership(
+        self, org: str, slug: str, login: str, *, fresh: bool = False
+    ) -> bool:
+        return await self._members.team_membership(org, slug, login, fresh=fresh)
 
-    async def repo_permission(self, repo: str, login: str) -> str:
-        return await self._members.repo_permission(repo, login)
+    async def repo_permission(self, repo: str, login: str, *, fresh: bool = False) -> str:
+        return await self._members.repo_permission(repo, login, fresh=fresh)
 
     async def active_incidents(self) -> list[IncidentRef]:
         """Open issues labelled ``incident:active`` in each configured repository."""
@@ -173,14 +178,15 @@ class GitHubTracker:
                 self._cache.save(self._cache_key(ref), cached)
         unverified = set(cached.fields.get("_unverified", []))
         comments = [
-            replace(c, edited=True) if c.id in unverified else c for c in cached.comment_list()
+            replace(c, edited=True) if c.id in unverified else c
+            for c in cached.comment_list(self._made)
         ]
         return IncidentSnapshot(
             ref=ref,
             title=cached.title,
             url=cached.url,
             comments=sorted(comments, key=lambda c: c.order),
-            vanished=cached.vanished_list(),
+            vanished=cached.vanished_list(self._made),
             marks=marks_of(cached),
             fields={k: v for k, v in cached.fields.items() if not k.startswith("_")},
             requests=sent[0],
