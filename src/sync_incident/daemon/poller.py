@@ -58,6 +58,7 @@ from sync_incident.digest.schedule import (
 )
 from sync_incident.digest.webhooks import send_webhooks
 from sync_incident.trackers import kinds_in_use
+from sync_incident.trackers import poll_minutes as backend_poll_minutes
 
 if TYPE_CHECKING:
     import httpx
@@ -71,7 +72,6 @@ Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 SessionFactory = Callable[[], "Session"]
 
-LOCAL_POLL_MINUTES = 1.0
 DEFAULT_CONCURRENCY = 16  # requests in flight per tracker (GitHub allows 100 at most)
 BACKOFF_START = 30.0  # seconds after the first failure of a tracker; doubled each time
 BACKOFF_MAX = 15 * 60.0
@@ -140,12 +140,7 @@ class Daemon:
         self.clock = clock
         self._sleep = sleep
         self._concurrency = concurrency
-        self._poll = {
-            "local": LOCAL_POLL_MINUTES,
-            "bugzilla": max(5.0, settings.bugzilla.poll_minutes),
-            "github": settings.github.poll_minutes,
-            **(poll_minutes or {}),
-        }
+        self._poll = {**backend_poll_minutes(settings), **(poll_minutes or {})}
         self._webhook_transport = webhook_transport
         self._progress = progress
         self._grace = digest_grace
@@ -249,7 +244,7 @@ class Daemon:
         return self.health.setdefault(kind, Health())
 
     def _interval(self, kind: str) -> timedelta:
-        return timedelta(minutes=self._poll.get(kind, LOCAL_POLL_MINUTES))
+        return timedelta(minutes=self._poll[kind])
 
     # --- one cycle ----------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from sync_incident.trackers import over_http
+
 if TYPE_CHECKING:
     from sync_incident.serve.board import Board
 
@@ -37,10 +39,7 @@ class Meter:
         self, transports: Mapping[str, httpx.AsyncBaseTransport]
     ) -> dict[str, httpx.AsyncBaseTransport]:
         """Counting transports for the network trackers (the given ones inside, else httpx's)."""
-        return {
-            kind: CountingTransport(self, kind, transports.get(kind))
-            for kind in ("bugzilla", "github")
-        }
+        return {kind: CountingTransport(self, kind, transports.get(kind)) for kind in over_http()}
 
 
 class CountingTransport(httpx.AsyncBaseTransport):

@@ -1,9 +1,11 @@
 """Tracker backends behind one contract (:mod:`.base`), built in one place.
 
-A new backend is one package exposing ``build(settings, context) -> Tracker`` and
-``in_use(settings) -> bool`` (and ``ACTS_AS_ANYONE = True`` when it can simulate several
-people, like the local tracker's ``--as``) plus one entry in :data:`BACKENDS`; nothing above
-this package names a backend. Backends are imported only
+A new backend is one package exposing ``build(settings, context) -> Tracker``,
+``in_use(settings) -> bool`` and ``poll_minutes(settings) -> float`` (how often the daemon may
+read one incident), ``OVER_HTTP = True`` when it talks to a server (``serve`` counts its
+requests), and ``ACTS_AS_ANYONE = True`` when it can simulate several people, like the local
+tracker's ``--as``; plus one entry in :data:`BACKENDS`. Nothing above this package names a
+backend. Backends are imported only
 when built, so a command that reads a local incident never imports httpx.
 """
 
@@ -71,6 +73,24 @@ def kinds_in_use(settings: Settings) -> list[TrackerKind]:
         if in_use(settings):
             out.append(_KINDS[kind])
     return out
+
+
+def poll_minutes(settings: Settings) -> dict[str, float]:
+    """Per backend, the daemon's interval between two reads of one incident."""
+    out: dict[str, float] = {}
+    for kind, module_name in BACKENDS.items():
+        interval: Callable[[Settings], float] = importlib.import_module(module_name).poll_minutes
+        out[kind] = interval(settings)
+    return out
+
+
+def over_http() -> list[str]:
+    """The backends that talk to a server over HTTP (their transports can be wrapped)."""
+    return [
+        kind
+        for kind, module_name in BACKENDS.items()
+        if getattr(importlib.import_module(module_name), "OVER_HTTP", False)
+    ]
 
 
 _KINDS: dict[str, TrackerKind] = {"local": "local", "bugzilla": "bugzilla", "github": "github"}

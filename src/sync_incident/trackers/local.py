@@ -445,6 +445,11 @@ def build(settings: Settings, context: BuildContext) -> LocalTracker:
     return LocalTracker(settings.local.db or default_db_path(), user=user)
 
 
+def poll_minutes(settings: Settings) -> float:
+    """A local file is cheap to read: once a minute."""
+    return 1.0
+
+
 def in_use(settings: Settings) -> bool:
     """Local incidents count when the local tracker is the default or has a file of its own."""
     return settings.tracker == "local" or settings.local.db is not None

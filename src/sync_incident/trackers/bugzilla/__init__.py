@@ -10,7 +10,10 @@ if TYPE_CHECKING:
     from sync_incident.config import Settings
     from sync_incident.trackers import BuildContext
 
-__all__ = ["BugzillaTracker", "build", "build_bugzilla", "in_use"]
+__all__ = ["OVER_HTTP", "BugzillaTracker", "build", "build_bugzilla", "in_use", "poll_minutes"]
+
+OVER_HTTP = True
+MIN_POLL_MINUTES = 5.0  # bugzilla.mozilla.org asks for no more than one read every 5 minutes
 
 
 def build(settings: Settings, context: BuildContext) -> BugzillaTracker:
@@ -35,3 +38,8 @@ def build(settings: Settings, context: BuildContext) -> BugzillaTracker:
 def in_use(settings: Settings) -> bool:
     """When Bugzilla is the default tracker or an API key is set."""
     return settings.tracker == "bugzilla" or settings.bugzilla_api_key is not None
+
+
+def poll_minutes(settings: Settings) -> float:
+    """``[bugzilla] poll_minutes``, never below BMO's 5 minutes."""
+    return max(MIN_POLL_MINUTES, settings.bugzilla.poll_minutes)

@@ -10,7 +10,9 @@ if TYPE_CHECKING:
     from sync_incident.config import Settings
     from sync_incident.trackers import BuildContext
 
-__all__ = ["GitHubTracker", "build", "build_github", "in_use"]
+__all__ = ["OVER_HTTP", "GitHubTracker", "build", "build_github", "in_use", "poll_minutes"]
+
+OVER_HTTP = True
 
 
 def build(settings: Settings, context: BuildContext) -> GitHubTracker:
@@ -29,3 +31,8 @@ def build(settings: Settings, context: BuildContext) -> GitHubTracker:
 def in_use(settings: Settings) -> bool:
     """When repositories to watch are configured."""
     return bool(settings.github.repos)
+
+
+def poll_minutes(settings: Settings) -> float:
+    """``[github] poll_minutes``: conditional reads that answer 304 cost no rate limit."""
+    return settings.github.poll_minutes
