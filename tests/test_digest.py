@@ -136,8 +136,8 @@ def test_digest_is_computed_at_the_given_time_not_the_fold_time() -> None:
 def test_markdown_shows_the_overdue_update_hold_and_missing_signoff() -> None:
     text = render_markdown(build_digest([busy_state()], POLICY, T0 + timedelta(hours=3)))
     assert "**OVERDUE by 1 h 30 min**" in text
-    assert "Firefox 96.0.1: **HOLD** (bob: a crash spike on startup)" in text
-    assert "sign-offs 1/2, missing QA" in text
+    assert "Firefox 96.0.1 **NOT READY**: **HOLD** (bob: a crash spike on startup)" in text
+    assert "sign-offs 1/2, QA missing" in text
     assert "handoff of IC alice→bob waiting 2 h 00 min" in text
     assert "step 3 blocked (carol)" in text and "step 4 overdue since" in text
 

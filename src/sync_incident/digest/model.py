@@ -29,14 +29,18 @@ class HoldLine(BaseModel):
 
 
 class ReleaseProgress(BaseModel):
-    """Sign-off progress on one release against the teams the policy requires."""
+    """One release through the gate's readiness: its verdict, first reason and each team."""
 
     release: str
     required: list[str]
     signed: list[str]
-    missing: list[str]
+    missing: list[str]  # required teams with no sign-off at all
     holds: int
     ready: bool
+    verdict: str = "not-ready"  # the gate's: ready / not-ready / in-doubt
+    reason: str | None = None  # the gate's first reason, the one to act on
+    stale: list[str] = []  # signed, but before a hold raised later
+    revoked: list[str] = []
 
 
 class HandoffLine(BaseModel):
@@ -175,17 +179,23 @@ def _progress(s: IncidentState, release: str, policy: Policy) -> ReleaseProgress
     key = release_key(release)
     if verdict.required:
         signed = [t.team for t in verdict.teams if t.signed]
-        missing = [t.team for t in verdict.teams if not t.signed]
     else:  # nothing required: show who signed anyway, and that the gate will refuse
         signed = [x.team for x in s.signoffs if release_key(x.release) == key]
-        missing = []
+
+    def teams(*statuses: str) -> list[str]:
+        return [t.team for t in verdict.teams if not t.signed and t.status in statuses]
+
     return ReleaseProgress(
         release=release,
         required=verdict.required,
         signed=signed,
-        missing=missing,
+        missing=teams("missing", "unknown team", "unchecked"),
         holds=len(verdict.holds),
         ready=verdict.ready,
+        verdict=verdict.verdict,
+        reason=verdict.reasons[0] if verdict.reasons else None,
+        stale=teams("stale"),
+        revoked=teams("revoked"),
     )
 
 
@@ -252,16 +262,29 @@ def _update_line(inc: IncidentDigest) -> str:
     return update
 
 
+_LABELS = {"ready": "READY", "not-ready": "NOT READY", "in-doubt": "IN DOUBT"}
+
+
 def _release_part(inc: IncidentDigest, rel: ReleaseProgress) -> str:
+    """``Firefox 96.0.1 NOT READY: HOLD (bob: …) sign-offs 1/2, QA stale``: the gate's verdict."""
     holds = [h for h in inc.holds if release_key(h.release) == release_key(rel.release)]
-    text = rel.release + ":"
+    text = f"{rel.release} **{_LABELS.get(rel.verdict, rel.verdict.upper())}**:"
     if holds:
         text += " **HOLD** (" + ", ".join(f"{h.by}: {_cut(h.reason, 40)}" for h in holds) + ")"
     if not rel.required:
         signed = ", ".join(rel.signed) or "none"
         return text + f" no sign-offs required by the policy (signed: {signed})"
     text += f" sign-offs {len(rel.signed)}/{len(rel.required)}"
-    return text + (f", missing {', '.join(rel.missing)}" if rel.missing else " ✓")
+    problems = [
+        *(f"{team} missing" for team in rel.missing),
+        *(f"{team} stale" for team in rel.stale),
+        *(f"{team} revoked" for team in rel.revoked),
+    ]
+    if problems:
+        return text + ", " + ", ".join(problems)
+    if rel.verdict == "in-doubt" and rel.reason:
+        return text + f"; {rel.reason}"
+    return text
 
 
 def _waiting(inc: IncidentDigest) -> list[str]:
