@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import signal
 from collections import Counter
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from sync_incident.core.events import (
     Event,
     HandoffOffered,
     Opened,
+    Reminder,
     Resolved,
     StatusUpdate,
 )
@@ -300,6 +302,18 @@ def new_digest_target(db: Path, when: datetime) -> IncidentRef:
     return asyncio.run(go())
 
 
+def comments_on(db: Path, ref: IncidentRef) -> list[Comment]:
+    async def go() -> IncidentSnapshot:
+        async with LocalTracker(db, user="reader") as tracker:
+            return await tracker.fetch(ref)
+
+    return list(asyncio.run(go()).comments)
+
+
+def events_on(db: Path, ref: IncidentRef) -> list[Event]:
+    return [e for c in comments_on(db, ref) for e in codec.parse(c.body).events]
+
+
 def keyed_comments(db: Path, ref: IncidentRef) -> Counter[str]:
     """How many comments carry each digest / reminder key."""
 
@@ -316,12 +330,12 @@ def keyed_comments(db: Path, ref: IncidentRef) -> Counter[str]:
     return counts
 
 
-def accepted_keys(db: Path, ref: IncidentRef) -> Counter[str]:
+def accepted_keys(db: Path, ref: IncidentRef, policy: Policy | None = None) -> Counter[str]:
     async def go() -> IncidentSnapshot:
         async with LocalTracker(db, user="reader") as tracker:
             return await tracker.fetch(ref)
 
-    state = fold(asyncio.run(go()).comments, kind="local")
+    state = fold(asyncio.run(go()).comments, kind="local", policy=policy)
     return Counter(e.data["key"] for e in state.timeline if e.accepted and "key" in e.data)
 
 
@@ -360,6 +374,36 @@ def test_once_posts_due_reminders_and_the_digest_then_nothing_again(
     asyncio.run(Daemon(settings, factory(settings, clock), clock=clock).run(once=True))
     assert keyed_comments(db, ref) == reminders
     assert sum(keyed_comments(db, target).values()) == 1
+
+
+def test_a_decoy_reminder_with_the_daemons_id_does_not_silence_it(
+    world: tuple[Settings, IncidentRef, IncidentRef], tmp_path: Path
+) -> None:
+    settings, ref, _ = world  # the daemon's account is named: the policy's witness
+    policy = settings.policy.model_copy(update={"witnesses": ["daemon"]})
+    settings = settings.model_copy(update={"policy": policy})
+    db = settings.local.db
+    assert db is not None
+    clock = Clock(T0 + timedelta(hours=1, minutes=30))
+    # what the daemon would post, learnt on a copy: its ids are derived from public keys
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copy(db, copy)
+    local = settings.local.model_copy(update={"db": copy})
+    twin = settings.model_copy(update={"local": local})
+    asyncio.run(Daemon(twin, factory(twin, clock), clock=clock).run(once=True))
+    [decoy] = [e for e in events_on(copy, ref) if isinstance(e, Reminder)]
+    # carol, a person in the policy but not the daemon, posts it first
+    post_as(db, T0 + timedelta(hours=1), "carol", ref, decoy)
+    asyncio.run(Daemon(settings, factory(settings, clock), clock=clock).run(once=True))
+    assert keyed_comments(db, ref)[decoy.key] == 2  # the decoy and the daemon's own
+    mine = [c for c in comments_on(db, ref) if c.author.login == "daemon"]
+    assert [e.id for c in mine for e in codec.parse(c.body).events if e.type == "reminder"] == [
+        decoy.id
+    ]
+    # and the daemon does not post it again on the next cycle
+    clock.advance(minutes=5)
+    asyncio.run(Daemon(settings, factory(settings, clock), clock=clock).run(once=True))
+    assert keyed_comments(db, ref)[decoy.key] == 2
 
 
 @pytest.mark.parametrize(
@@ -419,6 +463,9 @@ def test_two_daemons_racing_post_each_digest_and_reminder_once(
     world: tuple[Settings, IncidentRef, IncidentRef], users: tuple[str, str]
 ) -> None:
     settings, ref, target = world
+    if users[0] != users[1]:  # daemons under two accounts: both are the policy's witnesses
+        policy = settings.policy.model_copy(update={"witnesses": list(users)})
+        settings = settings.model_copy(update={"policy": policy})
     clock = Clock(T0 + timedelta(hours=1, minutes=30))
     hooked: list[Hooked] = []
     one = Daemon(settings, factory(settings, clock, user=users[0], hooked=hooked), clock=clock)
@@ -440,11 +487,12 @@ def test_two_daemons_racing_post_each_digest_and_reminder_once(
         return list(await asyncio.gather(*runs))
 
     assert asyncio.run(both()) == [0, 0]
-    assert [t.posts for t in hooked] == [2, 2]  # both passed the check: a real race
+    # both passed the check: a real race (witnesses also post a checkpoint each)
+    assert [t.posts for t in hooked] == [2, 2] if users[0] == users[1] else [3, 3]
     db = settings.local.db
     assert db is not None
-    assert set(accepted_keys(db, ref).values()) == {1}
-    assert set(accepted_keys(db, target).values()) == {1}
+    assert set(accepted_keys(db, ref, settings.policy).values()) == {1}
+    assert set(accepted_keys(db, target, settings.policy).values()) == {1}
     if users[0] == users[1]:  # same account: the tracker's marker check stores it once
         assert set(keyed_comments(db, ref).values()) == {1}
         assert set(keyed_comments(db, target).values()) == {1}

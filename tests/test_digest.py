@@ -249,6 +249,24 @@ def test_has_key_ignores_rejected_duplicates_and_other_keys() -> None:
     assert [e.accepted for e in state.timeline] == [True, False]  # seen twice counts once
 
 
+def test_with_witnesses_only_their_digests_count_and_they_share_ids() -> None:
+    policy = POLICY.model_copy(update={"witnesses": ["alice", "bob"]})
+    event = DigestPosted(id=event_id_for("k1", T0), key="k1", text="Digest.")
+    state = fold(
+        comments(("carol", 0, event), ("alice", 1, event), ("bob", 2, event)),
+        kind="local",
+        policy=policy,
+        now=T0,
+    )
+    assert [(e.account, e.accepted) for e in state.timeline] == [
+        ("carol", False),
+        ("alice", True),
+        ("bob", False),
+    ]
+    assert "only the daemon's account" in state.timeline[0].reason
+    assert has_key(state, "k1", account=None)
+
+
 def test_has_key_counts_only_our_own_account() -> None:
     decoy = DigestPosted(id=event_id_for("k1", T0), key="k1", text="Digest.")
     state = fold(comments(("carol", 0, decoy)), kind="local", policy=POLICY, now=T0)

@@ -322,7 +322,35 @@ def test_a_hold_retracted_by_its_raiser_counts_as_released() -> None:
     comments = chain(
         ("dana@example.com", OPEN), ("alice@example.com", HOLD), ("alice@example.com", retract)
     )
-    assert state_of(comments).holds == []
+    state = state_of(comments)
+    assert state.holds == []
+    [released] = state.released_holds
+    assert (released.id, released.released_by) == (HOLD.id, "alice")
+    assert released.release_reason == "retracted: Raised on the wrong release by mistake."
+
+
+def test_signoffs_before_a_retracted_hold_must_be_renewed_as_after_a_release() -> None:
+    retract = Retracted(event=HOLD.id, reason="Raised on the wrong release by mistake.")
+    comments = [*ready_story(), post("alice@example.com", HOLD, minute=5)]
+    comments.append(post("alice@example.com", retract, minute=6))
+    verdict = gate(state_of(comments))
+    assert not verdict.ready
+    assert [t.status for t in verdict.teams] == ["stale", "stale"]
+
+
+def test_a_retracted_decoy_hold_does_not_explain_a_later_hold_flag() -> None:
+    decoy = HoldRaised(release=REL, reason="decoy raised to be retracted at once")
+    comments = [
+        post("dana@example.com", OPEN, minute=0),
+        post("bob@example.com", decoy, minute=1),
+        post("bob@example.com", Retracted(event=decoy.id, reason="Wrong bug, sorry."), minute=2),
+        *ready_story()[1:],
+    ]
+    # alice's hold at minute 10 set the flag; its comment was deleted afterwards
+    mark = Mark(flag="hold", on=True, by="alice", at=T0 + timedelta(minutes=10))
+    verdict = gate(state_of(comments, marks=[mark]))
+    assert verdict.verdict == "in-doubt"
+    assert "hold flag set by alice" in verdict.reasons[0]
 
 
 def test_the_ic_checking_a_doubt_clears_exactly_the_text_checked() -> None:
@@ -353,6 +381,54 @@ def test_the_ic_checking_a_doubt_clears_exactly_the_text_checked() -> None:
         edited=True,
     )
     assert state_of([story[0], changed, story[2], post("dana@example.com", check, minute=9)]).doubts
+
+
+def test_an_edit_that_makes_someone_ic_cannot_be_cleared_by_that_ic() -> None:
+    # bob, a writer, edits dana's opening to name himself IC, checks the doubt the edit
+    # raised, and releases alice's hold as the incident commander
+    story = [*ready_story(), post("alice@example.com", HOLD, minute=4)]
+    forged = OPEN.model_copy(update={"ic": "bob"})
+    first = story[0]
+    edited = Comment(
+        first.id,
+        first.author,
+        first.created_at,
+        codec.render([forged]),
+        order=first.order,
+        edited=True,
+    )
+    where = f"comment {edited.id}"
+    check = DoubtChecked(
+        where=[where], finding="Checked: fine.", hashes={where: body_hash(edited.body)}
+    )
+    release = HoldReleased(hold=HOLD.id, release=REL, reason="The crash is fixed in the build.")
+    comments = [edited, *story[1:], post("bob@example.com", check, minute=5)]
+    comments.append(post("bob@example.com", release, minute=6))
+    state = state_of(comments)
+    assert state.ic == "bob" and state.holds == []
+    verdict = gate(state)
+    assert verdict.verdict == "in-doubt" and not verdict.ready
+    assert [d.where for d in state.doubts] == [where] and state.checked_doubts == []
+
+
+def test_the_ic_may_clear_a_doubt_on_their_own_edited_opening() -> None:
+    story = ready_story()
+    first = story[0]
+    edited = Comment(
+        first.id,
+        first.author,
+        first.created_at,
+        "Typo fixed. " + first.body,
+        order=first.order,
+        edited=True,
+    )
+    where = f"comment {edited.id}"
+    check = DoubtChecked(
+        where=[where], finding="I fixed a typo.", hashes={where: body_hash(edited.body)}
+    )
+    state = state_of([edited, *story[1:], post("dana@example.com", check, minute=5)])
+    assert state.doubts == [] and state.checked_doubts[0].checked_by == "dana"
+    assert gate(state).ready
 
 
 def test_only_the_ic_may_check_a_doubt() -> None:

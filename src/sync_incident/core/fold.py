@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from sync_incident.core.events import (
     Checkpoint,
     DoubtChecked,
     Event,
+    HoldRaised,
     Opened,
     Retracted,
     Witnessed,
@@ -44,6 +46,7 @@ from sync_incident.core.state import Doubt, DoubtKind, Entry, IncidentState
 from sync_incident.core.summaries import summary
 
 _ENVELOPE = frozenset({"id", "type", "follows"})
+DAEMON_ONLY = frozenset({"digest", "reminder"})  # with witnesses configured, only theirs count
 _MAX_PASSES = 50  # each pass retracts at least one more event
 MARK_SLACK = timedelta(minutes=2)  # a mirror write follows its comment within seconds
 
@@ -59,6 +62,28 @@ class _Restart(Exception):
 def body_hash(body: str) -> str:
     """A short hash of a comment's text, so a check of a doubt covers exactly that text."""
     return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class _Check:
+    """The incident commander's check of one doubt (a ``doubt.checked`` event)."""
+
+    by: str
+    at: datetime
+    finding: str
+    hashes: dict[str, str]
+    lineage: tuple[str, ...]  # the events that made ``by`` incident commander
+
+    def clears(self, doubt: Doubt) -> bool:
+        """Whether this check covers ``doubt``: the same text, and not a check of one's own title.
+
+        A doubt on a comment that put the checker in charge (an edited opening naming them
+        IC, a handoff to them) is theirs to clear only when they wrote that comment: else an
+        edit that makes someone IC would let them vouch for the edit.
+        """
+        if self.hashes.get(doubt.where, doubt.body_hash) != doubt.body_hash:
+            return False
+        return not set(doubt.event_ids) & set(self.lineage) or doubt.author == self.by
 
 
 class _Folder(Rules):
@@ -83,7 +108,7 @@ class _Folder(Rules):
         self.offers = {}
         self.signoff_by_key = {}
         self.steps = {}
-        self.checks: dict[str, tuple[str, datetime, str, dict[str, str]]] = {}
+        self.checks: dict[str, _Check] = {}
         self.pos = 0
 
     # --- comments ------------------------------------------------------------------------
@@ -194,11 +219,21 @@ class _Folder(Rules):
                 self.doubt("conflict", f"event {event.id}", act.comment, act.actor, detail, [])
             return f"duplicate of the same event in comment {known[0]}"
         trust = self.trust(event, act)
-        if trust or event.id in self.retracted:
+        if trust:
             return trust
+        if event.id in self.retracted:
+            if isinstance(event, HoldRaised):  # open until retracted: it counts as released
+                return self.apply(event, act)
+            return ""
         return self.apply(event, act)
 
     def trust(self, event: Event, act: Act) -> str:
+        witnesses = self.policy.witnesses
+        if event.type in DAEMON_ONLY and witnesses and act.person not in witnesses:
+            # their keys are predictable: a decoy must not take the daemon's event id
+            return (
+                f"only the daemon's account (a witness: {', '.join(witnesses)}) posts {event.type}s"
+            )
         if self.policy.permissive or act.person is not None:
             return ""
         if event.type in OPEN_TO_ANYONE and not self.policy.restrict_to_people:
@@ -255,6 +290,9 @@ class _Folder(Rules):
             return f"only {author}, who posted it, or the incident commander ({self.s.ic}) can retract it"
         if e.event not in self.retracted:
             raise _Restart(e.event)
+        hold = next((h for h in self.s.holds if h.id == e.event), None)
+        if hold is not None:  # sign-offs before it must be renewed, as after a release
+            self.close_hold(hold, act, f"retracted: {e.reason}")
         return ""
 
     def check(self, e: DoubtChecked, act: Act) -> str:
@@ -263,7 +301,9 @@ class _Folder(Rules):
         if not e.finding.strip():
             return "checking a doubt needs a finding: say what you checked and found"
         for where in e.where:
-            self.checks[where] = (act.actor, act.at, e.finding, dict(e.hashes))
+            self.checks[where] = _Check(
+                act.actor, act.at, e.finding, dict(e.hashes), self.ic_lineage
+            )
         return ""
 
     def checkpoint(self, e: Checkpoint, act: Act) -> str:
@@ -317,8 +357,7 @@ class _Folder(Rules):
 
     def marks(self, marks: Iterable[Mark]) -> None:
         """Every time the tracker shows the hold flag set, a hold must have been open then."""
-        holds = self.s.holds + self.s.released_holds
-        retracted = [e for e in self.s.timeline if e.retracted and e.type == "hold.raised"]
+        holds = self.s.holds + self.s.released_holds  # retracted holds are released ones
         for mark in marks:
             if mark.flag != "hold" or not mark.on:
                 continue
@@ -326,7 +365,7 @@ class _Folder(Rules):
             open_then = any(
                 h.at <= late and (h.released_at is None or h.released_at >= mark.at - MARK_SLACK)
                 for h in holds
-            ) or any(e.at <= late for e in retracted)
+            )
             if not open_then:
                 detail = (
                     f"the tracker shows the hold flag set by {mark.by} at {mark.at:%Y-%m-%d %H:%M} "
@@ -349,8 +388,12 @@ class _Folder(Rules):
         still: list[Doubt] = []
         for doubt in s.doubts:
             check = self.checks.get(doubt.where)
-            if check is not None and check[3].get(doubt.where, doubt.body_hash) == doubt.body_hash:
-                doubt.checked_by, doubt.checked_at, doubt.finding = check[0], check[1], check[2]
+            if check is not None and check.clears(doubt):
+                doubt.checked_by, doubt.checked_at, doubt.finding = (
+                    check.by,
+                    check.at,
+                    check.finding,
+                )
                 s.checked_doubts.append(doubt)
             else:
                 still.append(doubt)

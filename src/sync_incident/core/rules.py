@@ -8,6 +8,7 @@ the tracker comment, never from the event. The driver that calls these is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -87,6 +88,9 @@ class Rules:
     signoff_by_key: dict[tuple[str, str], Signoff]
     steps: dict[str, Step]
     participants: dict[str, None]
+    # every event that made the current incident commander (the opening, each accepted IC
+    # handoff): a doubt on one of them is not the IC's alone to clear
+    ic_lineage: tuple[str, ...] = ()
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -94,7 +98,9 @@ class Rules:
         """What a user typed for a person → the policy key (unchanged when unknown)."""
         return self.policy.resolve_name(name) or name
 
-    def set_ic(self, ic: str, at: datetime) -> None:
+    def set_ic(self, ic: str, at: datetime, because: Sequence[str]) -> None:
+        """``because``: the events that put ``ic`` in charge (kept, see :attr:`ic_lineage`)."""
+        self.ic_lineage = (*self.ic_lineage, *because)
         if self.s.ic_history:
             self.s.ic_history[-1].until = at
         self.s.ic, self.s.ic_since = ic, at
@@ -128,7 +134,7 @@ class Rules:
             if s.concerns(release) is None:
                 s.releases.append(release)
         s.title = s.title or e.title
-        self.set_ic(self.person(e.ic), act.at)
+        self.set_ic(self.person(e.ic), act.at, [e.id])
         return ""
 
     def on_release_added(self, e: ReleaseAdded, act: Act) -> str:
@@ -253,7 +259,7 @@ class Rules:
             return f"{offer.by} is no longer the incident commander; the handoff is void"
         offer.status, offer.answered_at = "accepted", act.at
         if offer.role == "ic":
-            self.set_ic(act.actor, act.at)
+            self.set_ic(act.actor, act.at, [offer.id, e.id])
         else:
             for step in self.s.checklist:
                 if step.step in offer.steps:

@@ -55,6 +55,7 @@ from sync_incident.digest.schedule import (
     has_key,
     latest_slot,
     next_slot,
+    ours,
 )
 from sync_incident.digest.webhooks import send_webhooks
 from sync_incident.trackers import kinds_in_use
@@ -458,7 +459,8 @@ class Daemon:
             ):
                 if due.key in self.done:
                     continue
-                if has_key(watch.state, due.key, account=await self._me(session, watch.ref)):
+                account = ours(self.settings.policy, await self._me(session, watch.ref))
+                if has_key(watch.state, due.key, account=account):
                     self.done.add(due.key)
                     continue
                 if self._stop.is_set():

@@ -11,7 +11,7 @@ from sync_incident.core.events import DigestPosted, Event
 from sync_incident.core.refs import IncidentRef, ReferenceError, parse_ref
 from sync_incident.core.state import IncidentState
 from sync_incident.digest.model import Digest, Unreadable, build_digest, render_markdown
-from sync_incident.digest.schedule import digest_key, event_id_for, has_key, period_for
+from sync_incident.digest.schedule import digest_key, event_id_for, has_key, ours, period_for
 from sync_incident.digest.webhooks import send_webhooks
 
 if TYPE_CHECKING:
@@ -33,7 +33,10 @@ async def post_once(
     reading = reading or await session.read(ref)
     me = await session.whoami(ref.kind)
     posted_ids = {e.event_id for e in reading.state.timeline if e.accepted}
-    if has_key(reading.state, key, account=me.login) or event.id in posted_ids:
+    if (
+        has_key(reading.state, key, account=ours(session.policy, me.login))
+        or event.id in posted_ids
+    ):
         log.info("already posted", extra={"event": "skip", "key": key, "incident": str(ref)})
         return False
     outcome = await session.post(ref, [event], reading=reading, lint=False, mirror=False)

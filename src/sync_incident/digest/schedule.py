@@ -25,6 +25,7 @@ from sync_incident.core.state import IncidentState
 
 if TYPE_CHECKING:
     from sync_incident.config import DigestSettings
+    from sync_incident.core.policy import Policy
 
 
 _SPEC = re.compile(r"^\s*(?P<h>[0-9]{1,2}):(?P<m>[0-9]{2})(?:\s+(?P<tz>\S+))?\s*$")
@@ -107,20 +108,32 @@ def has_key(
     state: IncidentState,
     key: str,
     *,
-    account: str,
+    account: str | None,
     types: Iterable[str] = ("digest", "reminder"),
 ) -> bool:
     """Whether ``account`` already posted an accepted digest / reminder with ``key``.
 
     Only our own account counts: a stranger's decoy with a predictable key must not
-    silence the daemon.
+    silence the daemon. ``None``: any accepted one (with witnesses in the policy, the fold
+    accepts digests and reminders from them alone; see :func:`ours`).
     """
     wanted = set(types)
-    folded = account.casefold()
+    folded = account.casefold() if account is not None else None
     return any(
         e.accepted
         and e.type in wanted
         and e.data.get("key") == key
-        and e.account.casefold() == folded
+        and (folded is None or e.account.casefold() == folded)
         for e in state.timeline
     )
+
+
+def ours(policy: Policy, me: str) -> str | None:
+    """The account whose digests and reminders count as ours: ``None`` for every witness.
+
+    With witnesses configured the fold accepts digests and reminders from them alone (a
+    decoy with a predictable id is rejected and takes no id), so any accepted one is the
+    daemon's and several daemon accounts share the work. Without, people in the policy may
+    post them too: name the daemon's account in ``witnesses`` to close that.
+    """
+    return None if policy.witnesses else me
