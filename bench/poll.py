@@ -94,7 +94,7 @@ def serve_fake(n: int, comments: int, latency: float, conn: Connection) -> None:
             return fake.handler(request)
 
     with LoopbackServer(handler, latency=latency) as server:
-        conn.send((server.url, fake.clock.now))
+        conn.send((server.url, fake.clock.moment()))
         while True:
             command, arg = conn.recv()
             if command == "requests":

@@ -158,6 +158,19 @@ def test_a_cold_read_of_1000_comments_costs_two_requests(world: World) -> None:
     assert (cold.requests, warm.requests) == (2, 1)
 
 
+def test_a_reader_without_a_key_reads_the_comments_alone(world: World) -> None:
+    # the bug's fields serve the mirror, which a reader without a key never writes
+    for i in range(99):
+        world.fake.add_comment(world.bug, OTHER, f"comment {i}")
+    tracker = world.tracker(key=None, login=None)
+    cold = run(tracker.fetch(world.ref))
+    fresh = run(tracker.fetch(world.ref, fresh=True))
+    assert (cold.requests, fresh.requests) == (1, 1)
+    assert len(cold.comments) == len(fresh.comments) == 100
+    paths = {r.path for r in world.fake.log}
+    assert paths == {f"/rest/bug/{world.bug}/comment"}
+
+
 def test_a_vanished_comment_is_reported_after_a_full_read(world: World) -> None:
     tracker = world.tracker()
     posted = run(tracker.post(world.ref, "QA signs off. [m VAN1]", marker="VAN1"))

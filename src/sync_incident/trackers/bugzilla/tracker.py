@@ -193,7 +193,9 @@ class BugzillaTracker:
         with counting() as sent:
             entry = CachedIncident() if fresh else self._load(self._cache_key(ref))
             full = needs_full(entry)
-            if not (full or not entry.title):
+            if not self._key or not (full or not entry.title):
+                # the bug's fields serve the mirror, which a reader without a key never
+                # writes: the comments alone (the title then comes from the opening)
                 _, got = await self._read_comments(ref, entry, full)
             elif self._key and not self._memory.key_checked():
                 # a key never checked: one request first, so a bad key costs one refusal
