@@ -69,7 +69,7 @@ class Identity:
         if me is not None:
             return me
         self.require_key()
-        if self._has_whoami():
+        if await self._has_whoami():
             me = await self.ask_whoami()
             if me is not None:
                 return me
@@ -79,8 +79,16 @@ class Identity:
             hint="set your Bugzilla login: [bugzilla] login or SYNC_INCIDENT_BUGZILLA_LOGIN",
         )
 
-    def _has_whoami(self) -> bool:
-        """False when the server is known to lack it: remembered, or 5.0/5.2 by its version."""
+    async def _has_whoami(self) -> bool:
+        """False when the server is known to lack it: remembered, or 5.0/5.2 by its version.
+
+        The version is learnt first when unknown (the request the key's placement needs
+        anyway), so a 5.2 server is not asked for a /rest/whoami it answers with a 404.
+        """
+        if self._memory.lacks_whoami():
+            return False
+        if self._version() is None:
+            await self._http.get("/rest/version")
         version = self._version()
         if version and auth_style_for(version) == "param":
             return False  # upstream 5.0/5.2 (and older) have no /rest/whoami
@@ -116,7 +124,7 @@ class Identity:
         self.require_key()
         if self._memory.key_checked():
             return
-        if self._has_whoami() and await self.ask_whoami() is not None:
+        if await self._has_whoami() and await self.ask_whoami() is not None:
             return
         if not self._login:
             return  # nothing to check against: the write itself fails fast on a bad key
