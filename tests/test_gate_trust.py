@@ -25,12 +25,13 @@ from sync_incident.core import codec
 from sync_incident.core.events import (
     Event,
     HoldRaised,
+    HoldReleased,
     Note,
     Opened,
     SignoffGiven,
     SignoffRevoked,
 )
-from sync_incident.testing.bugzilla import FakeBugzilla
+from sync_incident.testing.bugzilla import FakeBugzilla, Fault
 from sync_incident.testing.github import FakeClock, FakeGitHub
 
 REL = "Firefox 96.0.1"
@@ -82,9 +83,12 @@ class World:
 
 @pytest.fixture
 def world(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> Iterator[World]:
-    bz = FakeBugzilla("5.2")
+    bz = FakeBugzilla(getattr(request, "param", "5.2"))  # indirect: "bmo" for BMO's flavour
     for name in ("dana", "quinn", "alice", "mallory"):
         bz.add_user(f"{name}@example.com", f"{name}-key-00000000000000000000000000")
     gh = FakeGitHub(GH, clock=FakeClock())
@@ -210,6 +214,90 @@ def test_a_hidden_bugzilla_hold_leaves_a_gap_every_reader_sees(world: World, war
     code, text = world.gate("bug", str(bug), warm=False)
     assert code == 1, text
     assert "comment #2 is not visible" in text
+
+
+HIDE = {
+    "hidden": FakeBugzilla.hide_comment,
+    "private": FakeBugzilla.make_private,
+    "deleted": FakeBugzilla.delete_comment,  # BMO's tag; upstream has no such tag
+}
+
+
+def history_reads(bugzilla: FakeBugzilla, start: int = 0) -> int:
+    """Reads of the bug's history: its own route, or (BMO) with the bug."""
+    return sum(
+        r.path.endswith("/history") or "history" in ",".join(r.params.get("include_fields", []))
+        for r in bugzilla.log[start:]
+    )
+
+
+@pytest.mark.parametrize(
+    ("world", "how"),
+    [
+        ("5.2", "hidden"),
+        ("5.2", "private"),
+        ("bmo", "hidden"),
+        ("bmo", "private"),
+        ("bmo", "deleted"),
+    ],
+    indirect=["world"],
+)
+def test_hiding_the_last_bugzilla_hold_is_caught_by_the_whiteboard_history(
+    world: World, how: str
+) -> None:
+    events = chained(OPEN, QA, HOLD)
+    bug, ids = on_bugzilla(world, *zip(["dana", "quinn", "alice"], events, strict=True))
+    # dana (editbugs) reads the incident: the mirror catches up and writes [hold]
+    assert world.gate("bug", str(bug))[0] == 1
+    assert "[hold]" in world.bugzilla.bugs[bug].whiteboard
+    world.bugzilla.clock.advance(600)
+    HIDE[how](world.bugzilla, ids[2])  # nothing follows the hold: no gap, no event points at it
+    code, text = world.gate("bug", str(bug))  # cold: the gate never reads a cache
+    assert code == 1, text
+    assert "IN DOUBT" in text and "hold flag set by dana@example.com" in text
+    # the catch-up then removes the tag, but the history keeps the doubt for every reader
+    assert "[hold]" not in world.bugzilla.bugs[bug].whiteboard
+    assert world.gate("bug", str(bug))[0] == 1
+
+
+@pytest.mark.parametrize("world", ["5.2", "bmo"], indirect=True)
+def test_a_released_bugzilla_hold_in_the_whiteboard_history_is_no_doubt(world: World) -> None:
+    events = chained(OPEN, HOLD)
+    bug, _ = on_bugzilla(world, *zip(["dana", "alice"], events, strict=True))
+    assert world.gate("bug", str(bug))[0] == 1  # dana's catch-up writes [hold]
+    world.bugzilla.clock.advance(600)
+    release = HoldReleased(release=REL, hold=HOLD.id, reason="fixed in build 2", follows=HOLD.id)
+    world.bugzilla.add_comment(bug, "alice@example.com", codec.render(release))
+    signoff = QA.model_copy(update={"follows": release.id})  # after the hold: not stale
+    world.bugzilla.add_comment(bug, "quinn@example.com", codec.render(signoff))
+    start = len(world.bugzilla.log)
+    code, text = world.gate("bug", str(bug))
+    assert code == 0, text
+    assert history_reads(world.bugzilla, start) == 1  # the history was read, and agrees
+    first = world.bugzilla.bugs[bug].history[0]
+    assert (first.added, first.who) == ("[incident:active] [ic:dana] [hold]", "dana@example.com")
+
+
+def test_only_the_gate_reads_the_bugzilla_history(world: World) -> None:
+    events = chained(OPEN, QA, HOLD)
+    bug, _ = on_bugzilla(world, *zip(["dana", "quinn", "alice"], events, strict=True))
+    for _ in range(3):
+        world.run("show", "bug", str(bug))  # cached reads, and the mirror's catch-up
+    assert history_reads(world.bugzilla) == 0
+    start = len(world.bugzilla.log)
+    assert world.gate("bug", str(bug))[0] == 1
+    assert history_reads(world.bugzilla, start) == 1
+    assert len(world.bugzilla.log) - start == 3  # the comments, the bug, the history
+
+
+def test_the_gate_cannot_decide_when_the_bugzilla_history_cannot_be_read(world: World) -> None:
+    ready = chained(OPEN, QA)
+    bug, _ = on_bugzilla(world, *zip(["dana", "quinn"], ready, strict=True))
+    assert world.gate("bug", str(bug))[0] == 0
+    world.bugzilla.faults.append(Fault("status", "GET", r"/history$", status=503, times=20))
+    code, text = world.gate("bug", str(bug))
+    assert code == 2, text
+    assert "/history" in text and "503" in text
 
 
 def test_a_trailer_in_the_github_issue_body_is_never_an_event(world: World) -> None:

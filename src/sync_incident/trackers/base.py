@@ -65,7 +65,7 @@ class IncidentSnapshot:
     comments: list[Comment]
     vanished: list[Comment] = field(default_factory=list)  # seen before, missing now
     evidence: list[Evidence] = field(default_factory=list)
-    marks: list[Mark] = field(default_factory=list)  # mirrored-flag history (GitHub labels)
+    marks: list[Mark] = field(default_factory=list)  # hold-flag history: label, whiteboard tag
     fields: dict[str, Any] = field(default_factory=dict)  # tracker-specific mirrored fields
     requests: int = 0  # HTTP requests this read cost (0 for local)
     from_cache: bool = False  # True when the tracker said nothing changed (e.g. 304)

@@ -11,6 +11,8 @@ import pytest
 
 from sync_incident.testing.bugzilla import (
     FakeBugzilla,
+    Flavor,
+    stamp,
 )
 from tests.trackers.bugzilla.world import (
     BASE,
@@ -139,3 +141,61 @@ def test_the_fake_answers_a_broken_body_as_52_does(
     else:
         assert response.headers["content-type"].startswith("text/html")
     assert fake.bugs[1].comments[1:] == []  # nothing was posted
+
+
+# ---------------------------------------------------------------------- the bug's history
+
+
+def _put(fake: FakeBugzilla, body: dict[str, Any]) -> None:
+    assert _call(fake, "PUT", "/rest/bug/1", {**body, "api_key": ME_KEY}).status_code == 200
+
+
+def test_the_fake_answers_history_with_the_real_52_shape() -> None:
+    fake = FakeBugzilla("5.2")
+    fake.add_user(ME, ME_KEY)
+    fake.add_bug(creator=ME)
+    _put(fake, {"whiteboard": "[test setup][ci-red]"})
+    response = _call(fake, "GET", "/rest/bug/1/history")
+    assert response.status_code == 200
+    assert _shape(response.json()) == _shape(_fixture("history.200.json"))
+    assert response.headers["etag"] and '"' not in response.headers["etag"]
+
+
+def test_the_fake_history_keeps_one_entry_per_request_at_the_time_of_its_comment() -> None:
+    fake = FakeBugzilla("5.2")
+    fake.add_user(ME, ME_KEY)
+    fake.add_user("qa@example.com", "qa-key")
+    fake.add_bug(creator=ME)
+    fake.clock.advance(10)
+    _put(fake, {"whiteboard": "[a]", "assigned_to": "qa@example.com", "comment": {"body": "x"}})
+    fake.clock.advance(10)
+    _put(fake, {"whiteboard": "[a] [hold]"})
+    history = _call(fake, "GET", "/rest/bug/1/history").json()["bugs"][0]["history"]
+    comment = fake.bugs[1].comments[-1]
+    assert [(h["when"], h["who"], len(h["changes"])) for h in history] == [
+        (stamp(comment.time), ME, 2),
+        (stamp(fake.bugs[1].last_change_time), ME, 1),
+    ]
+    assert history[1]["changes"] == [
+        {"field_name": "whiteboard", "removed": "[a]", "added": "[a] [hold]"}
+    ]
+    since = history[0]["when"]  # strictly greater-than, as for comments
+    later = _call(fake, "GET", f"/rest/bug/1/history?new_since={since}").json()
+    assert later["bugs"][0]["history"] == history[1:]
+
+
+@pytest.mark.parametrize("flavor", ["5.2", "bmo"])
+def test_only_the_fake_bmo_sends_the_history_with_the_bug_and_only_when_asked(
+    flavor: Flavor,
+) -> None:
+    fake = FakeBugzilla(flavor)
+    fake.add_user(ME, ME_KEY)
+    fake.add_bug(creator=ME)
+    fake.set_whiteboard(1, ME, "[hold]")
+    asked = _call(fake, "GET", "/rest/bug/1?include_fields=id,summary,history").json()
+    plain = _call(fake, "GET", "/rest/bug/1?include_fields=id,summary").json()
+    assert "history" not in plain["bugs"][0]
+    if flavor == "bmo":
+        assert asked["bugs"][0]["history"][0]["changes"][0]["added"] == "[hold]"
+    else:  # as observed on 5.2: an extra field it does not know is left out, silently
+        assert asked["bugs"][0] == {"id": 1, "summary": fake.bugs[1].summary}

@@ -13,7 +13,11 @@ Flavors:
   ``/rest/whoami`` (404, code 32614); no Markdown, no ``raw_text``.
 - ``"bmo"``: the header works too; ``/rest/whoami``; ``raw_text``; ``edit_count`` for privileged
   readers; ``needinfo`` flags; comments tagged ``deleted`` are hidden (a gap in ``count``),
-  except from privileged readers, who get them with the tag.
+  except from privileged readers, who get them with the tag; ``include_fields=history`` adds
+  the bug's history to ``GET /rest/bug/{id}``.
+
+Both keep the bug's history (every field an update changed, and :meth:`set_whiteboard`) and
+serve it at ``GET /rest/bug/{id}/history``.
 
 Like 5.2, ``If-None-Match`` is honoured on every method: a write is applied and then answered
 304 with an empty body (so a client must never send it on writes). ``faults`` holds
@@ -28,7 +32,8 @@ The package, one concern a module:
 - ``errors``: :class:`BugzillaFault` and its HTTP status and JSON
 - ``auth``: the API key (query, body, BMO header) and who may see a bug
 - ``faults``: injected failures (:class:`Fault`)
-- ``routes``: dispatch to the handlers per resource: ``bugs``, ``comments``, ``users``
+- ``routes``: dispatch to the handlers per resource: ``bugs``, ``comments``, ``history``,
+  ``users``
 - ``fake``: :class:`FakeBugzilla`, the HTTP surface over the state
 """
 
@@ -41,6 +46,7 @@ from sync_incident.testing.bugzilla.state import (
     START,
     BugzillaState,
     FakeBug,
+    FakeChange,
     FakeComment,
     FakeFlag,
     FakeUser,
@@ -58,6 +64,7 @@ __all__ = [
     "BugzillaState",
     "FakeBug",
     "FakeBugzilla",
+    "FakeChange",
     "FakeClock",
     "FakeComment",
     "FakeFlag",

@@ -1,4 +1,7 @@
-"""Bugs: read one, search, create, update (whiteboard, assignee, BMO needinfo flags, comment)."""
+"""Bugs: read one, search, create, update (whiteboard, assignee, BMO needinfo flags, comment).
+
+An update records each changed field in the bug's history (:mod:`.history` serves it).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sync_incident.testing.bugzilla.auth import login_required, visible_bug
 from sync_incident.testing.bugzilla.comments import checked_comment
 from sync_incident.testing.bugzilla.errors import CRASH, BugzillaFault
+from sync_incident.testing.bugzilla.history import history_json
 from sync_incident.testing.bugzilla.payloads import bug_json, fields, stamp
 from sync_incident.testing.bugzilla.state import LIMIT, FakeBug, FakeFlag, FakeUser, normalise
 
@@ -29,8 +33,13 @@ def get_bug(
     body: Any,
     bug_id: int,
 ) -> tuple[int, Any]:
+    """``GET /rest/bug/{id}``; BMO adds the ``history`` extra field when it is asked for."""
     bug = visible_bug(fake, user, bug_id)
-    return 200, {"bugs": [bug_json(bug, fields(params))], "faults": []}
+    wanted = fields(params)
+    item = bug_json(bug, wanted)
+    if fake.flavor == "bmo" and wanted and ("history" in wanted or "_extra" in wanted):
+        item["history"] = history_json(bug)
+    return 200, {"bugs": [item], "faults": []}
 
 
 def search(
@@ -102,15 +111,22 @@ def update(
     changes = _field_changes(fake, bug, user, body)
     apply_flags = _flag_changes(fake, bug, user, body.get("flags"))
     comment = body.get("comment")
+    stored = None
     if isinstance(comment, dict):
-        checked_comment(fake, bug, user, comment.get("body"), bool(comment.get("is_private")))
+        stored = checked_comment(
+            fake, bug, user, comment.get("body"), bool(comment.get("is_private"))
+        )
+    # one transaction: the fields change at the time of the comment that came with them
+    when = stored.time if stored is not None else fake.clock.moment().replace(microsecond=0)
+    for name, change in changes.items():
+        fake.record_change(bug, user.login, when, name, change["removed"], change["added"])
     if "whiteboard" in changes:
         bug.whiteboard = body["whiteboard"]
     if "assigned_to" in changes:
         bug.assigned_to = body["assigned_to"]
     apply_flags()
     if changes:
-        bug.last_change_time = fake.clock.moment().replace(microsecond=0)
+        bug.last_change_time = when
     result = {
         "id": bug.id,
         "alias": [],

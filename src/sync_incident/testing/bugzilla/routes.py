@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sync_incident.testing.bugzilla import bugs, comments, users
+from sync_incident.testing.bugzilla import bugs, comments, history, users
 from sync_incident.testing.bugzilla.errors import BugzillaFault
 from sync_incident.testing.bugzilla.state import FakeUser
 
@@ -36,6 +36,7 @@ _ROUTES: list[tuple[str, str, Handler]] = [
     ("PUT", r"/rest/bug/(\d+)", bugs.update),
     ("GET", r"/rest/bug/(\d+)/comment", comments.get_comments),
     ("POST", r"/rest/bug/(\d+)/comment", comments.add_comment),
+    ("GET", r"/rest/bug/(\d+)/history", history.get_history),
 ]
 _BMO_ROUTES: list[tuple[str, str, Handler]] = [("GET", r"/rest/whoami", users.whoami)]
 

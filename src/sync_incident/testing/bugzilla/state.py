@@ -63,6 +63,18 @@ class FakeFlag:
 
 
 @dataclass
+class FakeChange:
+    """One changed field in the bug's history (Bugzilla's ``bugs_activity``): old and new value
+    whole, by whom and when (the time of the request that changed it)."""
+
+    who: str
+    when: datetime
+    field_name: str
+    removed: str
+    added: str
+
+
+@dataclass
 class FakeBug:
     id: int
     summary: str
@@ -79,6 +91,7 @@ class FakeBug:
     flags: list[FakeFlag] = field(default_factory=list)
     comments: list[FakeComment] = field(default_factory=list)
     restricted: bool = False  # only insiders may see it (code 102)
+    history: list[FakeChange] = field(default_factory=list)  # what changed since filing
 
 
 def normalise(text: str) -> str:
@@ -149,6 +162,24 @@ class BugzillaState:
                 if comment.id == comment_id:
                     return comment
         raise KeyError(comment_id)
+
+    def set_whiteboard(self, bug_id: int, who: str, whiteboard: str) -> None:
+        """Someone changes the whiteboard by hand (the bug's history records it)."""
+        bug = self.bugs[bug_id]
+        when = self.clock.tick()
+        self.record_change(bug, who, when, "whiteboard", bug.whiteboard, whiteboard)
+        bug.whiteboard = whiteboard
+        bug.last_change_time = when
+
+    def record_change(
+        self, bug: FakeBug, who: str, when: datetime, name: str, removed: str, added: str
+    ) -> None:
+        """A field change, in the bug's history as Bugzilla keeps it."""
+        bug.history.append(FakeChange(who, when, name, removed, added))
+
+    def make_private(self, comment_id: int) -> None:
+        """An insider marks the comment private: other readers no longer get it."""
+        self.comment(comment_id).is_private = True
 
     def hide_comment(self, comment_id: int) -> None:
         """The comment disappears from every answer (an admin removed it)."""

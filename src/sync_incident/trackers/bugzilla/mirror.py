@@ -16,6 +16,7 @@ from sync_incident.trackers.base import Mirror
 # the bug fields a read keeps (``creator``: who may change the bug without editbugs)
 BUG_FIELDS = "id,summary,whiteboard,status,resolution,assigned_to,creator,flags,last_change_time"
 KEPT = ("whiteboard", "status", "resolution", "assigned_to", "creator", "flags", "last_change_time")
+HOLD_TAG = "[hold]"  # in the whiteboard while a hold is open
 
 
 def mirror_whiteboard(current: str, mirror: Mirror, tag: str = "incident") -> str:
@@ -30,7 +31,7 @@ def mirror_whiteboard(current: str, mirror: Mirror, tag: str = "incident") -> st
         name = re.sub(r"[\]\s]+", "-", mirror.ic_name)  # a tag must stay one bracketed word
         wanted.append(f"[ic:{name}]")
     if mirror.hold:
-        wanted.append("[hold]")
+        wanted.append(HOLD_TAG)
     present = ours.findall(current)
     if sorted(present) == sorted(wanted):
         return current

@@ -9,6 +9,9 @@ Requests are the cost to minimise (about a second each on a CGI deployment), so:
   the whiteboard), never on every read;
 - a posting command costs one incremental read and one write; one more read when a mirrored
   field changes (the comment and the fields then go in one ``PUT``, one transaction);
+- only a fresh read (the gate's) reads the bug's history of the ``[hold]`` tag
+  (:mod:`.history`): on BMO in the same request as the bug, elsewhere one more request
+  alongside it, so the wall time stays that of one request;
 - the server's version, the key check and whether the account may change other people's bugs
   are remembered for a day (:mod:`.memory`), so they are not paid again by every command;
 - ``whoami`` asks nothing when the account is known (remembered, or ``[bugzilla] login``): a
@@ -29,7 +32,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from sync_incident.core.comments import Account, check_length, normalise_body
+from sync_incident.core.comments import Account, Mark, check_length, normalise_body
 from sync_incident.core.errors import (
     AccessDenied,
     AuthError,
@@ -43,9 +46,11 @@ from sync_incident.trackers.bugzilla.client import (
     BugzillaAuth,
     BugzillaClient,
     FieldDenied,
+    RouteMissing,
     is_bmo,
 )
 from sync_incident.trackers.bugzilla.filing import file_bug, location
+from sync_incident.trackers.bugzilla.history import history_of, history_path, marks_of
 from sync_incident.trackers.bugzilla.identity import Identity
 from sync_incident.trackers.bugzilla.mirror import (
     BUG_FIELDS,
@@ -186,24 +191,28 @@ class BugzillaTracker:
     async def fetch(self, ref: IncidentRef, *, fresh: bool = False) -> IncidentSnapshot:
         """All visible comments, oldest first; one request (a 304) when nothing changed.
 
-        ``fresh`` reads everything (comments and bug, concurrently) and neither uses nor
-        updates the cache.
+        ``fresh`` reads everything (comments, bug and the ``[hold]`` tag's history,
+        concurrently) and neither uses nor updates the cache.
         """
         self._check_ref(ref)
         with counting() as sent:
             entry = CachedIncident() if fresh else self._load(self._cache_key(ref))
             full = needs_full(entry)
-            if not self._key or not (full or not entry.title):
+            marks: list[Mark] = []
+            if not fresh and (not self._key or not (full or not entry.title)):
                 # the bug's fields serve the mirror, which a reader without a key never
-                # writes: the comments alone (the title then comes from the opening)
+                # writes: the comments alone (the title then comes from the opening); the
+                # gate's fresh read always reads the [hold] history with the bug
                 _, got = await self._read_comments(ref, entry, full)
             elif self._key and not self._memory.key_checked():
                 # a key never checked: one request first, so a bad key costs one refusal
                 _, got = await self._read_comments(ref, entry, full)
-                got = await self._read_bug(ref, entry) or got
+                bug_read, marks = await self._read_bug_and_marks(ref, entry, fresh)
+                got = bug_read or got
             else:  # the bug too, concurrently: the wall time of one request
-                (_, got), bug_read = await _both(
-                    self._read_comments(ref, entry, full), self._read_bug(ref, entry)
+                (_, got), (bug_read, marks) = await _both(
+                    self._read_comments(ref, entry, full),
+                    self._read_bug_and_marks(ref, entry, fresh),
                 )
                 got = got or bug_read
             self._seen[self._cache_key(ref)] = dict(entry.fields.get("bug", {}))
@@ -216,6 +225,7 @@ class BugzillaTracker:
             comments=entry.comment_list(self._made),
             vanished=entry.vanished_list(self._made),
             evidence=hidden_evidence(entry),
+            marks=marks,
             fields=dict(entry.fields.get("bug", {})),
             requests=sent[0],
             from_cache=not got,
@@ -247,14 +257,21 @@ class BugzillaTracker:
 
     async def _read_bug(self, ref: IncidentRef, entry: CachedIncident) -> bool:
         """The bug's title and mirrored fields; False when unchanged (a 304)."""
+        return await self._get_bug(ref, entry) is not None
+
+    async def _get_bug(
+        self, ref: IncidentRef, entry: CachedIncident, extra: str = ""
+    ) -> dict[str, Any] | None:
+        """Read the bug into ``entry`` and return it as sent (None when unchanged, a 304);
+        ``extra``: more fields to include (BMO's ``history``)."""
         path = f"/rest/bug/{ref.number}"
-        params = {"include_fields": BUG_FIELDS}
+        params = {"include_fields": f"{BUG_FIELDS},{extra}" if extra else BUG_FIELDS}
         key = etag_key(path, params)
         etag = entry.etags.get(key) if "bug" in entry.fields else None
         reply = await self._http.get(path, params, etag=etag)
         if reply.not_modified:
             self._read_at[self._cache_key(ref)] = time.monotonic()
-            return False
+            return None
         where = f"{self._http.endpoint.where()}: GET {path}"
         try:
             bug = reply.object(where)["bugs"][0]
@@ -266,7 +283,41 @@ class BugzillaTracker:
         if reply.etag:
             entry.etags[key] = reply.etag
         self._read_at[self._cache_key(ref)] = time.monotonic()
-        return True
+        return dict(bug)
+
+    async def _read_bug_and_marks(
+        self, ref: IncidentRef, entry: CachedIncident, fresh: bool
+    ) -> tuple[bool, list[Mark]]:
+        """The bug (False when unchanged) and, on a fresh read only, its ``[hold]`` marks.
+
+        BMO sends the history with the bug when asked (an extra field): no request more.
+        Elsewhere the history is one more request, sent alongside the bug's.
+        """
+        if not fresh:
+            return await self._read_bug(ref, entry), []
+        if not is_bmo(self._version()):
+            return await _both(self._read_bug(ref, entry), self._read_marks(ref))
+        bug = await self._get_bug(ref, entry, extra="history")
+        inline = bug.get("history") if bug is not None else None
+        if not isinstance(inline, list):  # a BMO that does not know the field: ask for it
+            return bug is not None, await self._read_marks(ref)
+        where = f"{self._http.endpoint.where()}: GET /rest/bug/{ref.number}"
+        return True, marks_of(inline, where)
+
+    async def _read_marks(self, ref: IncidentRef) -> list[Mark]:
+        """Every change of the ``[hold]`` tag, from ``GET /rest/bug/{id}/history``.
+
+        A server without the route has no history to offer: no marks, as before it. Any
+        other failure is raised, so the gate cannot decide rather than miss a deleted hold.
+        """
+        path = history_path(ref.number)
+        try:
+            reply = await self._http.get(path)
+        except RouteMissing as exc:
+            log.warning("%s: no bug history here, a deleted last hold goes unseen", exc.message)
+            return []
+        where = f"{self._http.endpoint.where()}: GET {path}"
+        return marks_of(history_of(reply.object(where), ref.number, where), where)
 
     async def active_incidents(self) -> list[IncidentRef]:
         """Bugs whose whiteboard carries ``[TAG:active]`` (substring search, ids only)."""
