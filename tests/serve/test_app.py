@@ -95,13 +95,6 @@ def test_the_incident_page_has_the_full_show_view(world: World) -> None:
     assert "Timeline (3 events)" in text and "offered the IC role to dana" in text
 
 
-def test_an_unwatched_incident_page_is_404_and_reads_nothing(world: World) -> None:
-    before = len(world.github.log)
-    assert world.get(f"/incidents/{REPO}%2399").status_code == 404
-    assert world.get("/api/incidents/local:5").status_code == 404
-    assert len(world.github.log) == before
-
-
 def test_the_incident_api_is_exactly_show_json(world: World) -> None:
     answer = world.get(f"/api/incidents/github:{REPO}%232")
     known = world.server.board.find(f"{REPO}#2")

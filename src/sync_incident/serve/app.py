@@ -17,6 +17,11 @@ route                       what                                                
 ``GET /readyz``             trackers reachable, last daemon cycle recent           open
 ==========================  ====================================================  ============
 
+``/incidents/{ref}``, ``/retro/{ref}`` and ``/api/incidents/{ref}`` also answer for an
+incident the daemon does not watch (resolved, mostly), read on demand within bounds
+(:mod:`.lookup`): 404 when there is no such incident this server may show, 503 when its
+tracker cannot answer now.
+
 "token": when ``SYNC_INCIDENT_SERVE_TOKEN`` is set, ``Authorization: Bearer TOKEN`` or basic
 auth with it as the password (user ``[serve] user`` when set, any otherwise); open when unset.
 Nothing here posts on behalf of a visitor: the only writes are witness events a signed
@@ -45,6 +50,7 @@ from starlette.routing import Route
 
 from sync_incident.serve import api, metrics, webhooks
 from sync_incident.serve.board import Board
+from sync_incident.serve.lookup import Lookup, Unreadable
 from sync_incident.serve.metrics import Meter
 from sync_incident.serve.pages import HEADERS, Pages
 from sync_incident.serve.webhooks import ReplayStore
@@ -56,6 +62,7 @@ if TYPE_CHECKING:
 
 Endpoint = Callable[[Request], Awaitable[Response] | Response]
 SSE_KEEPALIVE = 15.0  # seconds between comments on an idle stream (proxies close idle ones)
+RETRY = "30"  # seconds, when a tracker could not answer a read on demand
 READY_CYCLE_SECONDS = 180.0  # the daemon cycles at least once a minute; three missed: not ready
 
 
@@ -67,6 +74,7 @@ class Context:
     daemon: Daemon
     session: Session
     board: Board
+    lookup: Lookup
     pages: Pages
     meter: Meter
     replays: ReplayStore
@@ -146,10 +154,14 @@ def status_page(request: Request) -> Response:
     return HTMLResponse(ctx.pages.status_page(), headers=HEADERS)
 
 
-def incident_page(request: Request) -> Response:
+async def incident_page(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     text = request.path_params["ref"]
-    known = ctx.board.find(text)
+    try:
+        known = await ctx.lookup.find(text)
+    except Unreadable as exc:
+        page = ctx.pages.unreadable(text, exc.message)
+        return HTMLResponse(page, status_code=503, headers={**HEADERS, "Retry-After": RETRY})
     if known is None:
         return HTMLResponse(ctx.pages.not_found(text), status_code=404, headers=HEADERS)
     if request.query_params.get("fragment") == "board":
@@ -158,12 +170,16 @@ def incident_page(request: Request) -> Response:
     return HTMLResponse(ctx.pages.incident_page(known), headers=HEADERS)
 
 
-def retro_page(request: Request) -> Response:
+async def retro_page(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     text = request.path_params["ref"]
-    known = ctx.board.find(text)
+    try:
+        known = await ctx.lookup.find(text)
+    except Unreadable as exc:
+        message = f"{text}: could not read it just now ({exc.message}); try again later\n"
+        return PlainTextResponse(message, status_code=503, headers={"Retry-After": RETRY})
     if known is None or known.state is None or known.state.status != "resolved":
-        message = f"{text}: no retrospective draft here (not watched, or not resolved yet)\n"
+        message = f"{text}: no retrospective draft here (no such incident, or not resolved)\n"
         return PlainTextResponse(message, status_code=404)
     return HTMLResponse(ctx.pages.retro_page(known), headers=HEADERS)
 
@@ -174,7 +190,7 @@ async def events(request: Request) -> Response:
     target = request.query_params.get("incident", "")
 
     def version() -> str:
-        known = ctx.board.find(target) if target else None
+        known = ctx.lookup.cached(target) if target else None
         if known is not None:
             return ctx.pages.incident_fragment(known).version
         return ctx.pages.board_fragment().version

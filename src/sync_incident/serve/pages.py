@@ -204,10 +204,20 @@ class Pages:
         from markupsafe import escape
 
         body = (
-            f"<p>{escape(text)} is not an incident this server watches. "
-            'Incidents it watches are listed on <a href="/">the status page</a>.</p>'
+            f"<p>{escape(text)} is not an incident this server can show: not on the trackers "
+            "it reads, no such bug or issue, or no incident was opened on it. Active incidents "
+            'are listed on <a href="/">the status page</a>.</p>'
         )
-        return self._page("Not watched", Rendered(body, _version(body)), "/?fragment=board")
+        return self._page("Not found", Rendered(body, _version(body)), "/?fragment=board")
+
+    def unreadable(self, text: str, why: str) -> str:
+        from markupsafe import escape
+
+        body = (
+            f"<p>{escape(text)} could not be read just now ({escape(why)}); try again in a "
+            'minute. Active incidents are listed on <a href="/">the status page</a>.</p>'
+        )
+        return self._page("Not available", Rendered(body, _version(body)), "/?fragment=board")
 
     def _page(self, heading: str, part: Rendered, fragment: str, stream: str = "/events") -> str:
         from markupsafe import Markup
