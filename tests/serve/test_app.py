@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sync_incident.core.events import Link
 from sync_incident.serve.pages import CSP
 from sync_incident.views import incident_json
 from tests.serve.world import FOCUS, REL, REPO, World, start, world
@@ -93,6 +94,18 @@ def test_the_incident_page_has_the_full_show_view(world: World) -> None:
     text = answer.text
     assert "As <code>sync-incident show --full</code> prints it" in text
     assert "Timeline (3 events)" in text and "offered the IC role to dana" in text
+
+
+def test_links_on_the_incident_page_are_live_only_for_http_and_https(world: World) -> None:
+    world.post(1, "dana", Link(url="javascript:alert(1)", kind="doc", title="the runbook"))
+    world.post(1, "dana", Link(url="https://example.org/patch/7", kind="patch", title="the fix"))
+    before = world.reads(f"github:{REPO}#1")
+    world.deliver("issue_comment", world.payload("issue_comment", "created", 1, sender="dana"))
+    world.wait_reads(f"github:{REPO}#1", before + 1)
+    text = world.get(f"/incidents/{REPO}%231").text
+    assert 'href="javascript:' not in text.lower()
+    assert "doc: the runbook (javascript:alert(1))" in text  # shown, as text
+    assert '<a href="https://example.org/patch/7">the fix</a>' in text
 
 
 def test_the_incident_api_is_exactly_show_json(world: World) -> None:

@@ -87,13 +87,17 @@ def _version(html: str) -> str:
 def _env() -> jinja2.Environment:
     import jinja2
 
-    return jinja2.Environment(
+    from sync_incident.views import web_url
+
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("sync_incident", "templates"),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.tests["web_url"] = web_url  # `{% if url is web_url %}`: only http(s) becomes an href
+    return env
 
 
 class Pages:
