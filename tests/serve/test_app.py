@@ -144,6 +144,23 @@ def test_the_gate_api_is_409_when_not_ready(world: World) -> None:
     assert answer.json()["reasons"][0].startswith("Blocked: alice holds Focus 97.0")
 
 
+def test_the_gate_api_is_409_for_a_release_the_incident_does_not_name(world: World) -> None:
+    answer = world.get("/api/gate", params={"ref": f"{REPO}#1", "release": "Firefox 99.0"})
+    assert answer.status_code == 409  # not ready, as `gate` exits 1: not "could not decide"
+    assert "is not a release of" in answer.json()["reasons"][0]
+
+
+def test_the_readme_gives_the_gate_apis_status_for_each_case_as_the_code_does() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in readme.splitlines()
+        if line.startswith(("| 409 |", "| 503 |"))
+    }
+    assert "a release the incident does not name" in rows["409"]
+    assert "missing release" not in rows["503"] and "bad reference" in rows["503"]
+
+
 def test_the_gate_api_takes_require_and_require_ship_like_the_cli(world: World) -> None:
     params = {"ref": f"{REPO}#1", "release": REL, "require": "QA", "require_ship": "true"}
     data = world.get("/api/gate", params=params).json()
