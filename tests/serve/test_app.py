@@ -227,20 +227,41 @@ def test_healthz_and_readyz(world: World) -> None:
     assert world.get("/healthz").text == "ok\n"
     ready = world.get("/readyz")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["trackers_down"] == [] and ready.json()["last_cycle_age_seconds"] >= 0
+    data = ready.json()
+    assert data["trackers_down"] == [] and data["last_cycle_age_seconds"] >= 0
+    assert data["trackers"] == {"bugzilla": {"up": True}, "github": {"up": True}}
 
 
-def test_readyz_is_503_while_a_tracker_is_backed_off(world: World) -> None:
+def back_off(world: World, *kinds: str) -> None:
     from datetime import timedelta
 
     def down() -> None:
-        health = world.server.daemon._health("github")
-        health.down_until = world.server.daemon.clock() + timedelta(minutes=5)
+        for kind in kinds:
+            health = world.server.daemon._health(kind)
+            health.failures = 2
+            health.down_until = world.server.daemon.clock() + timedelta(minutes=5)
 
     world.call(down)
+
+
+def test_readyz_stays_ready_while_one_tracker_of_two_is_backed_off(world: World) -> None:
+    back_off(world, "bugzilla")
+    answer = world.get("/readyz")
+    assert answer.status_code == 200, answer.text  # GitHub's incidents and gate still work
+    data = answer.json()
+    assert data["ready"] is True and data["trackers_down"] == ["bugzilla"]
+    assert data["trackers"]["github"] == {"up": True}
+    down = data["trackers"]["bugzilla"]
+    assert down["up"] is False and down["failures"] == 2 and 0 < down["retry_in_seconds"] <= 300
+    assert data["problems"] == []
+    assert data["degraded"] == ["tracker bugzilla is unreachable (backing off)"]
+
+
+def test_readyz_is_503_when_every_tracker_is_backed_off(world: World) -> None:
+    back_off(world, "github", "bugzilla")
     answer = world.get("/readyz")
     assert answer.status_code == 503
-    assert "tracker github is unreachable (backing off)" in answer.json()["problems"]
+    assert answer.json()["problems"] == ["no tracker is reachable: bugzilla, github (backing off)"]
 
 
 def test_metrics_in_prometheus_text_format(world: World) -> None:

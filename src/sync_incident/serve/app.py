@@ -14,7 +14,7 @@ route                       what                                                
 ``POST /webhooks/github``   GitHub webhook (``X-Hub-Signature-256``)               signature
 ``POST /webhooks/bugzilla`` BMO webhook (shared secret header)                     secret
 ``GET /healthz``            the process is up                                      open
-``GET /readyz``             trackers reachable, last daemon cycle recent           open
+``GET /readyz``             a tracker reachable, last daemon cycle recent          open
 ==========================  ====================================================  ============
 
 ``/incidents/{ref}``, ``/retro/{ref}`` and ``/api/incidents/{ref}`` also answer for an
@@ -233,24 +233,37 @@ def healthz(request: Request) -> Response:
 
 
 def readyz(request: Request) -> Response:
-    """503 while draining, before the first daemon cycle, when a tracker is down or the
-    daemon has not cycled for three minutes; 200 otherwise. The body says which."""
+    """503 while draining, before the first daemon cycle, when the daemon has not cycled for
+    three minutes, or when it backs off every tracker it reads; 200 otherwise.
+
+    One tracker down of several is not a reason: every replica shares the outage, and
+    taking them all out of the load balancer would cut off the pages, the gate API and the
+    webhooks of the trackers that work. It is listed under ``degraded``, and ``trackers``
+    says how each one is.
+    """
     ctx: Context = request.app.state.ctx
     age = ctx.board.cycle_age()
-    down = ctx.board.trackers_down()
+    trackers = ctx.board.trackers()
+    down = [kind for kind, t in trackers.items() if not t["up"]]
     problems: list[str] = []
+    degraded: list[str] = []
     if ctx.draining.is_set():
         problems.append("draining: shutting down")
     if age is None:
         problems.append("the first daemon cycle has not finished")
     elif age > READY_CYCLE_SECONDS:
         problems.append(f"the last daemon cycle started {age:.0f} s ago")
-    problems += [f"tracker {kind} is unreachable (backing off)" for kind in down]
+    if down and len(down) == len(trackers):
+        problems.append(f"no tracker is reachable: {', '.join(down)} (backing off)")
+    else:
+        degraded += [f"tracker {kind} is unreachable (backing off)" for kind in down]
     body: dict[str, Any] = {
         "ready": not problems,
         "problems": problems,
+        "degraded": degraded,
         "last_cycle_age_seconds": age,
         "trackers_down": down,
+        "trackers": trackers,
     }
     return JSONResponse(body, status_code=503 if problems else 200)
 

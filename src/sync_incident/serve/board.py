@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.readiness import Verdict
@@ -129,6 +129,22 @@ class Board:
     def trackers_down(self) -> list[str]:
         now = self._daemon.clock()
         return sorted(kind for kind, h in self._daemon.health.items() if h.down(now))
+
+    def trackers(self) -> dict[str, dict[str, Any]]:
+        """Each tracker over the network this server reads: up, or backed off (how long)."""
+        from sync_incident.trackers import kinds_in_use, over_http
+
+        daemon, now = self._daemon, self._daemon.clock()
+        used = set(kinds_in_use(daemon.settings)) | {w.ref.kind for w in daemon.watches.values()}
+        out: dict[str, dict[str, Any]] = {}
+        for kind in sorted(used & set(over_http())):
+            health = daemon.health.get(kind)
+            if health is None or not health.down(now) or health.down_until is None:
+                out[kind] = {"up": True}
+                continue
+            wait = (health.down_until - now).total_seconds()
+            out[kind] = {"up": False, "failures": health.failures, "retry_in_seconds": wait}
+        return out
 
     def cycle_age(self) -> float | None:
         """Seconds since the last daemon cycle started (None before the first one ends)."""
