@@ -18,8 +18,8 @@ Visitors choose the reference, so what they can make the server read is bounded:
 - at most ``capacity`` answers kept, the least recently used forgotten first; "no such
   incident" is an answer too, so asking again for a missing one reads nothing.
 
-A read on demand is the gate's read (fresh, with ``[gate] deadline_seconds``) and never
-writes: no mirror catch-up on behalf of a visitor. A tracker that cannot answer raises
+A read on demand is the gate's read (fresh), given ``READ_SECONDS`` at most (a visitor is
+waiting), and never writes: no mirror catch-up on behalf of a visitor. A tracker that cannot answer raises
 :class:`Unreadable` (the routes say 503) and nothing is kept. A webhook about an incident
 forgets what was kept of it (:meth:`Lookup.forget`), so the next view reads again.
 """
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 Reader = Callable[[IncidentRef], Awaitable[tuple[IncidentState, Facts]]]
 CAPACITY = 256  # answers kept: each is one folded incident
 CONCURRENCY = 4  # reads on demand in flight at once, across references
+READ_SECONDS = 10.0  # a read on demand gives up after this long (or the gate's deadline)
 
 
 class Unreadable(Exception):

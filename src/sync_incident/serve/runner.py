@@ -26,7 +26,7 @@ import uvicorn
 from sync_incident.daemon.poller import Daemon
 from sync_incident.serve.app import Context, create_app
 from sync_incident.serve.board import Board
-from sync_incident.serve.lookup import Lookup, configured
+from sync_incident.serve.lookup import READ_SECONDS, Lookup, configured
 from sync_incident.serve.metrics import Meter
 from sync_incident.serve.pages import Pages
 from sync_incident.serve.webhooks import ReplayStore
@@ -72,7 +72,8 @@ class Server:
         session = metered()
 
         async def read(ref: IncidentRef) -> tuple[IncidentState, Facts]:
-            reading = await session.read_within(ref, settings.gate.deadline_seconds)
+            seconds = min(settings.gate.deadline_seconds, READ_SECONDS)
+            reading = await session.read_within(ref, seconds)
             return reading.state, reading.facts
 
         lookup = Lookup(self.board, read, allowed=configured(settings), keep=self.daemon.interval)
