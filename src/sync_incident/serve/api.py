@@ -79,7 +79,7 @@ def incidents(request: Request) -> Response:
 async def incident(request: Request) -> Response:
     from starlette.responses import JSONResponse, Response
 
-    from sync_incident.serve.lookup import Unreadable
+    from sync_incident.serve.lookup import RETRY_AFTER, Unreadable
     from sync_incident.views import incident_json
 
     ctx: Context = request.app.state.ctx
@@ -88,7 +88,7 @@ async def incident(request: Request) -> Response:
         known = await ctx.lookup.find(text)
     except Unreadable as exc:
         error = {"error": f"{text}: could not read it just now ({exc.message})"}
-        return JSONResponse(error, status_code=503, headers={"Retry-After": "30"})
+        return JSONResponse(error, status_code=503, headers={"Retry-After": RETRY_AFTER})
     if known is None or known.state is None:
         why = "not an incident this server can show" if known is None else "not read yet"
         return JSONResponse({"error": f"{text}: {why}"}, status_code=404)

@@ -50,7 +50,7 @@ from starlette.routing import Route
 
 from sync_incident.serve import api, metrics, webhooks
 from sync_incident.serve.board import Board
-from sync_incident.serve.lookup import Lookup, Unreadable
+from sync_incident.serve.lookup import RETRY_AFTER, Lookup, Unreadable
 from sync_incident.serve.metrics import Meter
 from sync_incident.serve.pages import HEADERS, Pages
 from sync_incident.serve.webhooks import ReplayStore
@@ -62,7 +62,6 @@ if TYPE_CHECKING:
 
 Endpoint = Callable[[Request], Awaitable[Response] | Response]
 SSE_KEEPALIVE = 15.0  # seconds between comments on an idle stream (proxies close idle ones)
-RETRY = "30"  # seconds, when a tracker could not answer a read on demand
 READY_CYCLE_SECONDS = 180.0  # the daemon cycles at least once a minute; three missed: not ready
 
 
@@ -161,7 +160,7 @@ async def incident_page(request: Request) -> Response:
         known = await ctx.lookup.find(text)
     except Unreadable as exc:
         page = ctx.pages.unreadable(text, exc.message)
-        return HTMLResponse(page, status_code=503, headers={**HEADERS, "Retry-After": RETRY})
+        return HTMLResponse(page, status_code=503, headers={**HEADERS, "Retry-After": RETRY_AFTER})
     if known is None:
         return HTMLResponse(ctx.pages.not_found(text), status_code=404, headers=HEADERS)
     if request.query_params.get("fragment") == "board":
@@ -177,7 +176,7 @@ async def retro_page(request: Request) -> Response:
         known = await ctx.lookup.find(text)
     except Unreadable as exc:
         message = f"{text}: could not read it just now ({exc.message}); try again later\n"
-        return PlainTextResponse(message, status_code=503, headers={"Retry-After": RETRY})
+        return PlainTextResponse(message, status_code=503, headers={"Retry-After": RETRY_AFTER})
     if known is None or known.state is None or known.state.status != "resolved":
         message = f"{text}: no retrospective draft here (no such incident, or not resolved)\n"
         return PlainTextResponse(message, status_code=404)

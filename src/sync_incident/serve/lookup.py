@@ -46,6 +46,7 @@ Reader = Callable[[IncidentRef], Awaitable[tuple[IncidentState, Facts]]]
 CAPACITY = 256  # answers kept: each is one folded incident
 CONCURRENCY = 4  # reads on demand in flight at once, across references
 READ_SECONDS = 10.0  # a read on demand gives up after this long (or the gate's deadline)
+RETRY_AFTER = "30"  # seconds: the Retry-After of a 503 when a tracker could not answer
 
 
 class Unreadable(Exception):
