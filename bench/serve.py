@@ -3,10 +3,11 @@
 1. **Page and API under load.** 100 active incidents on the fake GitHub, served on a real
    loopback socket (``sync_incident.testing.server``); ``serve``'s :class:`Server` (daemon +
    uvicorn) in a thread of its own, pointed at it. Once the first cycle has read every incident,
-   200 concurrent clients (one ``httpx.AsyncClient`` with 200 connections, in this process)
-   each request the status page ``/`` and ``/api/incidents`` in turn. Printed: p50 / p99
-   latency and requests per second per route, and the tracker requests the load caused
-   (none: pages read the daemon's state).
+   200 concurrent clients (200 keep-alive connections of a minimal HTTP/1.1 client on asyncio
+   streams, :func:`_hammer`, run in a subprocess by :func:`hammer_process` so the clients do
+   not share the server's GIL) each request the status page ``/`` and ``/api/incidents`` in
+   turn. Printed: p50 / p99 latency and requests per second per route, and the tracker
+   requests the load caused (none: pages read the daemon's state).
 
 2. **Tracker requests per minute, webhooks on vs polling only.** The daemon alone, on a
    simulated clock (``Daemon.cycle`` every 5 simulated seconds), over the same 100 incidents

@@ -958,3 +958,33 @@ def test_poke_wakes_the_loop_without_waiting_for_the_poll_interval(
         return daemon.watches[ref].reads
 
     assert asyncio.run(scenario()) == 2
+
+
+def test_discovery_tells_the_dropped_listeners_when_it_stops_watching_a_resolved_incident(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path)  # no `incidents`: the daemon discovers them
+    db = settings.local.db
+    assert db is not None
+    ref = post_as(db, T0, "alice", None, Opened(title="Startup crash", ic="alice"))
+    clock = Clock(T0 + timedelta(minutes=1))
+    make = factory(settings, clock)
+    daemon = Daemon(settings, make, clock=clock)
+    dropped: list[IncidentRef] = []
+    daemon.dropped.append(lambda watch: dropped.append(watch.ref))
+
+    async def cycle() -> None:
+        session = make()
+        try:
+            await daemon.cycle(session)
+        finally:
+            await session.aclose()
+
+    asyncio.run(cycle())  # discovered and read
+    post_as(db, clock.now, "alice", ref, Resolved(summary="Fixed."))
+    assert daemon.poke(ref)
+    asyncio.run(cycle())  # read resolved: the mirror says so
+    assert dropped == [] and daemon.watches[ref].state is not None
+    clock.advance(minutes=daemon.interval("local").total_seconds() / 60 + 1)
+    asyncio.run(cycle())  # discovery no longer lists it
+    assert dropped == [ref] and ref not in daemon.watches

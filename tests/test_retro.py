@@ -29,7 +29,15 @@ from sync_incident.cli.app import app
 from sync_incident.config import load_settings
 from sync_incident.core import codec
 from sync_incident.core.comments import COMMENT_LIMIT, Account, Comment
-from sync_incident.core.events import EVENT_ADAPTER, Event, HoldRaised, HoldReleased, RetroNote
+from sync_incident.core.events import (
+    EVENT_ADAPTER,
+    Event,
+    HoldRaised,
+    HoldReleased,
+    Link,
+    Note,
+    RetroNote,
+)
 from sync_incident.core.fold import fold
 from sync_incident.core.policy import Policy
 from sync_incident.core.readiness import readiness
@@ -399,6 +407,21 @@ def test_html_escapes_text_from_the_record() -> None:
     retro = build_retro(_recorded_state(comments), _policy(), now=NOW)
     page = render_html(retro)
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
+
+
+def test_html_links_only_http_and_https_urls() -> None:
+    comments = _comments()
+    posted: list[Event] = [
+        Link(id=_fixed_id(997), url="javascript:alert(1)", kind="doc", title="the runbook"),
+        Note(id=_fixed_id(998), text="See the log.", links=["data:text/html,<b>x</b>"]),
+    ]
+    for n, event in enumerate(posted):
+        at = NOW - timedelta(days=5, minutes=n)
+        comments.append(Comment(f"999{n}", Account("quinn@example.com"), at, codec.render(event)))
+    page = render_html(build_retro(_recorded_state(comments), _policy(), now=NOW))
+    assert 'href="javascript:' not in page and 'href="data:' not in page
+    assert "javascript:alert(1)" in page and "data:text/html,&lt;b&gt;x&lt;/b&gt;" in page
+    assert '<a href="https://bugzilla.mozilla.org/show_bug.cgi?id=1750000">' in page
 
 
 def test_html_timeline_puts_every_timezone_in_one_cell(recorded: Retro) -> None:

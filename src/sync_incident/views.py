@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -33,6 +34,22 @@ def age(minutes: int | None) -> str:
     if minutes < 48 * 60:
         return f"{minutes // 60} h {minutes % 60:02d} min"
     return f"{minutes // (24 * 60)} d {minutes % (24 * 60) // 60} h"
+
+
+def web_url(url: str) -> bool:
+    """Whether ``url`` may be a link on a page: absolute ``http``/``https`` with a host.
+
+    URLs come from comments anyone can write: ``javascript:``, ``data:``, scheme-relative
+    and anything with whitespace or control characters (which browsers strip or rewrite
+    before they read the scheme) are shown as text, never as an ``href``.
+    """
+    if not url or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def local(value: datetime, zone: str | None) -> str:

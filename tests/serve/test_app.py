@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sync_incident.core.events import Link
 from sync_incident.serve.pages import CSP
 from sync_incident.views import incident_json
 from tests.serve.world import FOCUS, REL, REPO, World, start, world
@@ -95,11 +96,16 @@ def test_the_incident_page_has_the_full_show_view(world: World) -> None:
     assert "Timeline (3 events)" in text and "offered the IC role to dana" in text
 
 
-def test_an_unwatched_incident_page_is_404_and_reads_nothing(world: World) -> None:
-    before = len(world.github.log)
-    assert world.get(f"/incidents/{REPO}%2399").status_code == 404
-    assert world.get("/api/incidents/local:5").status_code == 404
-    assert len(world.github.log) == before
+def test_links_on_the_incident_page_are_live_only_for_http_and_https(world: World) -> None:
+    world.post(1, "dana", Link(url="javascript:alert(1)", kind="doc", title="the runbook"))
+    world.post(1, "dana", Link(url="https://example.org/patch/7", kind="patch", title="the fix"))
+    before = world.reads(f"github:{REPO}#1")
+    world.deliver("issue_comment", world.payload("issue_comment", "created", 1, sender="dana"))
+    world.wait_reads(f"github:{REPO}#1", before + 1)
+    text = world.get(f"/incidents/{REPO}%231").text
+    assert 'href="javascript:' not in text.lower()
+    assert "doc: the runbook (javascript:alert(1))" in text  # shown, as text
+    assert '<a href="https://example.org/patch/7">the fix</a>' in text
 
 
 def test_the_incident_api_is_exactly_show_json(world: World) -> None:
@@ -136,6 +142,23 @@ def test_the_gate_api_is_409_when_not_ready(world: World) -> None:
     answer = world.get("/api/gate", params={"ref": f"{REPO}#2", "release": FOCUS})
     assert answer.status_code == 409
     assert answer.json()["reasons"][0].startswith("Blocked: alice holds Focus 97.0")
+
+
+def test_the_gate_api_is_409_for_a_release_the_incident_does_not_name(world: World) -> None:
+    answer = world.get("/api/gate", params={"ref": f"{REPO}#1", "release": "Firefox 99.0"})
+    assert answer.status_code == 409  # not ready, as `gate` exits 1: not "could not decide"
+    assert "is not a release of" in answer.json()["reasons"][0]
+
+
+def test_the_readme_gives_the_gate_apis_status_for_each_case_as_the_code_does() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in readme.splitlines()
+        if line.startswith(("| 409 |", "| 503 |"))
+    }
+    assert "a release the incident does not name" in rows["409"]
+    assert "missing release" not in rows["503"] and "bad reference" in rows["503"]
 
 
 def test_the_gate_api_takes_require_and_require_ship_like_the_cli(world: World) -> None:
@@ -204,20 +227,41 @@ def test_healthz_and_readyz(world: World) -> None:
     assert world.get("/healthz").text == "ok\n"
     ready = world.get("/readyz")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["trackers_down"] == [] and ready.json()["last_cycle_age_seconds"] >= 0
+    data = ready.json()
+    assert data["trackers_down"] == [] and data["last_cycle_age_seconds"] >= 0
+    assert data["trackers"] == {"bugzilla": {"up": True}, "github": {"up": True}}
 
 
-def test_readyz_is_503_while_a_tracker_is_backed_off(world: World) -> None:
+def back_off(world: World, *kinds: str) -> None:
     from datetime import timedelta
 
     def down() -> None:
-        health = world.server.daemon._health("github")
-        health.down_until = world.server.daemon.clock() + timedelta(minutes=5)
+        for kind in kinds:
+            health = world.server.daemon._health(kind)
+            health.failures = 2
+            health.down_until = world.server.daemon.clock() + timedelta(minutes=5)
 
     world.call(down)
+
+
+def test_readyz_stays_ready_while_one_tracker_of_two_is_backed_off(world: World) -> None:
+    back_off(world, "bugzilla")
+    answer = world.get("/readyz")
+    assert answer.status_code == 200, answer.text  # GitHub's incidents and gate still work
+    data = answer.json()
+    assert data["ready"] is True and data["trackers_down"] == ["bugzilla"]
+    assert data["trackers"]["github"] == {"up": True}
+    down = data["trackers"]["bugzilla"]
+    assert down["up"] is False and down["failures"] == 2 and 0 < down["retry_in_seconds"] <= 300
+    assert data["problems"] == []
+    assert data["degraded"] == ["tracker bugzilla is unreachable (backing off)"]
+
+
+def test_readyz_is_503_when_every_tracker_is_backed_off(world: World) -> None:
+    back_off(world, "github", "bugzilla")
     answer = world.get("/readyz")
     assert answer.status_code == 503
-    assert "tracker github is unreachable (backing off)" in answer.json()["problems"]
+    assert answer.json()["problems"] == ["no tracker is reachable: bugzilla, github (backing off)"]
 
 
 def test_metrics_in_prometheus_text_format(world: World) -> None:

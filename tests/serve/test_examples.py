@@ -39,3 +39,12 @@ def test_the_systemd_example_runs_serve_on_loopback() -> None:
 def test_the_example_config_has_a_valid_serve_section() -> None:
     settings = load_settings(CONFIG / "sync-incident.toml")
     assert settings.serve.host == "127.0.0.1" and settings.serve.port == 8080
+
+
+def test_the_replica_docs_say_a_webhook_freshens_only_the_replica_it_reaches() -> None:
+    readme = (CONFIG.parent / "README.md").read_text(encoding="utf-8")
+    [replicas] = [part for part in readme.split("\n- ") if part.startswith("**Replicas**")]
+    example = (CONFIG / "kubernetes" / "serve.yaml").read_text(encoding="utf-8")
+    for text in (" ".join(replicas.split()), " ".join(example.split())):
+        assert "poll_minutes" in text and "affinity" in text
+        assert "/api/gate" in text or "gate API" in text

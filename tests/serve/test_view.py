@@ -87,3 +87,13 @@ def test_the_ic_local_time_and_end_of_the_working_day() -> None:
 def test_an_unread_incident_is_a_card_that_says_so() -> None:
     view = card(REF, None, [], policy(), T0, error="NotFound: no such issue")
     assert view.error == "NotFound: no such issue" and view.releases == []
+
+
+def test_the_card_links_the_tracker_only_at_a_web_url() -> None:
+    state = state_of(("dana", Opened(title="Crash", releases=[REL], ic="dana")))
+    for url, shown in (
+        ("javascript:alert(1)", ""),
+        ("https://github.com/acme/releases/issues/1", "https://github.com/acme/releases/issues/1"),
+    ):
+        odd = state.model_copy(update={"url": url})  # type: ignore[attr-defined]
+        assert card(REF, odd, [], policy(), T0).url == shown

@@ -32,7 +32,7 @@ from sync_incident.core.events import (
 )
 from sync_incident.core.policy import Person, Policy, ProductPolicy, Team
 from sync_incident.serve.runner import Server, bind
-from sync_incident.serve.webhooks import github_signature
+from sync_incident.serve.webhooks import ACTIVE_LABEL, github_signature
 from sync_incident.service import Session
 from sync_incident.testing.bugzilla import FakeBugzilla
 from sync_incident.testing.github import FakeClock, FakeGitHub
@@ -208,8 +208,13 @@ def start(
     issues: int = 2,
     serve: ServeSettings | None = None,
     token_env: bool = False,
+    discover: bool = False,
 ) -> World:
-    """A fake GitHub with the standard story on issues #1 and #2, and a server watching them."""
+    """A fake GitHub with the standard story on issues #1 and #2, and a server watching them.
+
+    ``discover``: no ``incidents`` list; the issues are labelled ``incident:active`` and the
+    daemon finds them as it finds incidents in production.
+    """
     fake = FakeGitHub(GH, clock=FakeClock())
     for name in PEOPLE:
         fake.add_user(name, token(name))
@@ -226,7 +231,9 @@ def start(
     settings = Settings(
         github=GitHubSettings(api_url=GH, repos=[REPO]),
         bugzilla=BugzillaSettings(url=BZ, login="dana@example.com"),
-        incidents=[f"{REPO}#{n}" for n in range(1, issues + 1)] + [f"bug {bug}"],
+        incidents=[]
+        if discover
+        else [f"{REPO}#{n}" for n in range(1, issues + 1)] + [f"bug {bug}"],
         cache=tmp / "cache.sqlite3",
         policy=policy(),
         serve=serve or ServeSettings(),
@@ -255,7 +262,8 @@ def start(
     world = World(fake, bz, bug, server, url, tmp, loop, thread)
     for number in range(1, issues + 1):
         title = {1: OPEN_1.title, 2: OPEN_2.title}.get(number, f"Incident {number}")
-        fake.add_issue(REPO, title, "Opened by hand.", by="dana")
+        labels = (ACTIVE_LABEL,) if discover else ()
+        fake.add_issue(REPO, title, "Opened by hand.", by="dana", labels=labels)
     story(world)
     thread.start()
     deadline = time.monotonic() + 10

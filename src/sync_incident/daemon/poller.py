@@ -27,7 +27,8 @@ and :meth:`Daemon.run` returns 0.
 
 :meth:`Daemon.poke` marks one incident due now and wakes the loop (``serve`` calls it when a
 webhook says the incident changed); ``listeners`` are called after each successful read, so
-a page can show the new state at once.
+a page can show the new state at once, and ``dropped`` when discovery stops watching an
+incident (``serve`` then reads its page on demand).
 """
 
 from __future__ import annotations
@@ -149,6 +150,8 @@ class Daemon:
         self._wake = asyncio.Event()  # set by poke(): cycle again without waiting
         self._poked: set[str] = set()  # incident keys to read in the next cycle
         self.listeners: list[Callable[[Watch], None]] = []  # called after each read
+        # called when discovery stops watching an incident (resolved, or its tag removed)
+        self.dropped: list[Callable[[Watch], None]] = []
         self.last_cycle_at: datetime | None = None
         self.last_cycle_seconds = 0.0
         self._gates: dict[str, asyncio.Semaphore] = {}
@@ -244,7 +247,8 @@ class Daemon:
     def _health(self, kind: str) -> Health:
         return self.health.setdefault(kind, Health())
 
-    def _interval(self, kind: str) -> timedelta:
+    def interval(self, kind: str) -> timedelta:
+        """How long a read of an incident on tracker ``kind`` stands before the next one."""
         return timedelta(minutes=self._poll[kind])
 
     # --- one cycle ----------------------------------------------------------------------------
@@ -311,14 +315,16 @@ class Daemon:
             except SyncIncidentError as exc:
                 self._failed(kind, exc, now)
                 continue
-            health.next_discovery = now + self._interval(kind)
+            health.next_discovery = now + self.interval(kind)
             found = set(refs)
             for ref in refs:
                 if ref not in self.watches:
                     self.watches[ref] = Watch(ref, configured=False, next_poll=now)
             for ref in [r for r, w in self.watches.items() if r.kind == kind and not w.configured]:
                 if ref not in found:
-                    del self.watches[ref]  # resolved or untagged: no more reminders
+                    gone = self.watches.pop(ref)  # resolved or untagged: no more reminders
+                    for listener in self.dropped:
+                        listener(gone)
 
     async def _poll_one(
         self, session: Session, watch: Watch, now: datetime, report: CycleReport, bar: Any
@@ -343,7 +349,7 @@ class Daemon:
                     return
                 # this incident only (gone, no access, a reference this setup cannot read)
                 watch.error = f"{type(exc).__name__}: {exc.message}"
-                watch.next_poll = now + self._interval(kind)
+                watch.next_poll = now + self.interval(kind)
                 log.warning(
                     "cannot read incident",
                     extra={"event": "poll-error", "incident": str(watch.ref), "error": watch.error},
@@ -357,7 +363,7 @@ class Daemon:
         watch.reading = reading
         watch.comments = snap.comments
         watch.reads += 1
-        watch.next_poll = now + self._interval(kind)
+        watch.next_poll = now + self.interval(kind)
         report.polled += 1
         report.requests += snap.requests
         self._recovered(kind)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sync_incident.retro.model import Retro, duration, utc
 from sync_incident.retro.picture import timeline_svg
 from sync_incident.retro.svg import LEGEND
+from sync_incident.views import web_url
 
 if TYPE_CHECKING:
     import jinja2
@@ -49,6 +50,7 @@ def _env(autoescape: bool) -> jinja2.Environment:
         clock=clock,
         name_of=lambda person, r: r.name(person),
     )
+    env.tests["web_url"] = web_url  # `{% if url is web_url %}`: only http(s) becomes an href
     return env
 
 

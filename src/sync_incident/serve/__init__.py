@@ -3,6 +3,7 @@
 One process runs the daemon's cycle and a Starlette application on uvicorn:
 
 - :mod:`.board`: what the daemon knows (its watches), as the pages and the API read it;
+- :mod:`.lookup`: an incident the daemon does not watch (resolved), read on demand, bounded;
 - :mod:`.view`: one incident card, a pure view model (verdicts from the one readiness);
 - :mod:`.pages`: the HTML (status page, incident page, retrospective), live via SSE;
 - :mod:`.api`: the JSON API and the gate over HTTP (read fresh, fails closed);

@@ -2,7 +2,7 @@
 
 - ``GET /api/incidents``: every watched incident, summarised (schema in the README);
 - ``GET /api/incidents/{ref}``: exactly ``show --json`` (:func:`~sync_incident.views.incident_json`)
-  from the daemon's last read;
+  from the daemon's last read (an incident it does not watch: read on demand, :mod:`.lookup`);
 - ``GET /api/gate?ref=&release=&require=&require_ship=``: exactly ``gate --json``. It reads the
   incident FRESH, as ``sync-incident gate`` does (:meth:`~sync_incident.service.Session.read_within`
   with ``[gate] deadline_seconds``), never from the board. 200: ready; 409: not ready (the
@@ -76,16 +76,21 @@ def incidents(request: Request) -> Response:
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
-def incident(request: Request) -> Response:
+async def incident(request: Request) -> Response:
     from starlette.responses import JSONResponse, Response
 
+    from sync_incident.serve.lookup import RETRY_AFTER, Unreadable
     from sync_incident.views import incident_json
 
     ctx: Context = request.app.state.ctx
     text = request.path_params["ref"]
-    known = ctx.board.find(text)
+    try:
+        known = await ctx.lookup.find(text)
+    except Unreadable as exc:
+        error = {"error": f"{text}: could not read it just now ({exc.message})"}
+        return JSONResponse(error, status_code=503, headers={"Retry-After": RETRY_AFTER})
     if known is None or known.state is None:
-        why = "not watched by this server" if known is None else "not read yet"
+        why = "not an incident this server can show" if known is None else "not read yet"
         return JSONResponse({"error": f"{text}: {why}"}, status_code=404)
     body = incident_json(known.state, known.verdicts)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})

@@ -14,8 +14,13 @@ route                       what                                                
 ``POST /webhooks/github``   GitHub webhook (``X-Hub-Signature-256``)               signature
 ``POST /webhooks/bugzilla`` BMO webhook (shared secret header)                     secret
 ``GET /healthz``            the process is up                                      open
-``GET /readyz``             trackers reachable, last daemon cycle recent           open
+``GET /readyz``             a tracker reachable, last daemon cycle recent          open
 ==========================  ====================================================  ============
+
+``/incidents/{ref}``, ``/retro/{ref}`` and ``/api/incidents/{ref}`` also answer for an
+incident the daemon does not watch (resolved, mostly), read on demand within bounds
+(:mod:`.lookup`): 404 when there is no such incident this server may show, 503 when its
+tracker cannot answer now.
 
 "token": when ``SYNC_INCIDENT_SERVE_TOKEN`` is set, ``Authorization: Bearer TOKEN`` or basic
 auth with it as the password (user ``[serve] user`` when set, any otherwise); open when unset.
@@ -45,6 +50,7 @@ from starlette.routing import Route
 
 from sync_incident.serve import api, metrics, webhooks
 from sync_incident.serve.board import Board
+from sync_incident.serve.lookup import RETRY_AFTER, Lookup, Unreadable
 from sync_incident.serve.metrics import Meter
 from sync_incident.serve.pages import HEADERS, Pages
 from sync_incident.serve.webhooks import ReplayStore
@@ -67,6 +73,7 @@ class Context:
     daemon: Daemon
     session: Session
     board: Board
+    lookup: Lookup
     pages: Pages
     meter: Meter
     replays: ReplayStore
@@ -146,10 +153,14 @@ def status_page(request: Request) -> Response:
     return HTMLResponse(ctx.pages.status_page(), headers=HEADERS)
 
 
-def incident_page(request: Request) -> Response:
+async def incident_page(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     text = request.path_params["ref"]
-    known = ctx.board.find(text)
+    try:
+        known = await ctx.lookup.find(text)
+    except Unreadable as exc:
+        page = ctx.pages.unreadable(text, exc.message)
+        return HTMLResponse(page, status_code=503, headers={**HEADERS, "Retry-After": RETRY_AFTER})
     if known is None:
         return HTMLResponse(ctx.pages.not_found(text), status_code=404, headers=HEADERS)
     if request.query_params.get("fragment") == "board":
@@ -158,12 +169,16 @@ def incident_page(request: Request) -> Response:
     return HTMLResponse(ctx.pages.incident_page(known), headers=HEADERS)
 
 
-def retro_page(request: Request) -> Response:
+async def retro_page(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     text = request.path_params["ref"]
-    known = ctx.board.find(text)
+    try:
+        known = await ctx.lookup.find(text)
+    except Unreadable as exc:
+        message = f"{text}: could not read it just now ({exc.message}); try again later\n"
+        return PlainTextResponse(message, status_code=503, headers={"Retry-After": RETRY_AFTER})
     if known is None or known.state is None or known.state.status != "resolved":
-        message = f"{text}: no retrospective draft here (not watched, or not resolved yet)\n"
+        message = f"{text}: no retrospective draft here (no such incident, or not resolved)\n"
         return PlainTextResponse(message, status_code=404)
     return HTMLResponse(ctx.pages.retro_page(known), headers=HEADERS)
 
@@ -174,7 +189,7 @@ async def events(request: Request) -> Response:
     target = request.query_params.get("incident", "")
 
     def version() -> str:
-        known = ctx.board.find(target) if target else None
+        known = ctx.lookup.cached(target) if target else None
         if known is not None:
             return ctx.pages.incident_fragment(known).version
         return ctx.pages.board_fragment().version
@@ -217,24 +232,37 @@ def healthz(request: Request) -> Response:
 
 
 def readyz(request: Request) -> Response:
-    """503 while draining, before the first daemon cycle, when a tracker is down or the
-    daemon has not cycled for three minutes; 200 otherwise. The body says which."""
+    """503 while draining, before the first daemon cycle, when the daemon has not cycled for
+    three minutes, or when it backs off every tracker it reads; 200 otherwise.
+
+    One tracker down of several is not a reason: every replica shares the outage, and
+    taking them all out of the load balancer would cut off the pages, the gate API and the
+    webhooks of the trackers that work. It is listed under ``degraded``, and ``trackers``
+    says how each one is.
+    """
     ctx: Context = request.app.state.ctx
     age = ctx.board.cycle_age()
-    down = ctx.board.trackers_down()
+    trackers = ctx.board.trackers()
+    down = [kind for kind, t in trackers.items() if not t["up"]]
     problems: list[str] = []
+    degraded: list[str] = []
     if ctx.draining.is_set():
         problems.append("draining: shutting down")
     if age is None:
         problems.append("the first daemon cycle has not finished")
     elif age > READY_CYCLE_SECONDS:
         problems.append(f"the last daemon cycle started {age:.0f} s ago")
-    problems += [f"tracker {kind} is unreachable (backing off)" for kind in down]
+    if down and len(down) == len(trackers):
+        problems.append(f"no tracker is reachable: {', '.join(down)} (backing off)")
+    else:
+        degraded += [f"tracker {kind} is unreachable (backing off)" for kind in down]
     body: dict[str, Any] = {
         "ready": not problems,
         "problems": problems,
+        "degraded": degraded,
         "last_cycle_age_seconds": age,
         "trackers_down": down,
+        "trackers": trackers,
     }
     return JSONResponse(body, status_code=503 if problems else 200)
 

@@ -2,8 +2,11 @@
 
 The daemon re-reads incidents (incrementally, and at once when a webhook pokes one); after
 each read it calls :meth:`Board.seen`, which bumps :attr:`Board.generation` and wakes every
-server-sent-event stream waiting in :meth:`Board.wait`. Verdicts are computed once per folded
-state (the same :func:`~sync_incident.views.verdicts` as ``show``), not once per page view.
+server-sent-event stream waiting in :meth:`Board.wait`; so does an incident the daemon stops
+watching (:meth:`Board.dropped`) and an incident read on demand
+(:class:`~sync_incident.serve.lookup.Lookup` calls :meth:`Board.touch`). Verdicts are
+computed once per folded state (the same :func:`~sync_incident.views.verdicts` as ``show``),
+not once per page view.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.readiness import Verdict
@@ -56,9 +59,19 @@ class Board:
         self._changed = asyncio.Event()  # replaced after each read: waiters of that read wake
         self._verdicts: dict[str, tuple[IncidentState, list[Verdict]]] = {}
         daemon.listeners.append(self.seen)
+        daemon.dropped.append(self.dropped)
 
     def seen(self, watch: Watch) -> None:
         """A listener on the daemon: an incident was just read."""
+        self.touch()
+
+    def dropped(self, watch: Watch) -> None:
+        """A listener on the daemon: it no longer watches ``watch`` (off the status page)."""
+        self._verdicts.pop(watch.ref.key, None)
+        self.touch()
+
+    def touch(self) -> None:
+        """What the pages show changed: render again, and wake the streams."""
         self.generation += 1
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
@@ -81,13 +94,21 @@ class Board:
         return out
 
     def find(self, text: str) -> Known | None:
-        """The watched incident ``text`` names (any reference form), None when not watched."""
+        """The watched incident ``text`` names (any reference form), None when not watched.
+
+        Pages and the API ask :meth:`~sync_incident.serve.lookup.Lookup.find`, which asks this
+        first and reads an incident the daemon does not watch on demand.
+        """
         try:
             ref = parse_ref(text)
         except ReferenceError:
             return None
         watch = next((w for w in self._daemon.watches.values() if w.ref.key == ref.key), None)
         return self._known(watch) if watch is not None else None
+
+    def known_of(self, ref: IncidentRef, state: IncidentState, facts: Facts) -> Known:
+        """An incident the daemon does not watch, as read just now (verdicts as for the rest)."""
+        return Known(ref, state, facts, verdicts(state, self.policy, facts))
 
     def _known(self, watch: Watch) -> Known:
         state = watch.state
@@ -108,6 +129,22 @@ class Board:
     def trackers_down(self) -> list[str]:
         now = self._daemon.clock()
         return sorted(kind for kind, h in self._daemon.health.items() if h.down(now))
+
+    def trackers(self) -> dict[str, dict[str, Any]]:
+        """Each tracker over the network this server reads: up, or backed off (how long)."""
+        from sync_incident.trackers import kinds_in_use, over_http
+
+        daemon, now = self._daemon, self._daemon.clock()
+        used = set(kinds_in_use(daemon.settings)) | {w.ref.kind for w in daemon.watches.values()}
+        out: dict[str, dict[str, Any]] = {}
+        for kind in sorted(used & set(over_http())):
+            health = daemon.health.get(kind)
+            if health is None or not health.down(now) or health.down_until is None:
+                out[kind] = {"up": True}
+                continue
+            wait = (health.down_until - now).total_seconds()
+            out[kind] = {"up": False, "failures": health.failures, "retry_in_seconds": wait}
+        return out
 
     def cycle_age(self) -> float | None:
         """Seconds since the last daemon cycle started (None before the first one ends)."""

@@ -87,13 +87,17 @@ def _version(html: str) -> str:
 def _env() -> jinja2.Environment:
     import jinja2
 
-    return jinja2.Environment(
+    from sync_incident.views import web_url
+
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("sync_incident", "templates"),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.tests["web_url"] = web_url  # `{% if url is web_url %}`: only http(s) becomes an href
+    return env
 
 
 class Pages:
@@ -204,10 +208,20 @@ class Pages:
         from markupsafe import escape
 
         body = (
-            f"<p>{escape(text)} is not an incident this server watches. "
-            'Incidents it watches are listed on <a href="/">the status page</a>.</p>'
+            f"<p>{escape(text)} is not an incident this server can show: not on the trackers "
+            "it reads, no such bug or issue, or no incident was opened on it. Active incidents "
+            'are listed on <a href="/">the status page</a>.</p>'
         )
-        return self._page("Not watched", Rendered(body, _version(body)), "/?fragment=board")
+        return self._page("Not found", Rendered(body, _version(body)), "/?fragment=board")
+
+    def unreadable(self, text: str, why: str) -> str:
+        from markupsafe import escape
+
+        body = (
+            f"<p>{escape(text)} could not be read just now ({escape(why)}); try again in a "
+            'minute. Active incidents are listed on <a href="/">the status page</a>.</p>'
+        )
+        return self._page("Not available", Rendered(body, _version(body)), "/?fragment=board")
 
     def _page(self, heading: str, part: Rendered, fragment: str, stream: str = "/events") -> str:
         from markupsafe import Markup

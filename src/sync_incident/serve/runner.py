@@ -1,11 +1,12 @@
 """One process: the daemon's cycle and the web application, sharing what the daemon knows.
 
 :class:`Server` builds the daemon (polls, reminders, digests, checkpoints: unchanged), the
-board over its watches, the pages and the Starlette app, and runs uvicorn next to the daemon
-loop on one asyncio event loop. :meth:`Server.drain` (SIGTERM, SIGINT) stops both gracefully:
-``/readyz`` turns 503 and event streams end, uvicorn stops accepting connections and lets
-in-flight requests finish (a webhook's witness post included), the daemon finishes its
-in-flight reads and writes, then the process exits 0.
+board over its watches, the lookup of the incidents it does not watch, the pages and the
+Starlette app, and runs uvicorn next to the daemon loop on one asyncio event loop.
+:meth:`Server.drain` (SIGTERM, SIGINT) stops both gracefully: ``/readyz`` turns 503 and
+event streams end, uvicorn stops accepting connections and lets in-flight requests finish
+(a webhook's witness post included), the daemon finishes its in-flight reads and writes,
+then the process exits 0.
 
 Every tracker client of the process goes through a :class:`~.metrics.CountingTransport`, so
 ``/metrics`` counts each request on the wire.
@@ -25,12 +26,16 @@ import uvicorn
 from sync_incident.daemon.poller import Daemon
 from sync_incident.serve.app import Context, create_app
 from sync_incident.serve.board import Board
+from sync_incident.serve.lookup import READ_SECONDS, Lookup, configured
 from sync_incident.serve.metrics import Meter
 from sync_incident.serve.pages import Pages
 from sync_incident.serve.webhooks import ReplayStore
 
 if TYPE_CHECKING:
     from sync_incident.config import Settings
+    from sync_incident.core.policy import Facts
+    from sync_incident.core.refs import IncidentRef
+    from sync_incident.core.state import IncidentState
     from sync_incident.service import Session
 
 log = logging.getLogger("sync_incident.serve")
@@ -64,11 +69,21 @@ class Server:
 
         self.daemon = Daemon(settings, metered, **daemon_options)
         self.board = Board(self.daemon, settings.policy)
+        session = metered()
+
+        async def read(ref: IncidentRef) -> tuple[IncidentState, Facts]:
+            seconds = min(settings.gate.deadline_seconds, READ_SECONDS)
+            reading = await session.read_within(ref, seconds)
+            return reading.state, reading.facts
+
+        lookup = Lookup(self.board, read, allowed=configured(settings), keep=self.daemon.interval)
+        self.daemon.dropped.append(lambda watch: lookup.forget(watch.ref))
         self.ctx = Context(
             settings=settings,
             daemon=self.daemon,
-            session=metered(),
+            session=session,
             board=self.board,
+            lookup=lookup,
             pages=Pages(self.board, events=settings.serve.timeline_events),
             meter=self.meter,
             replays=ReplayStore(settings.serve.replay_window),

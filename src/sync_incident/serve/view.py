@@ -20,7 +20,7 @@ from sync_incident.core.policy import Policy
 from sync_incident.core.readiness import Verdict
 from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import Entry, IncidentState
-from sync_incident.views import age
+from sync_incident.views import age, web_url
 
 # status -> (symbol, words); the symbol is decoration, the words carry the meaning
 CELLS = {
@@ -159,7 +159,7 @@ def card(
         key=ref.key,
         href=href(ref),
         title=state.title or "(no title)",
-        url=state.url if state.url != state.ref else "",
+        url=state.url if state.url != state.ref and web_url(state.url) else "",
         slug=slug(ref.key),
         status=state.status,
         severity=state.severity or "",

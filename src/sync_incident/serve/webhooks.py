@@ -14,7 +14,8 @@ anything else is read:
 6. otherwise: for a GitHub comment deleted or edited whose old text carried events, a
    :class:`~sync_incident.core.events.Witnessed` event is posted on the incident (once: its id
    derives from the delivery's content, so replicas and replays post the same event), then
-   the daemon re-reads the incident at once (:meth:`~sync_incident.daemon.Daemon.poke`): 202.
+   the daemon re-reads the incident at once (:meth:`~sync_incident.daemon.Daemon.poke`) and
+   what was read of it on demand is forgotten (:meth:`~.lookup.Lookup.forget`): 202.
 
 A failure while recording a witness answers 503 and forgets the delivery id, so a redelivery
 (GitHub's "Redeliver" button) tries again. The server never posts anything else here.
@@ -278,6 +279,7 @@ async def _dispatch(ctx: Context, source: str, delivery: str, change: Change) ->
             ctx.replays.release(delivery)  # a redelivery may try again
             error = getattr(exc, "message", "") or "no answer in time"
             return _answer(ctx, source, "error", 503, incident=incident, error=error)
+    ctx.lookup.forget(change.ref)  # a page read on demand reads it again at the next view
     if not ctx.daemon.poke(change.ref, discover=change.discover):
         result = "not-watched"
     return _answer(ctx, source, result, 202, incident=incident)
