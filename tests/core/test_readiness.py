@@ -439,6 +439,18 @@ def test_every_reason_is_a_complete_sentence() -> None:
         for reason in verdict_for(case).reasons:
             assert reason.split(":")[0] in ("Not ready", "Blocked", "In doubt"), reason
             assert reason[0].isupper()
+            assert reason.endswith((".", "!", "?")), reason
+
+
+def test_reasons_from_free_text_end_with_one_stop() -> None:
+    inc = both(opened())
+    inc.post("alice", HoldRaised(release=FF, reason="a crash spike on startup"))
+    inc.post("quinn", SignoffRevoked(team="QA", release=FF, reason="a new crash signature."))
+    state = fold(inc.comments, kind="local", policy=POLICY, now=T0 + timedelta(days=1))
+    reasons = readiness(state, FF, policy=POLICY).reasons
+    assert any(r.endswith(": a crash spike on startup.") for r in reasons), reasons
+    assert any(r.endswith(": a new crash signature.") for r in reasons), reasons
+    assert not any(r.endswith("..") for r in reasons), reasons
 
 
 def test_verdict_names_who_signed_and_when() -> None:

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.releases import normalise_release, release_key
+from sync_incident.core.sentences import clause, sentence
 from sync_incident.core.state import Hold, IncidentState, ShipRecord, Signoff
 from sync_incident.core.times import utc as when
 
@@ -101,7 +102,9 @@ def readiness(
     doubts = _doubt_reasons(state)
     reasons = _record_reasons(state, release)
     holds = [h for h in state.holds if release_key(h.release) == key]
-    reasons += [f"Blocked: {h.by} holds {release} since {when(h.at)}: {h.reason}" for h in holds]
+    reasons += [
+        f"Blocked: {h.by} holds {release} since {when(h.at)}: {sentence(h.reason)}" for h in holds
+    ]
     every_hold = holds + [h for h in state.released_holds if release_key(h.release) == key]
     teams = _required(release, required, policy)
     if not teams:
@@ -135,7 +138,7 @@ def readiness(
 def _doubt_reasons(state: IncidentState) -> list[str]:
     """Each unchecked doubt, as the reason it comes first: nothing else can be trusted."""
     return [
-        f"In doubt: {d.where}" + (f" by {d.author}" if d.author else "") + f": {d.detail}; "
+        f"In doubt: {d.where}" + (f" by {d.author}" if d.author else "") + f": {clause(d.detail)}; "
         "the record cannot be trusted until the incident commander checks it."
         for d in state.doubts
     ]
@@ -234,8 +237,11 @@ def _unsigned(
     if revoked:
         last = revoked[-1]
         at = last.revoked_at or last.at
-        why = f"{team}'s sign-off on {release} was revoked by {last.revoked_by} at {when(at)}: {last.revoke_reason}"
-        reasons.append(f"Not ready: {why}")
+        why = (
+            f"{team}'s sign-off on {release} was revoked by {last.revoked_by} at {when(at)}: "
+            + clause(last.revoke_reason)
+        )
+        reasons.append(f"Not ready: {sentence(why)}")
         return TeamStatus(
             team=team,
             status="revoked",
