@@ -263,7 +263,7 @@ def test_accept_naming_someone_elses_handoff_is_refused(
         capsys, "--db", str(db), "--as", "bob", "accept", offered, "--handoff", handoff_id[-6:]
     )
     assert code == 3
-    assert errors(err)[0].startswith("refused: the rules would reject this handoff.accepted")
+    assert errors(err)[0].startswith("refused: the rules would reject this acceptance of a handoff")
     assert state(db)["ic"] == "dana"
 
 
@@ -314,7 +314,7 @@ def test_release_hold_by_a_third_person_is_refused_and_posts_nothing(
     )
     assert code == 3
     assert errors(err) == [
-        "refused: the rules would reject this hold.released event: only alice, who raised "
+        "refused: the rules would reject this release of a hold: only alice, who raised "
         "the hold, or the incident commander (dana) can release it"
     ]
     assert "hint: nothing was posted" in err
@@ -893,7 +893,7 @@ def test_demo_plays_the_release_story_with_real_commands(
     ):
         assert line in out, line
     assert (
-        "refused: the rules would reject this hold.released event: only alice, who raised "
+        "refused: the rules would reject this release of a hold: only alice, who raised "
         "the hold, or the incident commander (dana) can release it"
     ) in err
     verdicts = [line for line in out.splitlines() if line.endswith("Product 2.0.3 (local:1)")]
