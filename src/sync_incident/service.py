@@ -443,9 +443,7 @@ def outcome_of(state: IncidentState, policy: Policy, events: Sequence[Event]) ->
 
     lines = []
     for release in state.releases:
-        verdict = readiness(state, release, policy=policy)
-        first = f": {verdict.reasons[0]}" if verdict.reasons else ""
-        lines.append(f"{release}: {verdict.label}{first}")
+        lines.append(f"{release}: {readiness(state, release, policy=policy).headline}")
     return lines
 
 

@@ -528,3 +528,12 @@ def test_release_without_a_version_is_refused() -> None:
 def test_release_is_normalised_in_the_verdict() -> None:
     verdict = verdict_for(Case(s_ready, release="  Firefox   96.0.1 "))
     assert verdict.release == "Firefox 96.0.1" and verdict.ready
+
+
+def test_headline_says_the_verdict_once_then_the_first_reason() -> None:
+    assert verdict_for(CASES["ready-with-both-signoffs"]).headline == "READY"
+    assert verdict_for(CASES["missing-team"]).headline == (
+        "NOT READY — Firefox 96.0.1 has no sign-off from Releng."
+    )
+    doubt = verdict_for(CASES["vanished-hold-comment-is-doubt"]).headline
+    assert doubt.startswith("IN DOUBT — comment 4 by alice: a comment carrying events"), doubt

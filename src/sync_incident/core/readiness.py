@@ -83,6 +83,25 @@ class Verdict(BaseModel):
     def missing(self) -> list[str]:
         return [t.team for t in self.teams if not t.signed]
 
+    @property
+    def headline(self) -> str:
+        """``NOT READY — Firefox 96.0.1 has no sign-off from QA.``: the verdict and what to act on.
+
+        The first reason loses its own label ("Not ready: "), which the verdict already says.
+        """
+        return f"{self.label} — {unlabelled(self.reasons[0])}" if self.reasons else self.label
+
+
+LABELS = ("Not ready: ", "Blocked: ", "In doubt: ")
+
+
+def unlabelled(reason: str) -> str:
+    """A reason without its leading label, for a line that already names the verdict."""
+    for label in LABELS:
+        if reason.startswith(label):
+            return reason.removeprefix(label)
+    return reason
+
 
 def readiness(
     state: IncidentState,
