@@ -178,6 +178,22 @@ def test_step_title_on_an_existing_step_renames_it(db: Path, policy: Path) -> No
     assert state(db)["checklist"][0]["title"] == "Verify the fix on nightly"
 
 
+def test_step_rerun_with_the_same_title_records_no_title_change(db: Path, policy: Path) -> None:
+    ref = opened(db, policy)
+    run(db, policy, "step", ref, "--step", "4", "--title", "Verify the fix on nightly")
+    before = len(state(db)["timeline"])
+    code, out = run(db, policy, "step", ref, "--step", "4", "--title", "Verify the fix on nightly")
+    assert code == 0, out
+    assert "New title" not in out and "nothing posted" in out
+    assert len(state(db)["timeline"]) == before
+    code, out = run(
+        db, policy, "step", ref, "--step", "4", "--title", "Verify the fix on nightly", "--state",
+        "doing",
+    )  # fmt: skip
+    assert code == 0 and "is now doing" in out and "New title" not in out, out
+    assert '"title"' not in state(db)["timeline"][-1]["data"]
+
+
 def test_a_status_without_next_update_keeps_the_promise_unless_cleared(
     db: Path, policy: Path
 ) -> None:
