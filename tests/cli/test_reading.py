@@ -94,7 +94,7 @@ def test_show_starts_with_one_verdict_line_per_release_and_the_first_reason(
         + out.split("since ", 1)[1].split(":", 2)[0]
         + ":"
         + out.split("since ", 1)[1].split(":", 2)[1]
-        + ": crash spike"
+        + ": crash spike."
     )
     assert "  QA: missing" in out and "  Releng: missing" in out
 
