@@ -75,14 +75,17 @@ def build(cls: type[M], **fields: Any) -> M:
     try:
         return cls(**fields)
     except ValidationError as exc:
+        from sync_incident.core.validation import plain
+
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
+        said = plain(error)
+        message = said.message
         if message == "must not be empty":
             message = "must not be empty or only spaces"
         raise UsageError(
             f"--{where.replace('_', '-')}: {message}" if where else message,
-            hint="see the command's --help for what each option takes",
+            hint=said.hint or "see the command's --help for what each option takes",
         ) from None
 
 

@@ -266,6 +266,30 @@ def test_every_error_is_one_line_and_a_hint(
         assert errors(err), err
 
 
+def test_an_option_outside_its_choices_is_explained_in_words(db: Path, policy: Path) -> None:
+    ref = opened(db, policy)
+    run(db, policy, "step", ref, "--step", "4", "--title", "Verify the fix on nightly")
+    code, out = run(db, policy, "step", ref, "--step", "4", "--state", "finished")
+    assert code == 64
+    assert out.splitlines() == [
+        "usage error: --state: 'finished' is not a valid state (todo, doing, done, blocked)",
+        "hint: use one of: todo, doing, done, blocked",
+    ]
+
+
+def test_a_config_value_of_the_wrong_type_is_explained_in_words(
+    db: Path, policy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = policy.with_name("config.toml")
+    config.write_text('[bugzilla]\npoll_minutes = "often"\n', encoding="utf-8")
+    code, _, err = entry(capsys, "--db", str(db), "--config", str(config), "show", "local:1")
+    assert code == 78
+    (message, hint) = err.splitlines()
+    assert message.endswith(": [bugzilla] poll_minutes: 'often' is not a number"), message
+    assert hint.startswith("hint: write a number"), hint
+    assert "Input should" not in err and "unable to parse" not in err
+
+
 def test_a_refused_accept_exits_3(db: Path, policy: Path) -> None:
     ref = opened(db, policy)
     assert run(db, policy, "accept", ref, who="quinn")[0] == 3
