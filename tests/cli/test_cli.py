@@ -731,6 +731,33 @@ def test_gate_with_a_release_without_version_exits_2(
     assert code == 2
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("gate", "local:5", "--release", REL, "--require", "QA", "--json"),  # no such incident
+        ("gate", "local:1", "--release", "Firefox", "--json"),  # no version
+        ("gate", "local:1", "--release", REL, "--json", "--bogus"),  # a bad option
+    ],
+    ids=["not-found", "no-version", "bad-option"],
+)
+def test_gate_json_that_cannot_decide_still_prints_json(
+    db: Path, incident: str, args: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sync_incident.core.readiness import VERDICT_SCHEMA
+
+    code, out, err = entry(capsys, "--db", str(db), *args)
+    assert code == 2
+    data = json.loads(out)
+    (line,) = errors(err)
+    assert data == {
+        "schema_version": VERDICT_SCHEMA,
+        "ready": False,
+        "verdict": "could-not-decide",
+        "error": line,
+        "hint": err.split("hint: ", 1)[1].strip(),
+    }
+
+
 def test_gate_with_an_unknown_option_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = entry(capsys, "gate", "local:1", "--release", REL, "--bogus")
     assert code == 2

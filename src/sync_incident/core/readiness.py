@@ -103,6 +103,22 @@ def unlabelled(reason: str) -> str:
     return reason
 
 
+def undecided(error: str, hint: str = "") -> dict[str, object]:
+    """What ``gate --json`` and ``/api/gate`` say when the gate could not decide (exit 2, 503).
+
+    The same keys a script reads first on a verdict (``schema_version``, ``ready``,
+    ``verdict``), so one check of ``ready`` covers every outcome; ``error`` is the one-line
+    error the gate prints on stderr, ``hint`` what to do about it.
+    """
+    return {
+        "schema_version": VERDICT_SCHEMA,
+        "ready": False,
+        "verdict": "could-not-decide",
+        "error": error,
+        "hint": hint,
+    }
+
+
 def readiness(
     state: IncidentState,
     release: str,

@@ -95,6 +95,8 @@ async def gate(request: Request) -> Response:
     """The gate's verdict, read fresh; fails closed (503) on any error whatsoever."""
     from starlette.responses import JSONResponse, Response
 
+    from sync_incident.core.readiness import undecided
+
     ctx: Context = request.app.state.ctx
     try:
         verdict = await _verdict(ctx, request)
@@ -106,12 +108,7 @@ async def gate(request: Request) -> Response:
         log.warning(
             "gate could not decide", extra={"event": "gate", "error": f"{label}: {message}"}
         )
-        body = {
-            "ready": False,
-            "verdict": "could-not-decide",
-            "error": f"could not decide ({label}): {message}",
-            "hint": hint,
-        }
+        body = undecided(f"could not decide ({label}): {message}", hint)  # as `gate --json`
         return JSONResponse(body, status_code=503, headers={"Cache-Control": "no-store"})
     ctx.meter.gate[verdict.verdict] += 1
     status = 200 if verdict.ready else 409
