@@ -315,3 +315,23 @@ def test_show_lists_links(db: Path, policy: Path) -> None:
 def test_ok_helper_still_works(db: Path) -> None:
     ok(db, "open", "--local", "--title", "T", "--release", REL)
     assert state(db)["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [("status", "--next-update"), ("step", "--due"), ("note", "--occurred-at")],
+)
+def test_time_options_list_every_form_the_parser_accepts(
+    command: str, option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    from sync_incident.core.times import HINT
+
+    code, out, _ = entry(capsys, command, "--help")
+    help_text = " ".join(out.split())
+    assert code == 0 and option in help_text
+    forms = re.findall(r"'([^']+)'", HINT)
+    assert "18:00 Europe/Berlin" in forms and "+2h" in forms
+    for form in [*forms, "ISO 8601"]:
+        assert f"{form}" in help_text, (form, help_text)

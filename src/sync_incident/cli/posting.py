@@ -335,7 +335,11 @@ def handoff(
     ] = None,
     next_: Annotated[
         list[str] | None,
-        typer.Option("--next", help="A next step: 'what | owner | by' (repeat; all three needed)."),
+        typer.Option(
+            "--next",
+            help="A next step: 'what | owner | by' (repeat; all three needed; by: a time as "
+            "--due takes it, e.g. 'Finish step 5 | beatrice | 18:00 Europe/Berlin').",
+        ),
     ] = None,
     notify: Annotated[
         list[str] | None, typer.Option("--notify", help="Whom to notify when done (repeat).")
