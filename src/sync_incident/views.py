@@ -16,7 +16,8 @@ from pydantic import BaseModel
 
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.readiness import Verdict, readiness
-from sync_incident.core.state import STATE_SCHEMA, Handoff, IncidentState
+from sync_incident.core.releases import release_key
+from sync_incident.core.state import STATE_SCHEMA, Handoff, IncidentState, Signoff
 from sync_incident.core.times import utc
 
 WIDTH = 100
@@ -49,12 +50,49 @@ def verdicts(state: IncidentState, policy: Policy, facts: Facts | None = None) -
     return [readiness(state, r, policy=policy, facts=facts) for r in state.releases]
 
 
-def incident_json(state: IncidentState, found: list[Verdict]) -> str:
-    """``show --json``: the state, with each release as ``gate --json`` reports it."""
+def incident_json(
+    state: IncidentState,
+    found: list[Verdict],
+    *,
+    policy: Policy | None = None,
+    facts: Facts | None = None,
+) -> str:
+    """``show --json``: the state, with each release as ``gate --json`` reports it.
+
+    Each sign-off carries its ``status`` as the gate sees it (signed, stale; revoked in
+    ``revoked_signoffs``), so the top-level list never contradicts ``releases[]``.
+    """
     data: dict[str, Any] = state.model_dump(mode="json")
     data["schema_version"] = STATE_SCHEMA
+    for signoff, shown in zip(state.signoffs, data["signoffs"], strict=True):
+        shown["status"] = signoff_status(state, signoff, found, policy, facts)
+    for shown in data["revoked_signoffs"]:
+        shown["status"] = "revoked"
     data["releases"] = [v.model_dump(mode="json") for v in found]
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def signoff_status(
+    state: IncidentState,
+    signoff: Signoff,
+    found: list[Verdict],
+    policy: Policy | None = None,
+    facts: Facts | None = None,
+) -> str:
+    """A sign-off in force as the gate sees it: ``signed`` or ``stale`` (or why it cannot count).
+
+    From the gate's verdict on its release; for a team the release does not require, the
+    verdict the gate would give if it did.
+    """
+    key = release_key(signoff.release)
+    for verdict in found:
+        if release_key(verdict.release) != key:
+            continue
+        for team in verdict.teams:
+            if team.team.casefold() == signoff.team.casefold():
+                return team.status
+    alone = readiness(state, signoff.release, required=[signoff.team], policy=policy, facts=facts)
+    return alone.teams[0].status if alone.teams else "signed"
 
 
 def state_text(

@@ -616,6 +616,29 @@ def test_json_schema_keys_are_stable(db: Path, held: str) -> None:
     )
 
 
+SIGNOFF_KEYS = {
+    "team",
+    "release",
+    "by",
+    "at",
+    "pos",
+    "statement",
+    "event_id",
+    "revoked_by",
+    "revoked_at",
+    "revoke_reason",
+    "status",
+}
+
+
+def test_signoff_json_keys_are_stable(db: Path, incident: str) -> None:
+    _signed(db, incident)
+    ok(db, "revoke", incident, "--team", "QA", "--release", REL, "--reason", "a regression")
+    data = state(db)
+    assert set(data["signoffs"][0]) == SIGNOFF_KEYS
+    assert set(data["revoked_signoffs"][0]) == SIGNOFF_KEYS
+
+
 def test_show_of_a_missing_local_incident_is_not_found(
     db: Path, incident: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

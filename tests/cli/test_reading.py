@@ -83,6 +83,36 @@ def test_show_json_carries_each_release_exactly_as_the_gate_reports_it(
     assert release["teams"][0]["status"] == "stale"  # QA signed before alice's hold
 
 
+def test_show_json_signoffs_carry_the_gates_status_for_each(db: Path, policy: Path) -> None:
+    ref = opened(db, policy)
+    for who, args in (
+        ("quinn", ("signoff", ref, "--team", "QA", "--release", REL)),
+        ("rachel", ("signoff", ref, "--team", "Releng", "--release", REL)),
+        ("morgan", ("signoff", ref, "--team", "Relman", "--release", REL)),  # not required
+        ("alice", ("hold", ref, "--release", REL, "--reason", "a crash spike on startup")),
+        ("alice", ("release-hold", ref, "--release", REL, "--reason", "It was a driver bug.")),
+        ("rachel", ("signoff", ref, "--team", "Releng", "--release", REL)),
+    ):
+        assert run(db, policy, *args, who=who)[0] == 0, args
+    shown = json.loads(run(db, policy, "show", ref, "--json")[1])
+    statuses = {s["team"]: s["status"] for s in shown["signoffs"]}
+    assert statuses == {"QA": "stale", "Releng": "signed", "Relman": "stale"}
+    teams = {t["team"]: t["status"] for t in shown["releases"][0]["teams"]}
+    assert teams == {"QA": "stale", "Releng": "signed"}  # the same as the top-level list
+
+
+def test_show_json_marks_revoked_signoffs_revoked(db: Path, policy: Path) -> None:
+    ref = opened(db, policy)
+    run(db, policy, "signoff", ref, "--team", "QA", "--release", REL, who="quinn")
+    run(
+        db, policy, "revoke", ref, "--team", "QA", "--release", REL, "--reason",
+        "a new crash signature", who="quinn",
+    )  # fmt: skip
+    shown = json.loads(run(db, policy, "show", ref, "--json")[1])
+    assert [s["status"] for s in shown["revoked_signoffs"]] == ["revoked"]
+    assert shown["releases"][0]["teams"][0]["status"] == "revoked"
+
+
 def test_show_starts_with_one_verdict_line_per_release_and_the_first_reason(
     db: Path, policy: Path
 ) -> None:

@@ -39,7 +39,7 @@ def show_incident(ctx: typer.Context, words: list[str], as_json: bool, full: boo
             state, policy = reading.state, session.policy
             found = verdicts(state, policy, reading.facts)
             if as_json:
-                return incident_json(state, found)
+                return incident_json(state, found, policy=policy, facts=reading.facts)
             limit = None if full else 15
             tz = session.settings.timezone
             return state_text(state, found, timeline=limit, policy=policy, reader_tz=tz)

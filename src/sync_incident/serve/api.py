@@ -87,7 +87,7 @@ def incident(request: Request) -> Response:
     if known is None or known.state is None:
         why = "not watched by this server" if known is None else "not read yet"
         return JSONResponse({"error": f"{text}: {why}"}, status_code=404)
-    body = incident_json(known.state, known.verdicts)
+    body = incident_json(known.state, known.verdicts, policy=ctx.board.policy, facts=known.facts)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
