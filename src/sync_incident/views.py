@@ -102,13 +102,18 @@ def state_text(
     timeline: int | None = 15,
     policy: Policy | None = None,
     reader_tz: str | None = None,
+    reader: str | None = None,
 ) -> str:
-    """The incident at a glance; ``timeline`` = how many recent entries (None = all)."""
+    """The incident at a glance; ``timeline`` = how many recent entries (None = all).
+
+    ``reader`` (who runs the command) and ``reader_tz`` (their timezone) add their own clock to
+    the times a pending handoff asks for, beside the recipient's.
+    """
     policy = policy or Policy()
     found = found if found is not None else verdicts(s, policy)
     out = _head(s, found)
     out += _releases(found)
-    out += _handoffs(s, policy, reader_tz)
+    out += _handoffs(s, policy, reader_tz, reader)
     out += _work(s)
     out += _doubts(s)
     out += _timeline(s, timeline)
@@ -178,11 +183,13 @@ def _team_line(name: str, status: str, team: Any) -> str:
     return f"{name}: missing"
 
 
-def _handoffs(s: IncidentState, policy: Policy, reader_tz: str | None) -> list[str]:
+def _handoffs(
+    s: IncidentState, policy: Policy, reader_tz: str | None, reader: str | None = None
+) -> list[str]:
     out: list[str] = []
     for offer in s.pending_handoffs:
-        out += ["", _offer_head(offer, "PENDING")]
-        out += _offer_body(offer, policy, reader_tz)
+        out += ["", _offer_head(offer, "PENDING") + _stale(offer, policy)]
+        out += _offer_body(offer, policy, reader_tz, reader)
     accepted = [h for h in s.handoffs if h.status == "accepted"]
     if accepted and not s.pending_handoffs:
         last = accepted[-1]
@@ -211,7 +218,21 @@ def _offer_head(offer: Handoff, label: str) -> str:
     )
 
 
-def _offer_body(offer: Handoff, policy: Policy, reader_tz: str | None) -> list[str]:
+def _stale(offer: Handoff, policy: Policy) -> str:
+    """`` — STALE, over the 2 h the policy allows`` once a pending handoff waited that long."""
+    limit = policy.stale_handoff_minutes
+    if offer.waited_minutes is None or offer.waited_minutes < limit:
+        return ""
+    hours, minutes = divmod(limit, 60)
+    allowed = " ".join(
+        p for p in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "") if p
+    )
+    return f" — STALE, over the {allowed} the policy allows"
+
+
+def _offer_body(
+    offer: Handoff, policy: Policy, reader_tz: str | None, reader: str | None = None
+) -> list[str]:
     out = [f"  Done: {offer.done}", f"  To do: {offer.todo}"]
     recipient = policy.people.get(offer.to)
     their_tz = recipient.timezone if recipient else None
@@ -220,13 +241,25 @@ def _offer_body(offer: Handoff, policy: Policy, reader_tz: str | None) -> list[s
         if step.owner:
             line += f" — {step.owner}"
         if step.by is not None:
-            zones = [z for z in (local(step.by, reader_tz), local(step.by, their_tz)) if z]
-            extra = f" ({'; '.join(dict.fromkeys(zones))})" if zones else ""
-            line += f", by {when(step.by)}{extra}"
+            if reader == offer.to:  # the recipient reads: their clock is "you"
+                line += f", by {when(step.by)}{_zones(step.by, their_tz, offer.to, None)}"
+            else:
+                line += f", by {when(step.by)}{_zones(step.by, reader_tz, offer.to, their_tz)}"
         out.append(line)
     if offer.notify:
         out.append(f"  Notify when done: {', '.join(offer.notify)}")
     return out
+
+
+def _zones(moment: datetime, reader_tz: str | None, recipient: str, their_tz: str | None) -> str:
+    """`` (12:00 America/New_York for you; 18:00 Europe/Berlin for beatrice)``: the time as the
+    reader and the recipient of a handoff each read it, once when their zones agree."""
+    mine, theirs = local(moment, reader_tz), local(moment, their_tz)
+    if mine and mine == theirs:
+        return f" ({mine} for you and {recipient})"
+    parts = [f"{mine} for you" if mine else "", f"{theirs} for {recipient}" if theirs else ""]
+    shown = [p for p in parts if p]
+    return f" ({'; '.join(shown)})" if shown else ""
 
 
 def _work(s: IncidentState) -> list[str]:

@@ -159,6 +159,41 @@ def test_show_displays_a_pending_handoff_in_full_in_both_timezones(db: Path, pol
     assert "Last handoff: dana → beatrice (incident commander)" in after and "accepted" in after
 
 
+def _offer_with_a_time(db: Path, policy: Path) -> str:
+    ref = opened(db, policy)
+    code, out = run(
+        db, policy, "handoff", ref, "--to", "beatrice", "--done", "Steps 1 to 3 are done.",
+        "--todo", "Step 4 remains.", "--next",
+        "Verify Firefox 96.0.1 on nightly | beatrice | 2030-01-12 18:00 UTC",
+    )  # fmt: skip
+    assert code == 0, out
+    return ref
+
+
+def _next_line(shown: str) -> str:
+    return next(line for line in shown.splitlines() if line.startswith("  Next: "))
+
+
+def test_show_gives_a_handoff_time_on_the_readers_clock_too(db: Path, policy: Path) -> None:
+    ref = _offer_with_a_time(db, policy)
+    assert _next_line(run(db, policy, "show", ref, who="dana")[1]).endswith(
+        "by 2030-01-12 18:00 UTC (13:00 America/Toronto for you; 19:00 Europe/Berlin for beatrice)"
+    )
+    assert _next_line(run(db, policy, "show", ref, who="beatrice")[1]).endswith(
+        "(19:00 Europe/Berlin for you)"
+    )
+
+
+def test_show_falls_back_to_the_configured_timezone_for_a_reader_without_one(
+    db: Path, policy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = _offer_with_a_time(db, policy)
+    monkeypatch.setenv("SYNC_INCIDENT_TIMEZONE", "Asia/Tokyo")
+    assert _next_line(run(db, policy, "show", ref, who="rachel")[1]).endswith(
+        "(Sun 03:00 Asia/Tokyo for you; 19:00 Europe/Berlin for beatrice)"
+    )
+
+
 def test_handoff_needs_an_owner_and_a_time_for_each_next_step(db: Path, policy: Path) -> None:
     ref = opened(db, policy)
     code, out = run(
