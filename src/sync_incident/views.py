@@ -188,7 +188,7 @@ def _handoffs(
 ) -> list[str]:
     out: list[str] = []
     for offer in s.pending_handoffs:
-        out += ["", _offer_head(offer, "PENDING") + _stale(offer, policy)]
+        out += ["", _offer_head(offer, "PENDING", _stale(offer, policy))]
         out += _offer_body(offer, policy, reader_tz, reader)
     accepted = [h for h in s.handoffs if h.status == "accepted"]
     if accepted and not s.pending_handoffs:
@@ -211,10 +211,10 @@ def _what(offer: Handoff) -> str:
     return "incident commander" if offer.role == "ic" else "steps " + ", ".join(offer.steps)
 
 
-def _offer_head(offer: Handoff, label: str) -> str:
+def _offer_head(offer: Handoff, label: str, stale: str = "") -> str:
     return (
         f"Handoff {label}: {offer.by} → {offer.to} ({_what(offer)}), offered {when(offer.at)}, "
-        f"waiting {age(offer.waited_minutes)} (handoff {offer.id})"
+        f"waiting {age(offer.waited_minutes)}{stale} (handoff {offer.id})"
     )
 
 
