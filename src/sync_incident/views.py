@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from sync_incident.core.policy import Facts, Policy
-from sync_incident.core.readiness import Verdict, readiness
+from sync_incident.core.readiness import Verdict, readiness, unlabelled
 from sync_incident.core.releases import release_key
 from sync_incident.core.state import STATE_SCHEMA, Handoff, IncidentState, Signoff
 from sync_incident.core.times import utc
@@ -128,7 +128,7 @@ def _head(s: IncidentState, found: list[Verdict]) -> list[str]:
         out.append("  No incident has been opened here yet: run `sync-incident open` on it.")
         return out
     for v in found:
-        reason = f" — {v.reasons[0]}" if v.reasons else ""
+        reason = f" — {unlabelled(v.reasons[0])}" if v.reasons else ""  # the label says it
         out.append(f"  {v.label:<9} {v.release}{reason}")
     if not found:
         out.append("  No release is named: add one with `sync-incident add-release`.")
@@ -383,7 +383,7 @@ def listing_text(found: Listing) -> str:
         out.append(f"{inc.ref}: {inc.title} ({inc.severity or '?'}) · IC {inc.ic or 'none'}")
         for rel in inc.releases:
             label = {"ready": "READY", "not-ready": "NOT READY", "in-doubt": "IN DOUBT"}
-            reason = f" — {rel.reason}" if rel.reason else ""
+            reason = f" — {unlabelled(rel.reason)}" if rel.reason else ""
             out.append(f"  {label[rel.verdict]:<9} {rel.release}{reason}")
         out += [f"  HOLD {h}" for h in inc.holds]
         out += [f"  Handoff pending: {h}" for h in inc.pending_handoffs]

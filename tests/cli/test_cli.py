@@ -500,7 +500,7 @@ def test_show_prints_the_incident_for_a_person(db: Path, held: str) -> None:
     out = ok(db, "show", held).stdout
     assert out.startswith("local:1: Startup crash in Firefox 96.0.1")
     assert "Incident commander: dana" in out
-    assert "  NOT READY Firefox 96.0.1 — Blocked: alice holds Firefox 96.0.1 since" in out
+    assert "  NOT READY Firefox 96.0.1 — alice holds Firefox 96.0.1 since" in out
     assert "  HOLD by alice since" in out
 
 

@@ -120,7 +120,7 @@ def test_show_starts_with_one_verdict_line_per_release_and_the_first_reason(
     run(db, policy, "hold", ref, "--release", REL, "--reason", "crash spike", who="alice")
     out = run(db, policy, "show", ref)[1]
     assert out.splitlines()[1] == (
-        f"  NOT READY {REL} — Blocked: alice holds {REL} since "
+        f"  NOT READY {REL} — alice holds {REL} since "
         + out.split("since ", 1)[1].split(":", 2)[0]
         + ":"
         + out.split("since ", 1)[1].split(":", 2)[1]
@@ -302,7 +302,7 @@ def test_list_shows_active_incidents_with_their_verdicts(db: Path, policy: Path)
     code, out = run(db, policy, "list")
     assert code == 0
     assert out.startswith(
-        "local:1: Crash spike (S2) · IC dana\n  NOT READY Firefox 96.0.1 — Blocked"
+        "local:1: Crash spike (S2) · IC dana\n  NOT READY Firefox 96.0.1 — alice holds"
     )
     data = json.loads(run(db, policy, "list", "--json")[1])
     assert data["schema_version"] == 1
