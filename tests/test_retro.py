@@ -37,6 +37,7 @@ from sync_incident.core.events import (
     Link,
     Note,
     RetroNote,
+    SignoffRevoked,
 )
 from sync_incident.core.fold import fold
 from sync_incident.core.policy import Policy
@@ -323,10 +324,81 @@ def test_release_readiness_is_the_gates_verdict(recorded: Retro) -> None:
             verdict.required,
             verdict.reasons,
         )
-        assert sorted(row.missing + row.stale) == sorted(
+        assert sorted(row.missing + row.revoked + row.stale) == sorted(
             t.team for t in verdict.teams if not t.signed
         )
-    assert "Gate verdict at the end of the record: **not ready**." in render_markdown(recorded)
+        assert row.verdict == verdict.label
+    assert "Gate verdict at the end of the record: **NOT READY**, because:" in (
+        render_markdown(recorded)
+    )
+
+
+def _recorded_with(*extra: tuple[str, str, Event]) -> Retro:
+    """The recorded incident with more events: (author, "HH:MM" on 11 January, event)."""
+    comments = _comments()
+    for n, (who, at, event) in enumerate(extra):
+        when = datetime.fromisoformat(f"2022-01-11T{at}:00+00:00")
+        comments.append(Comment(f"96{n}", Account(who), when, codec.render(event)))
+    comments.sort(key=lambda c: c.created_at)
+    return build_retro(_recorded_state(comments), _policy(), now=NOW)
+
+
+def _second_hold() -> tuple[tuple[str, str, Event], ...]:
+    """A hold on the fixed release raised and released after its ship decision (16:00)."""
+    hold = HoldRaised(id=_fixed_id(600), release="Firefox 96.0.2", reason="a new crash signature")
+    released = HoldReleased(
+        id=_fixed_id(601), release="Firefox 96.0.2", hold=hold.id, reason="not our crash"
+    )
+    return (("quinn@example.com", "17:00", hold), ("quinn@example.com", "17:30", released))
+
+
+def test_a_ship_decision_the_gate_calls_stale_is_marked_stale() -> None:
+    retro = _recorded_with(*_second_hold())
+    fixed = next(r for r in retro.release_rows if r.release == "Firefox 96.0.2")
+    (ship,) = fixed.ships
+    assert ship.stale is not None and "predates the hold quinn raised" in ship.stale
+    text = render_markdown(retro)
+    line = next(x for x in text.splitlines() if x.startswith("- **Ship decision**"))
+    assert " by Morgan: " in line and " — **stale:** morgan's ship decision" in line, line
+    assert line.endswith("Relman must say to ship Firefox 96.0.2 again."), line
+    assert 'class="tag stale">stale</span> morgan' in render_html(retro)
+    signed = [x for x in text.splitlines() if "signs off on Firefox 96.0.2" in x]
+    assert signed and all(" — **stale:** " in x for x in signed), signed
+
+
+def test_a_revoked_team_is_revoked_not_missing() -> None:
+    revoke = SignoffRevoked(
+        id=_fixed_id(610), release="Firefox 96.0.2", team="QA", reason="a new crash signature"
+    )
+    retro = _recorded_with(("quinn@example.com", "17:00", revoke))
+    fixed = next(r for r in retro.release_rows if r.release == "Firefox 96.0.2")
+    assert (fixed.missing, fixed.revoked, fixed.verdict) == ([], ["QA"], "NOT READY")
+    text = render_markdown(retro)
+    assert "Required sign-offs: QA, Releng — **revoked: QA**." in text
+    assert "**missing: QA**" not in text
+
+
+def test_an_in_doubt_release_is_labelled_in_doubt_not_not_ready() -> None:
+    comments = [
+        replace(c, edited=True) if '"team":"QA","release":"Firefox 96.0.2"' in c.body else c
+        for c in _comments()
+    ]
+    retro = build_retro(_recorded_state(comments), _policy(), now=NOW)
+    fixed = next(r for r in retro.release_rows if r.release == "Firefox 96.0.2")
+    assert fixed.verdict == "IN DOUBT"
+    assert "Gate verdict at the end of the record: **IN DOUBT**, because:" in (
+        render_markdown(retro)
+    )
+    assert 'data-verdict="IN DOUBT"' in render_html(retro)
+
+
+def test_each_gate_reason_is_its_own_line() -> None:
+    retro = _recorded_with(*_second_hold())
+    text = render_markdown(retro)
+    reasons = [x for x in text.splitlines() if x[:3] in ("1. ", "2. ", "3. ")]
+    fixed = next(r for r in retro.release_rows if r.release == "Firefox 96.0.2")
+    assert len(fixed.reasons) == 2 and all(r.endswith(".") for r in fixed.reasons)
+    assert [f"{n}. {r}" for n, r in enumerate(fixed.reasons, 1)] == reasons[-2:]
 
 
 def test_a_signoff_before_a_later_hold_is_stale_not_given() -> None:

@@ -362,10 +362,13 @@ def load_settings(
     try:
         settings = Settings(config_file=path, policy_file=policy_file, **(overrides or {}))
     except ValidationError as exc:
+        from sync_incident.core.validation import plain
+
         sources = [str(p) for p in (path, policy_file) if p] or ["defaults"]
+        first = plain(exc.errors()[0]).hint or "fix the named keys"
         raise ConfigError(
             f"invalid configuration ({' + '.join(sources)} + environment): {first_errors(exc)}",
-            hint="fix the named keys; `sync-incident config check` shows what is in force",
+            hint=f"{first}; `sync-incident config check` shows what is in force",
         ) from None
     problems = settings.policy.validate_references()
     if problems:
@@ -376,13 +379,26 @@ def load_settings(
 
 
 def first_errors(exc: ValidationError, limit: int = 3) -> str:
-    """``bugzilla.url: message; ...`` without pydantic's wording ("Value error, ...")."""
+    """``[bugzilla] poll_minutes: 'often' is not a number; ...``: as the file names places."""
+    from sync_incident.core.validation import plain
+
     parts = []
     for error in exc.errors()[:limit]:
-        where = ".".join(str(p) for p in error["loc"]) or "config"
-        message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        parts.append(f"{where}: {message}")
+        parts.append(f"{config_key(error['loc'])}: {plain(error).message}")
     more = len(exc.errors()) - limit
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def config_key(loc: tuple[int | str, ...]) -> str:
+    """Where a key is, as TOML writes it: ``[bugzilla] poll_minutes``, ``timezone``."""
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int) and parts:
+            parts[-1] += f"[{part}]"
+        else:
+            parts.append(str(part))
+    if not parts:
+        return "config"
+    if len(parts) == 1:
+        return parts[0]
+    return f"[{'.'.join(parts[:-1])}] {parts[-1]}"

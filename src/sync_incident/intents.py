@@ -41,6 +41,14 @@ M = TypeVar("M", bound=BaseModel)
 CLEAR = ("none", "clear", "-")
 
 
+class Unchanged(Exception):  # not an error: the record already says it
+    """What the person asked for is already on the record: nothing to post (exit 0)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass
 class Actor:
     """Who acts: their name in the policy, their timezone, the time, and notes for them."""
@@ -67,14 +75,17 @@ def build(cls: type[M], **fields: Any) -> M:
     try:
         return cls(**fields)
     except ValidationError as exc:
+        from sync_incident.core.validation import plain
+
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
+        said = plain(error)
+        message = said.message
         if message == "must not be empty":
             message = "must not be empty or only spaces"
         raise UsageError(
             f"--{where.replace('_', '-')}: {message}" if where else message,
-            hint="see the command's --help for what each option takes",
+            hint=said.hint or "see the command's --help for what each option takes",
         ) from None
 
 
@@ -270,15 +281,26 @@ def step(
     due: datetime | None = None,
     note: str = "",
 ) -> list[Event]:
-    """Add the step when it does not exist yet (needs a title), else update it (title too)."""
-    exists = any(s.step == step_id for s in state.checklist)
-    if not exists:
+    """Add the step when it does not exist yet (needs a title), else update it (title too).
+
+    A title equal to the step's current one is no change: it is neither recorded nor said
+    again, and when nothing else changes, :class:`Unchanged` says so and nothing is posted.
+    """
+    current = next((s for s in state.checklist if s.step == step_id), None)
+    if current is None:
         if not title:
             raise UsageError(
                 f"there is no step {step_id} yet", hint="pass --title to add it to the checklist"
             )
         fields = {"owner": owner, "state": step_state or "todo", "due": due}
         return [build(StepAdded, step=step_id, title=title, **fields)]
+    if title is not None and " ".join(title.split()) == " ".join(current.title.split()):
+        title = None
+        if step_state is None and owner is None and due is None and not note:
+            raise Unchanged(
+                f"Step {step_id} is already titled {current.title!r}: nothing changed, "
+                "nothing posted."
+            )
     fields = {"state": step_state, "owner": owner, "due": due, "note": note}
     return [build(StepUpdated, step=step_id, title=title, **fields)]
 

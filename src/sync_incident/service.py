@@ -30,6 +30,7 @@ from sync_incident.core.refs import IncidentRef, TrackerKind
 from sync_incident.core.rules import teams_claimed
 from sync_incident.core.sentences import Context
 from sync_incident.core.state import IncidentState
+from sync_incident.core.summaries import noun
 from sync_incident.mirror import mirror_for
 from sync_incident.trackers import BuildContext, Sleep, build_tracker, kinds_in_use
 from sync_incident.trackers.base import (
@@ -442,9 +443,7 @@ def outcome_of(state: IncidentState, policy: Policy, events: Sequence[Event]) ->
 
     lines = []
     for release in state.releases:
-        verdict = readiness(state, release, policy=policy)
-        first = f": {verdict.reasons[0]}" if verdict.reasons else ""
-        lines.append(f"{release}: {verdict.label}{first}")
+        lines.append(f"{release}: {readiness(state, release, policy=policy).headline}")
     return lines
 
 
@@ -454,6 +453,6 @@ def refuse_if_rejected(state: IncidentState, events: Sequence[Event]) -> None:
     for entry in state.timeline:
         if entry.comment_id == PENDING_ID and entry.event_id in ids and not entry.accepted:
             raise RefusedError(
-                f"the rules would reject this {entry.type} event: {entry.reason}",
+                f"the rules would reject this {noun(entry.type)}: {entry.reason}",
                 hint="nothing was posted",
             )

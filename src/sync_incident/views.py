@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from sync_incident.core.policy import Facts, Policy
-from sync_incident.core.readiness import Verdict, readiness
-from sync_incident.core.state import STATE_SCHEMA, Handoff, IncidentState
+from sync_incident.core.readiness import Verdict, readiness, unlabelled
+from sync_incident.core.releases import release_key
+from sync_incident.core.state import STATE_SCHEMA, Handoff, IncidentState, Signoff
 from sync_incident.core.times import utc
 
 WIDTH = 100
@@ -66,12 +67,49 @@ def verdicts(state: IncidentState, policy: Policy, facts: Facts | None = None) -
     return [readiness(state, r, policy=policy, facts=facts) for r in state.releases]
 
 
-def incident_json(state: IncidentState, found: list[Verdict]) -> str:
-    """``show --json``: the state, with each release as ``gate --json`` reports it."""
+def incident_json(
+    state: IncidentState,
+    found: list[Verdict],
+    *,
+    policy: Policy | None = None,
+    facts: Facts | None = None,
+) -> str:
+    """``show --json``: the state, with each release as ``gate --json`` reports it.
+
+    Each sign-off carries its ``status`` as the gate sees it (signed, stale; revoked in
+    ``revoked_signoffs``), so the top-level list never contradicts ``releases[]``.
+    """
     data: dict[str, Any] = state.model_dump(mode="json")
     data["schema_version"] = STATE_SCHEMA
+    for signoff, shown in zip(state.signoffs, data["signoffs"], strict=True):
+        shown["status"] = signoff_status(state, signoff, found, policy, facts)
+    for shown in data["revoked_signoffs"]:
+        shown["status"] = "revoked"
     data["releases"] = [v.model_dump(mode="json") for v in found]
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def signoff_status(
+    state: IncidentState,
+    signoff: Signoff,
+    found: list[Verdict],
+    policy: Policy | None = None,
+    facts: Facts | None = None,
+) -> str:
+    """A sign-off in force as the gate sees it: ``signed`` or ``stale`` (or why it cannot count).
+
+    From the gate's verdict on its release; for a team the release does not require, the
+    verdict the gate would give if it did.
+    """
+    key = release_key(signoff.release)
+    for verdict in found:
+        if release_key(verdict.release) != key:
+            continue
+        for team in verdict.teams:
+            if team.team.casefold() == signoff.team.casefold():
+                return team.status
+    alone = readiness(state, signoff.release, required=[signoff.team], policy=policy, facts=facts)
+    return alone.teams[0].status if alone.teams else "signed"
 
 
 def state_text(
@@ -81,13 +119,18 @@ def state_text(
     timeline: int | None = 15,
     policy: Policy | None = None,
     reader_tz: str | None = None,
+    reader: str | None = None,
 ) -> str:
-    """The incident at a glance; ``timeline`` = how many recent entries (None = all)."""
+    """The incident at a glance; ``timeline`` = how many recent entries (None = all).
+
+    ``reader`` (who runs the command) and ``reader_tz`` (their timezone) add their own clock to
+    the times a pending handoff asks for, beside the recipient's.
+    """
     policy = policy or Policy()
     found = found if found is not None else verdicts(s, policy)
     out = _head(s, found)
     out += _releases(found)
-    out += _handoffs(s, policy, reader_tz)
+    out += _handoffs(s, policy, reader_tz, reader)
     out += _work(s)
     out += _doubts(s)
     out += _timeline(s, timeline)
@@ -102,7 +145,7 @@ def _head(s: IncidentState, found: list[Verdict]) -> list[str]:
         out.append("  No incident has been opened here yet: run `sync-incident open` on it.")
         return out
     for v in found:
-        reason = f" — {v.reasons[0]}" if v.reasons else ""
+        reason = f" — {unlabelled(v.reasons[0])}" if v.reasons else ""  # the label says it
         out.append(f"  {v.label:<9} {v.release}{reason}")
     if not found:
         out.append("  No release is named: add one with `sync-incident add-release`.")
@@ -157,11 +200,13 @@ def _team_line(name: str, status: str, team: Any) -> str:
     return f"{name}: missing"
 
 
-def _handoffs(s: IncidentState, policy: Policy, reader_tz: str | None) -> list[str]:
+def _handoffs(
+    s: IncidentState, policy: Policy, reader_tz: str | None, reader: str | None = None
+) -> list[str]:
     out: list[str] = []
     for offer in s.pending_handoffs:
-        out += ["", _offer_head(offer, "PENDING")]
-        out += _offer_body(offer, policy, reader_tz)
+        out += ["", _offer_head(offer, "PENDING", _stale(offer, policy))]
+        out += _offer_body(offer, policy, reader_tz, reader)
     accepted = [h for h in s.handoffs if h.status == "accepted"]
     if accepted and not s.pending_handoffs:
         last = accepted[-1]
@@ -183,14 +228,28 @@ def _what(offer: Handoff) -> str:
     return "incident commander" if offer.role == "ic" else "steps " + ", ".join(offer.steps)
 
 
-def _offer_head(offer: Handoff, label: str) -> str:
+def _offer_head(offer: Handoff, label: str, stale: str = "") -> str:
     return (
         f"Handoff {label}: {offer.by} → {offer.to} ({_what(offer)}), offered {when(offer.at)}, "
-        f"waiting {age(offer.waited_minutes)} (handoff {offer.id})"
+        f"waiting {age(offer.waited_minutes)}{stale} (handoff {offer.id})"
     )
 
 
-def _offer_body(offer: Handoff, policy: Policy, reader_tz: str | None) -> list[str]:
+def _stale(offer: Handoff, policy: Policy) -> str:
+    """`` — STALE, over the 2 h the policy allows`` once a pending handoff waited that long."""
+    limit = policy.stale_handoff_minutes
+    if offer.waited_minutes is None or offer.waited_minutes < limit:
+        return ""
+    hours, minutes = divmod(limit, 60)
+    allowed = " ".join(
+        p for p in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "") if p
+    )
+    return f" — STALE, over the {allowed} the policy allows"
+
+
+def _offer_body(
+    offer: Handoff, policy: Policy, reader_tz: str | None, reader: str | None = None
+) -> list[str]:
     out = [f"  Done: {offer.done}", f"  To do: {offer.todo}"]
     recipient = policy.people.get(offer.to)
     their_tz = recipient.timezone if recipient else None
@@ -199,13 +258,25 @@ def _offer_body(offer: Handoff, policy: Policy, reader_tz: str | None) -> list[s
         if step.owner:
             line += f" — {step.owner}"
         if step.by is not None:
-            zones = [z for z in (local(step.by, reader_tz), local(step.by, their_tz)) if z]
-            extra = f" ({'; '.join(dict.fromkeys(zones))})" if zones else ""
-            line += f", by {when(step.by)}{extra}"
+            if reader == offer.to:  # the recipient reads: their clock is "you"
+                line += f", by {when(step.by)}{_zones(step.by, their_tz, offer.to, None)}"
+            else:
+                line += f", by {when(step.by)}{_zones(step.by, reader_tz, offer.to, their_tz)}"
         out.append(line)
     if offer.notify:
         out.append(f"  Notify when done: {', '.join(offer.notify)}")
     return out
+
+
+def _zones(moment: datetime, reader_tz: str | None, recipient: str, their_tz: str | None) -> str:
+    """`` (12:00 America/New_York for you; 18:00 Europe/Berlin for beatrice)``: the time as the
+    reader and the recipient of a handoff each read it, once when their zones agree."""
+    mine, theirs = local(moment, reader_tz), local(moment, their_tz)
+    if mine and mine == theirs:
+        return f" ({mine} for you and {recipient})"
+    parts = [f"{mine} for you" if mine else "", f"{theirs} for {recipient}" if theirs else ""]
+    shown = [p for p in parts if p]
+    return f" ({'; '.join(shown)})" if shown else ""
 
 
 def _work(s: IncidentState) -> list[str]:
@@ -329,7 +400,7 @@ def listing_text(found: Listing) -> str:
         out.append(f"{inc.ref}: {inc.title} ({inc.severity or '?'}) · IC {inc.ic or 'none'}")
         for rel in inc.releases:
             label = {"ready": "READY", "not-ready": "NOT READY", "in-doubt": "IN DOUBT"}
-            reason = f" — {rel.reason}" if rel.reason else ""
+            reason = f" — {unlabelled(rel.reason)}" if rel.reason else ""
             out.append(f"  {label[rel.verdict]:<9} {rel.release}{reason}")
         out += [f"  HOLD {h}" for h in inc.holds]
         out += [f"  Handoff pending: {h}" for h in inc.pending_handoffs]

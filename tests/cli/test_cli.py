@@ -263,7 +263,7 @@ def test_accept_naming_someone_elses_handoff_is_refused(
         capsys, "--db", str(db), "--as", "bob", "accept", offered, "--handoff", handoff_id[-6:]
     )
     assert code == 3
-    assert errors(err)[0].startswith("refused: the rules would reject this handoff.accepted")
+    assert errors(err)[0].startswith("refused: the rules would reject this acceptance of a handoff")
     assert state(db)["ic"] == "dana"
 
 
@@ -314,7 +314,7 @@ def test_release_hold_by_a_third_person_is_refused_and_posts_nothing(
     )
     assert code == 3
     assert errors(err) == [
-        "refused: the rules would reject this hold.released event: only alice, who raised "
+        "refused: the rules would reject this release of a hold: only alice, who raised "
         "the hold, or the incident commander (dana) can release it"
     ]
     assert "hint: nothing was posted" in err
@@ -500,7 +500,7 @@ def test_show_prints_the_incident_for_a_person(db: Path, held: str) -> None:
     out = ok(db, "show", held).stdout
     assert out.startswith("local:1: Startup crash in Firefox 96.0.1")
     assert "Incident commander: dana" in out
-    assert "  NOT READY Firefox 96.0.1 — Blocked: alice holds Firefox 96.0.1 since" in out
+    assert "  NOT READY Firefox 96.0.1 — alice holds Firefox 96.0.1 since" in out
     assert "  HOLD by alice since" in out
 
 
@@ -616,6 +616,29 @@ def test_json_schema_keys_are_stable(db: Path, held: str) -> None:
     )
 
 
+SIGNOFF_KEYS = {
+    "team",
+    "release",
+    "by",
+    "at",
+    "pos",
+    "statement",
+    "event_id",
+    "revoked_by",
+    "revoked_at",
+    "revoke_reason",
+    "status",
+}
+
+
+def test_signoff_json_keys_are_stable(db: Path, incident: str) -> None:
+    _signed(db, incident)
+    ok(db, "revoke", incident, "--team", "QA", "--release", REL, "--reason", "a regression")
+    data = state(db)
+    assert set(data["signoffs"][0]) == SIGNOFF_KEYS
+    assert set(data["revoked_signoffs"][0]) == SIGNOFF_KEYS
+
+
 def test_show_of_a_missing_local_incident_is_not_found(
     db: Path, incident: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -729,6 +752,33 @@ def test_gate_with_a_release_without_version_exits_2(
 ) -> None:
     code, _, _ = entry(capsys, "--db", str(db), "gate", incident, "--release", "Firefox")
     assert code == 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("gate", "local:5", "--release", REL, "--require", "QA", "--json"),  # no such incident
+        ("gate", "local:1", "--release", "Firefox", "--json"),  # no version
+        ("gate", "local:1", "--release", REL, "--json", "--bogus"),  # a bad option
+    ],
+    ids=["not-found", "no-version", "bad-option"],
+)
+def test_gate_json_that_cannot_decide_still_prints_json(
+    db: Path, incident: str, args: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sync_incident.core.readiness import VERDICT_SCHEMA
+
+    code, out, err = entry(capsys, "--db", str(db), *args)
+    assert code == 2
+    data = json.loads(out)
+    (line,) = errors(err)
+    assert data == {
+        "schema_version": VERDICT_SCHEMA,
+        "ready": False,
+        "verdict": "could-not-decide",
+        "error": line,
+        "hint": err.split("hint: ", 1)[1].strip(),
+    }
 
 
 def test_gate_with_an_unknown_option_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -893,7 +943,7 @@ def test_demo_plays_the_release_story_with_real_commands(
     ):
         assert line in out, line
     assert (
-        "refused: the rules would reject this hold.released event: only alice, who raised "
+        "refused: the rules would reject this release of a hold: only alice, who raised "
         "the hold, or the incident commander (dana) can release it"
     ) in err
     verdicts = [line for line in out.splitlines() if line.endswith("Product 2.0.3 (local:1)")]

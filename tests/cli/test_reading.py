@@ -83,6 +83,36 @@ def test_show_json_carries_each_release_exactly_as_the_gate_reports_it(
     assert release["teams"][0]["status"] == "stale"  # QA signed before alice's hold
 
 
+def test_show_json_signoffs_carry_the_gates_status_for_each(db: Path, policy: Path) -> None:
+    ref = opened(db, policy)
+    for who, args in (
+        ("quinn", ("signoff", ref, "--team", "QA", "--release", REL)),
+        ("rachel", ("signoff", ref, "--team", "Releng", "--release", REL)),
+        ("morgan", ("signoff", ref, "--team", "Relman", "--release", REL)),  # not required
+        ("alice", ("hold", ref, "--release", REL, "--reason", "a crash spike on startup")),
+        ("alice", ("release-hold", ref, "--release", REL, "--reason", "It was a driver bug.")),
+        ("rachel", ("signoff", ref, "--team", "Releng", "--release", REL)),
+    ):
+        assert run(db, policy, *args, who=who)[0] == 0, args
+    shown = json.loads(run(db, policy, "show", ref, "--json")[1])
+    statuses = {s["team"]: s["status"] for s in shown["signoffs"]}
+    assert statuses == {"QA": "stale", "Releng": "signed", "Relman": "stale"}
+    teams = {t["team"]: t["status"] for t in shown["releases"][0]["teams"]}
+    assert teams == {"QA": "stale", "Releng": "signed"}  # the same as the top-level list
+
+
+def test_show_json_marks_revoked_signoffs_revoked(db: Path, policy: Path) -> None:
+    ref = opened(db, policy)
+    run(db, policy, "signoff", ref, "--team", "QA", "--release", REL, who="quinn")
+    run(
+        db, policy, "revoke", ref, "--team", "QA", "--release", REL, "--reason",
+        "a new crash signature", who="quinn",
+    )  # fmt: skip
+    shown = json.loads(run(db, policy, "show", ref, "--json")[1])
+    assert [s["status"] for s in shown["revoked_signoffs"]] == ["revoked"]
+    assert shown["releases"][0]["teams"][0]["status"] == "revoked"
+
+
 def test_show_starts_with_one_verdict_line_per_release_and_the_first_reason(
     db: Path, policy: Path
 ) -> None:
@@ -90,11 +120,11 @@ def test_show_starts_with_one_verdict_line_per_release_and_the_first_reason(
     run(db, policy, "hold", ref, "--release", REL, "--reason", "crash spike", who="alice")
     out = run(db, policy, "show", ref)[1]
     assert out.splitlines()[1] == (
-        f"  NOT READY {REL} — Blocked: alice holds {REL} since "
+        f"  NOT READY {REL} — alice holds {REL} since "
         + out.split("since ", 1)[1].split(":", 2)[0]
         + ":"
         + out.split("since ", 1)[1].split(":", 2)[1]
-        + ": crash spike"
+        + ": crash spike."
     )
     assert "  QA: missing" in out and "  Releng: missing" in out
 
@@ -127,6 +157,41 @@ def test_show_displays_a_pending_handoff_in_full_in_both_timezones(db: Path, pol
     run(db, policy, "accept", ref, who="beatrice")
     after = run(db, policy, "show", ref)[1]
     assert "Last handoff: dana → beatrice (incident commander)" in after and "accepted" in after
+
+
+def _offer_with_a_time(db: Path, policy: Path) -> str:
+    ref = opened(db, policy)
+    code, out = run(
+        db, policy, "handoff", ref, "--to", "beatrice", "--done", "Steps 1 to 3 are done.",
+        "--todo", "Step 4 remains.", "--next",
+        "Verify Firefox 96.0.1 on nightly | beatrice | 2030-01-12 18:00 UTC",
+    )  # fmt: skip
+    assert code == 0, out
+    return ref
+
+
+def _next_line(shown: str) -> str:
+    return next(line for line in shown.splitlines() if line.startswith("  Next: "))
+
+
+def test_show_gives_a_handoff_time_on_the_readers_clock_too(db: Path, policy: Path) -> None:
+    ref = _offer_with_a_time(db, policy)
+    assert _next_line(run(db, policy, "show", ref, who="dana")[1]).endswith(
+        "by 2030-01-12 18:00 UTC (13:00 America/Toronto for you; 19:00 Europe/Berlin for beatrice)"
+    )
+    assert _next_line(run(db, policy, "show", ref, who="beatrice")[1]).endswith(
+        "(19:00 Europe/Berlin for you)"
+    )
+
+
+def test_show_falls_back_to_the_configured_timezone_for_a_reader_without_one(
+    db: Path, policy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = _offer_with_a_time(db, policy)
+    monkeypatch.setenv("SYNC_INCIDENT_TIMEZONE", "Asia/Tokyo")
+    assert _next_line(run(db, policy, "show", ref, who="rachel")[1]).endswith(
+        "(Sun 03:00 Asia/Tokyo for you; 19:00 Europe/Berlin for beatrice)"
+    )
 
 
 def test_handoff_needs_an_owner_and_a_time_for_each_next_step(db: Path, policy: Path) -> None:
@@ -178,6 +243,22 @@ def test_step_title_on_an_existing_step_renames_it(db: Path, policy: Path) -> No
     assert state(db)["checklist"][0]["title"] == "Verify the fix on nightly"
 
 
+def test_step_rerun_with_the_same_title_records_no_title_change(db: Path, policy: Path) -> None:
+    ref = opened(db, policy)
+    run(db, policy, "step", ref, "--step", "4", "--title", "Verify the fix on nightly")
+    before = len(state(db)["timeline"])
+    code, out = run(db, policy, "step", ref, "--step", "4", "--title", "Verify the fix on nightly")
+    assert code == 0, out
+    assert "New title" not in out and "nothing posted" in out
+    assert len(state(db)["timeline"]) == before
+    code, out = run(
+        db, policy, "step", ref, "--step", "4", "--title", "Verify the fix on nightly", "--state",
+        "doing",
+    )  # fmt: skip
+    assert code == 0 and "is now doing" in out and "New title" not in out, out
+    assert '"title"' not in state(db)["timeline"][-1]["data"]
+
+
 def test_a_status_without_next_update_keeps_the_promise_unless_cleared(
     db: Path, policy: Path
 ) -> None:
@@ -221,7 +302,7 @@ def test_list_shows_active_incidents_with_their_verdicts(db: Path, policy: Path)
     code, out = run(db, policy, "list")
     assert code == 0
     assert out.startswith(
-        "local:1: Crash spike (S2) · IC dana\n  NOT READY Firefox 96.0.1 — Blocked"
+        "local:1: Crash spike (S2) · IC dana\n  NOT READY Firefox 96.0.1 — alice holds"
     )
     data = json.loads(run(db, policy, "list", "--json")[1])
     assert data["schema_version"] == 1
@@ -250,6 +331,30 @@ def test_every_error_is_one_line_and_a_hint(
         assert errors(err), err
 
 
+def test_an_option_outside_its_choices_is_explained_in_words(db: Path, policy: Path) -> None:
+    ref = opened(db, policy)
+    run(db, policy, "step", ref, "--step", "4", "--title", "Verify the fix on nightly")
+    code, out = run(db, policy, "step", ref, "--step", "4", "--state", "finished")
+    assert code == 64
+    assert out.splitlines() == [
+        "usage error: --state: 'finished' is not a valid state (todo, doing, done, blocked)",
+        "hint: use one of: todo, doing, done, blocked",
+    ]
+
+
+def test_a_config_value_of_the_wrong_type_is_explained_in_words(
+    db: Path, policy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = policy.with_name("config.toml")
+    config.write_text('[bugzilla]\npoll_minutes = "often"\n', encoding="utf-8")
+    code, _, err = entry(capsys, "--db", str(db), "--config", str(config), "show", "local:1")
+    assert code == 78
+    (message, hint) = err.splitlines()
+    assert message.endswith(": [bugzilla] poll_minutes: 'often' is not a number"), message
+    assert hint.startswith("hint: write a number"), hint
+    assert "Input should" not in err and "unable to parse" not in err
+
+
 def test_a_refused_accept_exits_3(db: Path, policy: Path) -> None:
     ref = opened(db, policy)
     assert run(db, policy, "accept", ref, who="quinn")[0] == 3
@@ -275,3 +380,23 @@ def test_show_lists_links(db: Path, policy: Path) -> None:
 def test_ok_helper_still_works(db: Path) -> None:
     ok(db, "open", "--local", "--title", "T", "--release", REL)
     assert state(db)["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [("status", "--next-update"), ("step", "--due"), ("note", "--occurred-at")],
+)
+def test_time_options_list_every_form_the_parser_accepts(
+    command: str, option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    from sync_incident.core.times import HINT
+
+    code, out, _ = entry(capsys, command, "--help")
+    help_text = " ".join(out.split())
+    assert code == 0 and option in help_text
+    forms = re.findall(r"'([^']+)'", HINT)
+    assert "18:00 Europe/Berlin" in forms and "+2h" in forms
+    for form in [*forms, "ISO 8601"]:
+        assert f"{form}" in help_text, (form, help_text)

@@ -103,6 +103,18 @@ def test_a_deleted_hold_followed_by_a_later_event_is_doubt_without_any_cache() -
     assert HOLD.id in verdict.reasons[0] and "cannot see" in verdict.reasons[0]
 
 
+def test_a_doubt_names_the_event_in_words_not_by_its_wire_type() -> None:
+    comments = chain(
+        ("dana@example.com", OPEN),
+        ("alice@example.com", HOLD),
+        ("quinn@example.com", QA),
+    )
+    del comments[1]  # the hold is gone; quinn's sign-off still names it
+    (reason,) = gate(state_of(comments)).reasons[:1]
+    assert "quinn's sign-off follows event" in reason, reason
+    assert "signoff.given" not in reason
+
+
 def test_a_gap_in_the_trackers_numbering_is_doubt_for_every_reader() -> None:
     comments = [
         Comment(c.id, c.author, c.created_at, c.body, order=c.order, seq=n)

@@ -439,6 +439,18 @@ def test_every_reason_is_a_complete_sentence() -> None:
         for reason in verdict_for(case).reasons:
             assert reason.split(":")[0] in ("Not ready", "Blocked", "In doubt"), reason
             assert reason[0].isupper()
+            assert reason.endswith((".", "!", "?")), reason
+
+
+def test_reasons_from_free_text_end_with_one_stop() -> None:
+    inc = both(opened())
+    inc.post("alice", HoldRaised(release=FF, reason="a crash spike on startup"))
+    inc.post("quinn", SignoffRevoked(team="QA", release=FF, reason="a new crash signature."))
+    state = fold(inc.comments, kind="local", policy=POLICY, now=T0 + timedelta(days=1))
+    reasons = readiness(state, FF, policy=POLICY).reasons
+    assert any(r.endswith(": a crash spike on startup.") for r in reasons), reasons
+    assert any(r.endswith(": a new crash signature.") for r in reasons), reasons
+    assert not any(r.endswith("..") for r in reasons), reasons
 
 
 def test_verdict_names_who_signed_and_when() -> None:
@@ -516,3 +528,12 @@ def test_release_without_a_version_is_refused() -> None:
 def test_release_is_normalised_in_the_verdict() -> None:
     verdict = verdict_for(Case(s_ready, release="  Firefox   96.0.1 "))
     assert verdict.release == "Firefox 96.0.1" and verdict.ready
+
+
+def test_headline_says_the_verdict_once_then_the_first_reason() -> None:
+    assert verdict_for(CASES["ready-with-both-signoffs"]).headline == "READY"
+    assert verdict_for(CASES["missing-team"]).headline == (
+        "NOT READY — Firefox 96.0.1 has no sign-off from Releng."
+    )
+    doubt = verdict_for(CASES["vanished-hold-comment-is-doubt"]).headline
+    assert doubt.startswith("IN DOUBT — comment 4 by alice: a comment carrying events"), doubt

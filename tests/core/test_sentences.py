@@ -232,3 +232,40 @@ def test_the_retract_golden_names_its_event_by_the_timeline_summary() -> None:
 def test_without_a_context_every_sentence_still_renders(event: Event) -> None:
     text = codec.Renderer().human(event)
     assert text and "None" not in text
+
+
+def test_resolve_lists_each_release_and_its_final_state_word_for_word() -> None:
+    from sync_incident.core.policy import Policy, ProductPolicy
+    from sync_incident.service import outcome_of
+
+    fixed = "Firefox 96.0.2"
+    policy = Policy(products={"Firefox": ProductPolicy(required_signoffs=["QA", "Releng"])})
+    resolve = Resolved(summary=f"{fixed} shipped and the crash rate is at baseline")
+    events: list[Event] = [
+        Opened(title="Startup crash spike", releases=[REL, fixed], ic="dana"),
+        HOLD,
+        SignoffGiven(team="QA", release=fixed, statement=f"QA signs off on {fixed}."),
+        SignoffGiven(team="Releng", release=fixed, statement=f"Releng signs off on {fixed}."),
+        resolve,
+    ]
+    authors = ["dana", "alice", "quinn", "rachel", "dana"]
+    comments = [
+        Comment(str(n), Account(who), T, codec.render(e), order=n)
+        for n, (who, e) in enumerate(zip(authors, events, strict=True), 1)
+    ]
+    before = fold(comments[:-1], kind="local", policy=policy, now=T)
+    after = fold(comments, kind="local", policy=policy, now=T)
+    context = Context(
+        actor="dana",
+        ref="bug 1750000",
+        state=before,
+        outcome=outcome_of(after, policy, [resolve]),
+    )
+    assert codec.Renderer().human(resolve, context) == (
+        "dana (incident commander) resolved bug 1750000 (Startup crash spike): Firefox 96.0.2 "
+        "shipped and the crash rate is at baseline.\n"
+        "Final state of the releases:\n"
+        "- Firefox 96.0.1: NOT READY — alice holds Firefox 96.0.1 since 2022-01-12 14:03 UTC: "
+        "a crash spike on startup.\n"
+        "- Firefox 96.0.2: READY"
+    )

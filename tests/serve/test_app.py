@@ -184,6 +184,7 @@ def test_the_gate_api_fails_closed_with_503(world: World, params: dict[str, str]
     assert answer.status_code == 503, answer.text
     data = answer.json()
     assert data["ready"] is False and data["verdict"] == "could-not-decide"
+    assert set(data) == {"schema_version", "ready", "verdict", "error", "hint"}  # as gate --json
 
 
 def test_the_gate_api_fails_closed_when_the_tracker_is_down(world: World) -> None:

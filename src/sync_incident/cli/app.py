@@ -134,25 +134,45 @@ class Undecided(SyncIncidentError):
 
 
 class GateCommand(TyperCommand):
-    """The gate fails closed: a bad option is as much "could not decide" as a dead tracker."""
+    """The gate fails closed: a bad option is as much "could not decide" as a dead tracker.
+
+    With ``--json``, a script still gets JSON on stdout (``verdict: could-not-decide``, the
+    same object ``/api/gate`` answers with), besides the error line on stderr and exit 2.
+    """
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
     ) -> Any:
+        as_json = "--json" in args  # before parsing: click consumes ``args``
         try:
             return super().make_context(info_name, args, parent, **extra)
         except typer.TyperException as exc:
-            raise Undecided(exc) from None
+            raise _undecided(exc, as_json) from None
 
     def invoke(self, ctx: Any) -> Any:
+        as_json = bool(ctx.params.get("as_json"))
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except SyncIncidentError as exc:
-            raise Undecided(exc) from None
+            raise _undecided(exc, as_json) from None
         except Exception as exc:  # a bug must not pass a release either
-            raise Undecided(SyncIncidentError(_redacted(exc))) from None
+            raise _undecided(SyncIncidentError(_redacted(exc)), as_json) from None
+
+
+def _undecided(cause: SyncIncidentError | typer.TyperException, as_json: bool) -> Undecided:
+    """The gate's failure; with ``--json`` its JSON is printed first, for scripts."""
+    failure = Undecided(cause)
+    if as_json:
+        import json
+
+        from sync_incident.core.readiness import undecided
+
+        error = " ".join(f"{failure.label}: {failure.message}".split())
+        hint = " ".join(failure.hint.split())
+        typer.echo(json.dumps(undecided(error, hint), indent=2, ensure_ascii=False))
+    return failure
 
 
 @app.callback(invoke_without_command=True)

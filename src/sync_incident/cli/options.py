@@ -117,7 +117,11 @@ ReleaseOpt = Annotated[
     str, typer.Option("--release", "-r", help="Exact product and version, e.g. 'Firefox 96.0.1'.")
 ]
 FullOpt = Annotated[bool, typer.Option("--full", help="Show the whole timeline.")]
-TIME_HELP = "Time: '2022-01-12 14:03' (UTC), ISO 8601 with offset, or '+90m' / '+2h' / '+1d'."
+# the forms core.times accepts (its HINT); not imported from there: `--help` must start fast
+TIME_HELP = (
+    "Time: '18:00 Europe/Berlin', 'tomorrow 09:00', '09:00' (in your timezone, else UTC), "
+    "'2022-01-12 14:03 UTC', ISO 8601 with an offset, or '+90m' / '+2h' / '+1d'."
+)
 
 
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why, as a real sentence (required).")]

@@ -52,22 +52,31 @@ def post(
     done: Callable[[Outcome], str] | None = None,
 ) -> None:
     """Read the incident once, build events from its state and who acts, post them, say so."""
+    from sync_incident.intents import Unchanged
+
     ref = ref_of(words)
     notes: list[str] = []
 
-    async def go() -> Outcome:
+    async def go() -> Outcome | Unchanged:
         async with options.session_of(ctx) as session:
             # no catch-up here: the post carries the mirror with its own write, and a refused
             # command must cost no write (nor the key check before one)
             reading = await session.read(ref, catch_up=False)
             me = await acting(session, ref.kind)
-            events = build(reading.state, me)
-            notes.extend(me.notes)
+            try:
+                events = build(reading.state, me)
+            except Unchanged as same:
+                return same
+            finally:
+                notes.extend(me.notes)
             return await session.post(ref, events, reading=reading, dry_run=dry_run, strict=strict)
 
     outcome = run(go())
     for note in notes:
         typer.echo(f"warning: {note}", err=True)
+    if isinstance(outcome, Unchanged):
+        typer.echo(outcome.message)
+        return
     if done is not None and not dry_run:
         typer.echo(done(outcome))
         return
@@ -326,7 +335,11 @@ def handoff(
     ] = None,
     next_: Annotated[
         list[str] | None,
-        typer.Option("--next", help="A next step: 'what | owner | by' (repeat; all three needed)."),
+        typer.Option(
+            "--next",
+            help="A next step: 'what | owner | by' (repeat; all three needed; by: a time as "
+            "--due takes it, e.g. 'Finish step 5 | beatrice | 18:00 Europe/Berlin').",
+        ),
     ] = None,
     notify: Annotated[
         list[str] | None, typer.Option("--notify", help="Whom to notify when done (repeat).")

@@ -24,6 +24,9 @@ from sync_incident.core.errors import EXIT_NOT_READY, EXIT_REFUSED, UsageError
 
 if TYPE_CHECKING:
     from sync_incident.core.readiness import Verdict
+    from sync_incident.core.refs import TrackerKind
+    from sync_incident.core.state import IncidentState
+    from sync_incident.service import Session
 
 MIRROR_SECONDS = 20.0  # how long the gate lets a mirror write take after its verdict
 
@@ -39,12 +42,36 @@ def show_incident(ctx: typer.Context, words: list[str], as_json: bool, full: boo
             state, policy = reading.state, session.policy
             found = verdicts(state, policy, reading.facts)
             if as_json:
-                return incident_json(state, found)
+                return incident_json(state, found, policy=policy, facts=reading.facts)
             limit = None if full else 15
-            tz = session.settings.timezone
-            return state_text(state, found, timeline=limit, policy=policy, reader_tz=tz)
+            me, tz = await reader_of(session, ref.kind, state)
+            return state_text(state, found, timeline=limit, policy=policy, reader_tz=tz, reader=me)
 
     typer.echo(run(go()))
+
+
+async def reader_of(
+    session: Session, kind: TrackerKind, state: IncidentState
+) -> tuple[str | None, str | None]:
+    """Who reads ``show``, and on whose clock: their policy timezone, else ``timezone``.
+
+    The reader is who runs the command (``--as`` on the local tracker, the key's or token's
+    account elsewhere). Asked only when a pending handoff has a time to show, and never fatal:
+    reading needs no account, so without one the configured ``timezone`` stands.
+    """
+    from sync_incident.core.errors import SyncIncidentError
+
+    configured = session.settings.timezone
+    if not any(step.by for offer in state.pending_handoffs for step in offer.next_steps):
+        return None, configured
+    try:
+        name = await session.actor(kind)
+    except SyncIncidentError:
+        return None, configured
+    person = session.policy.people.get(name)
+    if person is not None and "timezone" in person.model_fields_set:
+        return name, person.timezone
+    return name, configured
 
 
 def show(ctx: typer.Context, ref: RefArg, as_json: JsonOpt = False, full: FullOpt = False) -> None:

@@ -383,8 +383,10 @@ def _decode_event(kind: str, event_id: str, payload: str) -> tuple[list[Event], 
     try:
         event = validate_event(kind, data)
     except ValidationError as exc:
+        from sync_incident.core.validation import plain
+
         first = exc.errors()[0]
         where = ".".join(str(p) for p in (kind, *first["loc"]))  # as the union adapter names it
-        message = str(first["msg"]).removeprefix("Value error, ")
+        message = plain(first).message
         return [], Warning("unreadable", f"event {event_id} ({kind}): {where}: {message}")
     return [event], None

@@ -43,7 +43,7 @@ from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.refs import TrackerKind
 from sync_incident.core.rules import OPEN_TO_ANYONE, Act, Rules
 from sync_incident.core.state import Doubt, DoubtKind, Entry, IncidentState
-from sync_incident.core.summaries import summary
+from sync_incident.core.summaries import noun, summary
 
 _ENVELOPE = frozenset({"id", "type", "follows"})
 DAEMON_ONLY = frozenset({"digest", "reminder"})  # with witnesses configured, only theirs count
@@ -270,7 +270,7 @@ class _Folder(Rules):
         if event.follows is None or event.follows in self.ids or not self.could_block(person):
             return
         detail = (
-            f"{actor}'s {event.type} event follows event {event.follows}, which this reader "
+            f"{actor}'s {noun(event.type)} follows event {event.follows}, which this reader "
             "cannot see: a comment was deleted, hidden or edited"
         )
         self.doubt("missing", f"event {event.follows}", comment, actor, detail, [event.id])

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.releases import normalise_release, release_key
+from sync_incident.core.sentences import clause, sentence
 from sync_incident.core.state import Hold, IncidentState, ShipRecord, Signoff
 from sync_incident.core.times import utc as when
 
@@ -82,6 +83,41 @@ class Verdict(BaseModel):
     def missing(self) -> list[str]:
         return [t.team for t in self.teams if not t.signed]
 
+    @property
+    def headline(self) -> str:
+        """``NOT READY — Firefox 96.0.1 has no sign-off from QA.``: the verdict and what to act on.
+
+        The first reason loses its own label ("Not ready: "), which the verdict already says.
+        """
+        return f"{self.label} — {unlabelled(self.reasons[0])}" if self.reasons else self.label
+
+
+LABELS = ("Not ready: ", "Blocked: ", "In doubt: ")
+
+
+def unlabelled(reason: str) -> str:
+    """A reason without its leading label, for a line that already names the verdict."""
+    for label in LABELS:
+        if reason.startswith(label):
+            return reason.removeprefix(label)
+    return reason
+
+
+def undecided(error: str, hint: str = "") -> dict[str, object]:
+    """What ``gate --json`` and ``/api/gate`` say when the gate could not decide (exit 2, 503).
+
+    The same keys a script reads first on a verdict (``schema_version``, ``ready``,
+    ``verdict``), so one check of ``ready`` covers every outcome; ``error`` is the one-line
+    error the gate prints on stderr, ``hint`` what to do about it.
+    """
+    return {
+        "schema_version": VERDICT_SCHEMA,
+        "ready": False,
+        "verdict": "could-not-decide",
+        "error": error,
+        "hint": hint,
+    }
+
 
 def readiness(
     state: IncidentState,
@@ -101,7 +137,9 @@ def readiness(
     doubts = _doubt_reasons(state)
     reasons = _record_reasons(state, release)
     holds = [h for h in state.holds if release_key(h.release) == key]
-    reasons += [f"Blocked: {h.by} holds {release} since {when(h.at)}: {h.reason}" for h in holds]
+    reasons += [
+        f"Blocked: {h.by} holds {release} since {when(h.at)}: {sentence(h.reason)}" for h in holds
+    ]
     every_hold = holds + [h for h in state.released_holds if release_key(h.release) == key]
     teams = _required(release, required, policy)
     if not teams:
@@ -135,7 +173,7 @@ def readiness(
 def _doubt_reasons(state: IncidentState) -> list[str]:
     """Each unchecked doubt, as the reason it comes first: nothing else can be trusted."""
     return [
-        f"In doubt: {d.where}" + (f" by {d.author}" if d.author else "") + f": {d.detail}; "
+        f"In doubt: {d.where}" + (f" by {d.author}" if d.author else "") + f": {clause(d.detail)}; "
         "the record cannot be trusted until the incident commander checks it."
         for d in state.doubts
     ]
@@ -234,8 +272,11 @@ def _unsigned(
     if revoked:
         last = revoked[-1]
         at = last.revoked_at or last.at
-        why = f"{team}'s sign-off on {release} was revoked by {last.revoked_by} at {when(at)}: {last.revoke_reason}"
-        reasons.append(f"Not ready: {why}")
+        why = (
+            f"{team}'s sign-off on {release} was revoked by {last.revoked_by} at {when(at)}: "
+            + clause(last.revoke_reason)
+        )
+        reasons.append(f"Not ready: {sentence(why)}")
         return TeamStatus(
             team=team,
             status="revoked",

@@ -64,6 +64,41 @@ _LINES: dict[str, Callable[[str, Any, IncidentState, Mapping[str, Handoff]], str
 }
 
 
+# What each event is called in a sentence ("quinn's sign-off follows …"): never the wire type.
+NOUNS: dict[str, str] = {
+    "opened": "opening of the incident",
+    "note": "note",
+    "link": "link",
+    "step.added": "new checklist step",
+    "step.updated": "checklist step update",
+    "status": "status update",
+    "handoff.offered": "handoff offer",
+    "handoff.accepted": "acceptance of a handoff",
+    "handoff.declined": "refusal of a handoff",
+    "hold.raised": "hold",
+    "hold.released": "release of a hold",
+    "signoff.given": "sign-off",
+    "signoff.revoked": "revocation of a sign-off",
+    "ship": "ship decision",
+    "resolved": "resolution of the incident",
+    "reopened": "reopening of the incident",
+    "retro": "retrospective note",
+    "release.added": "addition of a release",
+    "retract": "retraction",
+    "doubt.checked": "check of a doubt",
+    "checkpoint": "checkpoint",
+    "witness": "witness record",
+    "digest": "digest",
+    "reminder": "reminder",
+    "retro.draft": "retrospective draft",
+}
+
+
+def noun(event_type: str) -> str:
+    """What an event of ``event_type`` is called in a sentence: "sign-off", "hold"."""
+    return NOUNS.get(event_type, f"{event_type} event")
+
+
 def summary(event: Event, actor: str, state: IncidentState, offers: Mapping[str, Handoff]) -> str:
     """The timeline line for ``event`` by ``actor``, read against the state before it."""
     line = _LINES.get(event.type)

@@ -45,6 +45,7 @@ from sync_incident.retro.model import (
 
 if TYPE_CHECKING:
     from sync_incident.core.policy import Policy
+    from sync_incident.core.readiness import Verdict
     from sync_incident.core.state import Entry, Handoff, IncidentState
 
 # Posted by the tool itself; never part of the retrospective (a posted draft must not change
@@ -343,6 +344,9 @@ def _releases(state: IncidentState, policy: Policy) -> list[ReleaseRow]:
     rows = []
     for key, release in order.items():
         verdict = readiness(state, release, policy=policy)
+        # the sign-offs the gate judges stale, by who gave them and when
+        stale = {(t.team, t.by, t.at): t.why for t in verdict.teams if t.status == "stale"}
+        ship = verdict.ship_decision
         signoffs = sorted(
             (
                 SignoffRow(
@@ -353,29 +357,45 @@ def _releases(state: IncidentState, policy: Policy) -> list[ReleaseRow]:
                     revoked_by=s.revoked_by,
                     revoked_at=s.revoked_at,
                     revoke_reason=s.revoke_reason,
+                    stale=None if s.revoked_at else stale.get((s.team, s.by, s.at)),
                 )
                 for s in [*state.signoffs, *state.revoked_signoffs]
                 if release_key(s.release) == key
             ),
             key=lambda s: s.at,
         )
+
         rows.append(
             ReleaseRow(
                 release=release,
                 required=list(verdict.required),
-                missing=[t.team for t in verdict.teams if not t.signed and t.problem != "stale"],
-                stale=[t.team for t in verdict.teams if t.problem == "stale"],
+                missing=_teams(verdict, "missing", "unknown team", "unchecked"),
+                stale=_teams(verdict, "stale"),
                 ready=verdict.ready,
                 reasons=list(verdict.reasons),
                 signoffs=signoffs,
                 ships=[
-                    ShipRow(by=s.by, at=s.at, statement=s.statement)
+                    ShipRow(
+                        by=s.by,
+                        at=s.at,
+                        statement=s.statement,
+                        stale=ship.why
+                        if ship is not None and ship.stale and ship.event_id == s.event_id
+                        else None,
+                    )
                     for s in state.ship_decisions
                     if release_key(s.release) == key
                 ],
+                verdict=verdict.label,
+                revoked=_teams(verdict, "revoked"),
             )
         )
     return rows
+
+
+def _teams(verdict: Verdict, *statuses: str) -> list[str]:
+    """The required teams whose status, as the gate sees it, is one of ``statuses``."""
+    return [t.team for t in verdict.teams if t.status in statuses]
 
 
 def _links(state: IncidentState, entries: list[Entry]) -> list[LinkRow]:

@@ -147,6 +147,7 @@ class SignoffRow:
     revoked_by: str | None = None
     revoked_at: datetime | None = None
     revoke_reason: str = ""
+    stale: str | None = None  # why the gate calls this sign-off stale; None when it does not
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ class ShipRow:
     by: str
     at: datetime
     statement: str
+    stale: str | None = None  # why the gate calls this ship decision stale; None when it does not
 
 
 @dataclass(frozen=True)
@@ -162,12 +164,14 @@ class ReleaseRow:
 
     release: str
     required: list[str]  # the gate's required teams
-    missing: list[str]  # required teams without a sign-off in force (none, revoked, unknown)
+    missing: list[str]  # required teams with no sign-off at all (or none that can count)
     stale: list[str]  # required teams whose sign-off predates a later hold
     ready: bool  # the gate's verdict
     reasons: list[str]  # the gate's reasons, when not ready
     signoffs: list[SignoffRow]
     ships: list[ShipRow]
+    verdict: str = "NOT READY"  # the gate's label: READY, NOT READY or IN DOUBT
+    revoked: list[str] = field(default_factory=list)  # required teams whose sign-off was revoked
 
 
 @dataclass(frozen=True)

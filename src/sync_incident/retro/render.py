@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sync_incident.core.sentences import sentence
 from sync_incident.retro.model import Retro, duration, utc
 from sync_incident.retro.picture import timeline_svg
 from sync_incident.retro.svg import LEGEND
@@ -48,6 +49,7 @@ def _env(autoescape: bool) -> jinja2.Environment:
         utc=utc,
         cell=md_cell,
         clock=clock,
+        sentence=sentence,
         name_of=lambda person, r: r.name(person),
     )
     env.tests["web_url"] = web_url  # `{% if url is web_url %}`: only http(s) becomes an href

@@ -92,13 +92,15 @@ async def incident(request: Request) -> Response:
     if known is None or known.state is None:
         why = "not an incident this server can show" if known is None else "not read yet"
         return JSONResponse({"error": f"{text}: {why}"}, status_code=404)
-    body = incident_json(known.state, known.verdicts)
+    body = incident_json(known.state, known.verdicts, policy=ctx.board.policy, facts=known.facts)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 async def gate(request: Request) -> Response:
     """The gate's verdict, read fresh; fails closed (503) on any error whatsoever."""
     from starlette.responses import JSONResponse, Response
+
+    from sync_incident.core.readiness import undecided
 
     ctx: Context = request.app.state.ctx
     try:
@@ -111,12 +113,7 @@ async def gate(request: Request) -> Response:
         log.warning(
             "gate could not decide", extra={"event": "gate", "error": f"{label}: {message}"}
         )
-        body = {
-            "ready": False,
-            "verdict": "could-not-decide",
-            "error": f"could not decide ({label}): {message}",
-            "hint": hint,
-        }
+        body = undecided(f"could not decide ({label}): {message}", hint)  # as `gate --json`
         return JSONResponse(body, status_code=503, headers={"Cache-Control": "no-store"})
     ctx.meter.gate[verdict.verdict] += 1
     status = 200 if verdict.ready else 409
