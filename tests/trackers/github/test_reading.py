@@ -246,6 +246,40 @@ def test_a_comment_replaced_within_a_second_is_edited(world: World) -> None:
     assert snap.comments[-1].edited
 
 
+def _replaced_in_the_same_second(world: World) -> int:
+    """A comment with events replaced within the second it was posted: no gap to see."""
+    comment = world.fake.add_comment(REPO, world.ref.number, "Note. [sync-incident:1 x]", by=OTHER)
+    comment.body = "QA signs off. [sync-incident:1 y]"
+    comment.last_edited_at = comment.updated_at = comment.created_at
+    return comment.id
+
+
+def test_the_gate_asks_about_a_comment_with_events_replaced_within_its_second(
+    world: World,
+) -> None:
+    _replaced_in_the_same_second(world)
+    world.fake.add_comment(REPO, world.ref.number, "Plain chatter, no events.", by=OTHER)
+    tracker = world.tracker()
+    snap = run(tracker.fetch(world.ref, fresh=True))
+    assert [c.edited for c in snap.comments] == [True, False]
+    [asked] = _graphql(world)
+    assert len(asked.body["variables"]["ids"]) == 1  # only the comment carrying events
+
+
+def test_ordinary_reads_do_not_ask_about_same_second_comments(world: World) -> None:
+    _replaced_in_the_same_second(world)
+    snap = run(world.tracker().fetch(world.ref))
+    assert _graphql(world) == [] and not snap.comments[-1].edited
+
+
+def test_without_a_token_the_gate_does_not_doubt_every_same_second_comment(
+    world: World,
+) -> None:
+    world.fake.add_comment(REPO, world.ref.number, "Note. [sync-incident:1 x]", by=OTHER)
+    snap = run(world.tracker(None).fetch(world.ref, fresh=True))
+    assert _graphql(world) == [] and not snap.comments[-1].edited
+
+
 @pytest.mark.parametrize("failure", ["no-token", "5xx", "graphql-errors"])
 def test_an_ambiguous_comment_counts_as_edited_when_the_check_fails(
     world: World, failure: str

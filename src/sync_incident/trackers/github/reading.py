@@ -16,7 +16,9 @@ Edits: ``updated_at`` later than ``created_at`` by more than a second is an edit
 stamps some fresh comments a second late, so a gap of one second or less is *ambiguous*: the
 GraphQL API is asked once per read for all of them (``lastEditedAt``), and a comment counts as
 edited when it was edited or when the check fails (fail closed). Later edits are caught by the
-body hash the cache keeps.
+body hash the cache keeps. The gate's fresh read also asks about every comment carrying events
+whose ``updated_at`` equals its ``created_at``: a replacement within the second it was posted
+shows no gap at all.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sync_incident.core.codec import MAGIC
 from sync_incident.core.comments import Account, Comment, Mark, normalise_body
 from sync_incident.core.errors import ProtocolError, TrackerError
 from sync_incident.core.refs import IncidentRef
@@ -78,11 +81,27 @@ class IssueReader:
         self._client = client
         self._verify_every = max(1, verify_every)
 
-    async def sync(self, ref: IncidentRef, cached: CachedIncident) -> bool:
-        """Bring ``cached`` up to date; False when GitHub said nothing changed."""
+    async def sync(self, ref: IncidentRef, cached: CachedIncident, *, fresh: bool = False) -> bool:
+        """Bring ``cached`` up to date; False when GitHub said nothing changed.
+
+        ``fresh`` (the gate): a comment carrying events whose ``updated_at`` equals its
+        ``created_at`` is asked about too, since GitHub's timestamps are cut to the second and
+        a replacement within that second shows no gap; ordinary reads leave that race be (it
+        would cost one more request on most reads).
+        """
+        if fresh:  # a fresh read's cache is thrown away: only it keeps what the check needs
+            cached.fields["_fresh"] = True
         changed = await self._sync(ref, cached)
+        if fresh and self._client.has_token:
+            self._same_second_are_ambiguous(cached)
         await self._check_edits(cached)
         return changed
+
+    def _same_second_are_ambiguous(self, cached: CachedIncident) -> None:
+        ambiguous: dict[str, list[str]] = cached.fields.setdefault("_ambiguous", {})
+        for cid, (node, stamp) in cached.fields.get("_same_second", {}).items():
+            if cid in cached.comments and MAGIC in cached.comments[cid].body:
+                ambiguous.setdefault(cid, [node, stamp])
 
     async def _sync(self, ref: IncidentRef, cached: CachedIncident) -> bool:
         cold = "issue" not in cached.etags or "_body" not in cached.fields
@@ -198,6 +217,13 @@ class IssueReader:
                 ambiguous[cid] = [str(item["node_id"]), stamp]
         else:
             ambiguous.pop(cid, None)
+        if (
+            cached.fields.get("_fresh")
+            and gap == timedelta(0)
+            and isinstance(item.get("node_id"), str)
+        ):
+            same = cached.fields.setdefault("_same_second", {})
+            same[cid] = [str(item["node_id"]), iso(updated)]  # asked about by the gate
         comment = Comment(
             id=cid,
             author=author,

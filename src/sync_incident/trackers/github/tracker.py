@@ -172,7 +172,7 @@ class GitHubTracker:
         self._check_ref(ref)
         with counting() as sent:
             cached = CachedIncident() if fresh else self._cache.load(self._cache_key(ref))
-            changed = await self._reader.sync(ref, cached)
+            changed = await self._reader.sync(ref, cached, fresh=fresh)
             self._recent[self._cache_key(ref)] = (cached, time.monotonic(), fresh)
             if not fresh:
                 self._cache.save(self._cache_key(ref), cached)
