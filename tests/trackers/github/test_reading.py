@@ -266,6 +266,14 @@ def test_the_gate_asks_about_a_comment_with_events_replaced_within_its_second(
     assert len(asked.body["variables"]["ids"]) == 1  # only the comment carrying events
 
 
+def test_the_gate_asks_about_many_comments_in_batches_graphql_accepts(world: World) -> None:
+    for n in range(150):
+        world.fake.add_comment(REPO, world.ref.number, f"Note {n}. [sync-incident:1 x]", by=OTHER)
+    snap = run(world.tracker().fetch(world.ref, fresh=True))
+    assert not any(c.edited for c in snap.comments)  # every batch was answered
+    assert [len(a.body["variables"]["ids"]) for a in _graphql(world)] == [100, 50]
+
+
 def test_ordinary_reads_do_not_ask_about_same_second_comments(world: World) -> None:
     _replaced_in_the_same_second(world)
     snap = run(world.tracker().fetch(world.ref))

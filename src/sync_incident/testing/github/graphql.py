@@ -10,6 +10,8 @@ from sync_incident.testing.github.payloads import github_time
 from sync_incident.testing.github.responses import Call
 from sync_incident.testing.github.state import FakeComment
 
+MAX_NODES = 100  # ids one ``nodes`` field takes
+
 
 def answer(call: Call) -> httpx.Response:
     """``nodes(ids: [...]) { ... on IssueComment { id lastEditedAt } }`` and nothing else."""
@@ -25,6 +27,9 @@ def answer(call: Call) -> httpx.Response:
         for issue in repo.issues.values()
         for c in issue.comments.values()
     }
+    if len(ids) > MAX_NODES:  # GitHub refuses the whole query (sourcecred/sourcecred#908)
+        message = f"You may not provide more than {MAX_NODES} node ids; you provided {len(ids)}."
+        return call.answer(200, {"errors": [{"type": "ARGUMENT_LIMIT", "message": message}]})
     nodes = [_node(node, by_node.get(node)) for node in ids]
     return call.answer(200, {"data": {"nodes": nodes}})
 

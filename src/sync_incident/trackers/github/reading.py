@@ -39,6 +39,7 @@ from sync_incident.trackers.github.client import GitHubClient, graphql_url, next
 EDIT_TOLERANCE = timedelta(seconds=1)
 # ``since`` overlap: a comment updated in the same second as our cursor must not be missed.
 SINCE_OVERLAP = timedelta(seconds=1)
+MAX_NODES = 100  # ids GraphQL's ``nodes`` field takes at once
 EDITS_QUERY = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on IssueComment { id lastEditedAt } } }"
 
 HOLD_LABEL = "hold"  # the label the mirror sets while a hold is open
@@ -256,9 +257,15 @@ class IssueReader:
 
     async def _edited(self, nodes: list[str]) -> set[str]:
         """The node ids among ``nodes`` whose comment GitHub says was edited."""
-        url = graphql_url(self._client.base)
         if not self._client.has_token:
             raise ProtocolError("GitHub's GraphQL API needs a token")
+        edited: set[str] = set()
+        for start in range(0, len(nodes), MAX_NODES):
+            edited |= await self._edited_batch(nodes[start : start + MAX_NODES])
+        return edited
+
+    async def _edited_batch(self, nodes: list[str]) -> set[str]:
+        url = graphql_url(self._client.base)
         body = {"query": EDITS_QUERY, "variables": {"ids": nodes}}
         _, data = await self._client.retrying(lambda: self._client.attempt("POST", url, body=body))
         if (
