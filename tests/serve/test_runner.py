@@ -25,6 +25,7 @@ from tests.test_daemon import post_as
 REL = "Firefox 96.0.1"
 
 
+@pytest.mark.slow  # starts another process
 def test_sigterm_drains_open_streams_and_exits_zero(tmp_path: Path) -> None:
     db = tmp_path / "local.sqlite3"
     now = datetime.now(UTC)
@@ -83,6 +84,7 @@ def test_serve_help_and_a_bad_log_format() -> None:
     assert result.exit_code != 0
 
 
+@pytest.mark.slow  # starts another process
 def test_other_commands_do_not_import_the_web_stack() -> None:
     code = (
         "import sys; from sync_incident.cli.app import app; "

@@ -129,7 +129,12 @@ def test_a_bmo_that_does_not_send_the_history_with_the_bug_is_asked_for_it(bmo: 
         return httpx.Response(200, json=data, headers={"ETag": response.headers["etag"]})
 
     tracker = build_bugzilla(
-        BASE, ME_KEY, cache=bmo.cache(), login=ME, transport=httpx.MockTransport(without_extra)
+        BASE,
+        ME_KEY,
+        cache=bmo.cache(),
+        login=ME,
+        transport=httpx.MockTransport(without_extra),
+        sleep=bmo.sleep,
     )
     try:
         start = len(bmo.fake.log)

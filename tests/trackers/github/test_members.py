@@ -141,8 +141,11 @@ def test_the_gate_in_a_long_running_session_asks_membership_again(
         monkeypatch.setenv("GITHUB_TOKEN", world.fake.users[login].token or "")
         return Settings(github={"api_url": API}, cache=tmp_path / f"{login}.db", policy=policy)
 
+    async def nap(_: float) -> None:  # GitHub's spacing between writes, not waited here
+        return None
+
     async def post(login: str, event: Any) -> None:
-        async with Session(settings(login), transports=transports) as s:
+        async with Session(settings(login), transports=transports, sleep=nap) as s:
             await s.post(world.ref, [event])
 
     run(post(ME, Opened(title="Crash", ic="bot", releases=[release])))
@@ -154,7 +157,7 @@ def test_the_gate_in_a_long_running_session_asks_membership_again(
     )
 
     async def daemon_then_gate() -> tuple[bool, bool]:
-        async with Session(settings(ME), transports=transports) as s:
+        async with Session(settings(ME), transports=transports, sleep=nap) as s:
             before = await s.read(world.ref)  # the daemon's poll
             del world.fake.teams[("acme", "qa")]["quinn"]
             after = await s.read_within(world.ref, 60)  # the gate, a moment later
