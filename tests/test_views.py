@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,22 +12,26 @@ from sync_incident.core.comments import Account, Comment
 from sync_incident.core.events import Event, HandoffOffered, Opened
 from sync_incident.core.fold import fold
 from sync_incident.core.policy import Person, Policy
-from sync_incident.views import state_text, web_url
+from sync_incident.core.state import IncidentState
+from sync_incident.views import incident_json, listing, listing_text, state_text, verdicts, web_url
 
 T0 = datetime(2022, 1, 12, 14, 0, tzinfo=UTC)
 POLICY = Policy(people={"dana": Person(), "beatrice": Person(timezone="Europe/Berlin")})
 OFFER = HandoffOffered(to="beatrice", done="Steps 1 to 3 are done.", todo="Step 4 remains.")
 
 
-def shown(minutes_later: int, policy: Policy = POLICY) -> str:
+def offered(minutes_later: int, policy: Policy = POLICY) -> IncidentState:
     events: list[Event] = [Opened(title="Crash", releases=["Firefox 96.0.1"], ic="dana"), OFFER]
     comments = [
         Comment(str(n), Account("dana"), T0, codec.render(e), order=n)
         for n, e in enumerate(events, 1)
     ]
     now = T0 + timedelta(minutes=minutes_later)
-    state = fold(comments, kind="local", policy=policy, now=now, ref="local:1")
-    return state_text(state, policy=policy)
+    return fold(comments, kind="local", policy=policy, now=now, ref="local:1")
+
+
+def shown(minutes_later: int, policy: Policy = POLICY) -> str:
+    return state_text(offered(minutes_later, policy), policy=policy)
 
 
 def head(text: str) -> str:
@@ -45,6 +50,34 @@ def test_a_handoff_within_the_policy_is_not_stale() -> None:
 def test_the_stale_limit_is_the_policys() -> None:
     strict = POLICY.model_copy(update={"stale_handoff_minutes": 90})
     assert "STALE, over the 1 h 30 min the policy allows (handoff" in head(shown(95, strict))
+
+
+def test_list_marks_a_stale_handoff_as_show_does() -> None:
+    found = listing([offered(4 * 60 + 17)], POLICY)
+    line = "Handoff pending: dana → beatrice (incident commander), waiting 4 h 17 min — STALE, "
+    assert line + "over the 2 h the policy allows" in listing_text(found).splitlines()[-1]
+    [details] = found.incidents[0].pending_handoff_details
+    assert (details.by, details.to, details.waited_minutes, details.stale) == (
+        "dana",
+        "beatrice",
+        257,
+        True,
+    )
+
+
+@pytest.mark.parametrize(("minutes", "stale"), [(119, False), (120, True)])
+def test_list_json_says_whether_a_handoff_is_stale(minutes: int, stale: bool) -> None:
+    data = json.loads(listing([offered(minutes)], POLICY).model_dump_json())
+    [entry] = data["incidents"][0]["pending_handoff_details"]
+    assert entry["stale"] is stale
+    assert ("STALE" in data["incidents"][0]["pending_handoffs"][0]) is stale
+
+
+@pytest.mark.parametrize(("minutes", "stale"), [(119, False), (120, True)])
+def test_show_json_says_whether_a_pending_handoff_is_stale(minutes: int, stale: bool) -> None:
+    state = offered(minutes)
+    data = json.loads(incident_json(state, verdicts(state, POLICY), policy=POLICY))
+    assert [h["stale"] for h in data["handoffs"]] == [stale]
 
 
 @pytest.mark.parametrize(
