@@ -9,9 +9,15 @@ import pytest
 
 from sync_incident.core import codec
 from sync_incident.core.comments import Account, Comment
-from sync_incident.core.events import Event, HandoffOffered, Opened
+from sync_incident.core.events import (
+    Event,
+    HandoffOffered,
+    Opened,
+    SignoffGiven,
+    SignoffRevoked,
+)
 from sync_incident.core.fold import fold
-from sync_incident.core.policy import Person, Policy
+from sync_incident.core.policy import Person, Policy, ProductPolicy, Team
 from sync_incident.core.state import IncidentState
 from sync_incident.views import incident_json, listing, listing_text, state_text, verdicts, web_url
 
@@ -78,6 +84,31 @@ def test_show_json_says_whether_a_pending_handoff_is_stale(minutes: int, stale: 
     state = offered(minutes)
     data = json.loads(incident_json(state, verdicts(state, POLICY), policy=POLICY))
     assert [h["stale"] for h in data["handoffs"]] == [stale]
+
+
+def test_show_says_once_who_revoked_a_sign_off() -> None:
+    policy = Policy(
+        people={"dana": Person(), "quinn": Person()},
+        teams={"QA": Team(members=["quinn"])},
+        products={"Firefox": ProductPolicy(required_signoffs=["QA"])},
+    )
+    events: list[Event] = [
+        Opened(title="Crash", releases=["Firefox 96.0.1"], ic="dana"),
+        SignoffGiven(team="QA", release="Firefox 96.0.1", statement="QA signs off."),
+        SignoffRevoked(team="QA", release="Firefox 96.0.1", reason="a new crash signature"),
+    ]
+    authors = ["dana", "quinn", "quinn"]
+    comments = [
+        Comment(str(n), Account(who), T0 + timedelta(minutes=n), codec.render(e), order=n)
+        for n, (who, e) in enumerate(zip(authors, events, strict=True), 1)
+    ]
+    state = fold(comments, kind="local", policy=policy, now=T0 + timedelta(hours=1), ref="local:1")
+    [line] = [x for x in state_text(state, policy=policy).splitlines() if "REVOKED" in x]
+    assert line.count("revoked by quinn") == 1, line
+    assert line == (
+        "  QA: REVOKED — QA's sign-off on Firefox 96.0.1 was revoked by quinn at "
+        "2022-01-12 14:03 UTC: a new crash signature"
+    )
 
 
 @pytest.mark.parametrize(

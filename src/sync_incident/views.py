@@ -198,7 +198,7 @@ def _team_line(name: str, status: str, team: Any) -> str:
     if status == "stale":
         return f"{name}: STALE — {team.why}"
     if status == "revoked":
-        return f"{name}: REVOKED by {team.revoked_by} at {when(team.revoked_at)} — {team.why}"
+        return f"{name}: REVOKED — {team.why}"  # why names who revoked it, when and why
     if status == "unchecked":
         return f"{name}: cannot be checked — {team.why}"
     if status == "unknown team":
