@@ -13,8 +13,10 @@ from sync_incident.core.events import (
     Event,
     HandoffOffered,
     Opened,
+    Resolved,
     SignoffGiven,
     SignoffRevoked,
+    StatusUpdate,
 )
 from sync_incident.core.fold import fold
 from sync_incident.core.policy import Person, Policy, ProductPolicy, Team
@@ -109,6 +111,24 @@ def test_show_says_once_who_revoked_a_sign_off() -> None:
         "  QA: REVOKED — QA's sign-off on Firefox 96.0.1 was revoked by quinn at "
         "2022-01-12 14:03 UTC: a new crash signature"
     )
+
+
+def test_show_of_a_resolved_incident_promises_no_next_update() -> None:
+    events: list[Event] = [
+        Opened(title="Crash", releases=["Firefox 96.0.1"], ic="dana"),
+        StatusUpdate(summary="QA verifies.", next_update_due=T0 + timedelta(minutes=30)),
+        Resolved(summary="Firefox 96.0.1 shipped."),
+    ]
+    comments = [
+        Comment(str(n), Account("dana"), T0 + timedelta(minutes=n), codec.render(e), order=n)
+        for n, e in enumerate(events, 1)
+    ]
+    state = fold(comments, kind="local", policy=POLICY, now=T0 + timedelta(hours=2), ref="local:1")
+    text = state_text(state, policy=POLICY)
+    assert "  Last status: QA verifies." in text.splitlines()
+    assert "next update due" not in text.casefold() and "OVERDUE" not in text
+    data = json.loads(incident_json(state, verdicts(state, POLICY), policy=POLICY))
+    assert (data["next_update_due"], data["update_overdue"]) == (None, False)
 
 
 @pytest.mark.parametrize(
