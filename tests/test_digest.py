@@ -23,6 +23,7 @@ from sync_incident.core.events import (
     HandoffOffered,
     HoldRaised,
     Opened,
+    Resolved,
     SignoffGiven,
     StatusUpdate,
     StepAdded,
@@ -161,6 +162,28 @@ def test_the_digest_uses_the_policys_stale_limit() -> None:
     digest = build_digest([busy_state()], strict, T0 + timedelta(minutes=150))
     assert digest.incidents[0].pending_handoffs[0].stale
     assert "— STALE, over the 1 h 30 min the policy allows" in render_markdown(digest)
+
+
+def test_a_resolved_incident_is_not_said_to_be_resolved_since_its_opening() -> None:
+    state = fold(
+        comments(
+            ("alice", 0, Opened(title="Crash", ic="alice", releases=["Firefox 96.0.1"])),
+            (
+                "alice",
+                30,
+                StatusUpdate(summary="QA verifies.", next_update_due=T0 + timedelta(hours=1)),
+            ),
+            ("alice", 60, Resolved(summary="Firefox 96.0.1 shipped.")),
+        ),
+        kind="local",
+        policy=POLICY,
+        now=T0 + timedelta(hours=3),
+        ref="local:1",
+        title="Crash",
+    )
+    text = render_markdown(build_digest([state], POLICY, T0 + timedelta(hours=3)))
+    assert "· RESOLVED, opened 3 h 00 min ago" in text and "RESOLVED for" not in text
+    assert "next due" not in text and "OVERDUE" not in text
 
 
 def test_five_busy_incidents_fit_one_screen() -> None:

@@ -88,6 +88,11 @@ def test_show_json_says_whether_a_pending_handoff_is_stale(minutes: int, stale: 
     assert [h["stale"] for h in data["handoffs"]] == [stale]
 
 
+def test_a_shortened_timeline_says_so_without_nested_parentheses() -> None:
+    text = state_text(offered(5), policy=POLICY, timeline=1)
+    assert "Timeline (2 events; the last 1 shown, --full for all):" in text.splitlines()
+
+
 def test_show_says_once_who_revoked_a_sign_off() -> None:
     policy = Policy(
         people={"dana": Person(), "quinn": Person()},

@@ -327,7 +327,7 @@ def _timeline(s: IncidentState, limit: int | None) -> list[str]:
     if not entries:
         return []
     hidden = len(s.timeline) - len(entries)
-    shown = f", last {len(entries)} shown (--full for all)" if hidden else ""
+    shown = f"; the last {len(entries)} shown, --full for all" if hidden else ""
     out = ["", f"Timeline ({len(s.timeline)} events{shown}):"]
     for entry in entries:
         if entry.retracted:

@@ -244,10 +244,15 @@ def _incident_lines(inc: IncidentDigest, stale_after: int) -> list[str]:
 
 
 def _head_line(inc: IncidentDigest) -> str:
-    status = "RESOLVED" if inc.status == "resolved" else inc.status
+    # resolved: the age runs from the opening, not from the resolution
+    status = (
+        f"RESOLVED, opened {age(inc.age_minutes)} ago"
+        if inc.status == "resolved"
+        else f"{inc.status} for {age(inc.age_minutes)}"
+    )
     head = (
         f"- **{inc.ref}** {_cut(inc.title or '(no title)', 60)} ({inc.severity or '?'}) · "
-        f"IC {inc.ic or 'none'} · {status} for {age(inc.age_minutes)}"
+        f"IC {inc.ic or 'none'} · {status}"
     )
     if inc.doubts:
         head += f" · **{inc.doubts} in doubt**"
