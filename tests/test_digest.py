@@ -23,6 +23,7 @@ from sync_incident.core.events import (
     HandoffOffered,
     HoldRaised,
     Opened,
+    Resolved,
     SignoffGiven,
     StatusUpdate,
     StepAdded,
@@ -142,6 +143,49 @@ def test_markdown_shows_the_overdue_update_hold_and_missing_signoff() -> None:
     assert "step 3 blocked (carol)" in text and "step 4 overdue since" in text
 
 
+def test_a_handoff_waiting_as_long_as_the_policy_allows_is_stale_in_the_digest() -> None:
+    state = busy_state(now=T0 + timedelta(hours=3))  # the handoff was offered at T0 + 60 min
+    digest = build_digest([state], POLICY, T0 + timedelta(hours=3))  # waited 120 min: the limit
+    assert digest.incidents[0].pending_handoffs[0].stale
+    text = render_markdown(digest)
+    assert "alice→bob waiting 2 h 00 min — STALE, over the 2 h the policy allows" in text
+
+
+def test_a_handoff_within_the_policy_is_not_stale_in_the_digest() -> None:
+    digest = build_digest([busy_state()], POLICY, T0 + timedelta(minutes=179))
+    assert not digest.incidents[0].pending_handoffs[0].stale
+    assert "STALE" not in render_markdown(digest)
+
+
+def test_the_digest_uses_the_policys_stale_limit() -> None:
+    strict = POLICY.model_copy(update={"stale_handoff_minutes": 90})
+    digest = build_digest([busy_state()], strict, T0 + timedelta(minutes=150))
+    assert digest.incidents[0].pending_handoffs[0].stale
+    assert "— STALE, over the 1 h 30 min the policy allows" in render_markdown(digest)
+
+
+def test_a_resolved_incident_is_not_said_to_be_resolved_since_its_opening() -> None:
+    state = fold(
+        comments(
+            ("alice", 0, Opened(title="Crash", ic="alice", releases=["Firefox 96.0.1"])),
+            (
+                "alice",
+                30,
+                StatusUpdate(summary="QA verifies.", next_update_due=T0 + timedelta(hours=1)),
+            ),
+            ("alice", 60, Resolved(summary="Firefox 96.0.1 shipped.")),
+        ),
+        kind="local",
+        policy=POLICY,
+        now=T0 + timedelta(hours=3),
+        ref="local:1",
+        title="Crash",
+    )
+    text = render_markdown(build_digest([state], POLICY, T0 + timedelta(hours=3)))
+    assert "· RESOLVED, opened 3 h 00 min ago" in text and "RESOLVED for" not in text
+    assert "next due" not in text and "OVERDUE" not in text
+
+
 def test_five_busy_incidents_fit_one_screen() -> None:
     now = T0 + timedelta(hours=3)
     states = [busy_state(n, now) for n in range(1, 6)]
@@ -169,6 +213,7 @@ def test_digest_json_has_a_stable_schema() -> None:
         "pending_handoffs",
         "steps",
     }
+    assert set(data["incidents"][0]["pending_handoffs"][0]) >= {"by", "to", "stale"}
     assert Digest.model_validate(data) == digest
 
 

@@ -433,6 +433,12 @@ def test_links_include_patches_bugs_and_note_links(recorded: Retro) -> None:
     assert [link.kind for link in recorded.links] == ["note", "bug", "patch"]
 
 
+def test_the_prompt_to_link_names_the_url_option_the_command_takes(demo: Retro) -> None:
+    command = "sync-incident link local:1 --url URL --kind patch|doc|bug"
+    assert f"`{command}`" in render_markdown(demo)
+    assert f"<code>{command}</code>" in render_html(demo)
+
+
 def test_retro_sections_are_filled_from_notes(recorded: Retro) -> None:
     filled = {s.kind: [i.text for i in s.items] for s in recorded.sections}
     assert all(len(items) == 1 for items in filled.values())

@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sync_incident.core import codec
 from sync_incident.core.comments import Account, Comment
-from sync_incident.core.events import Event, HandoffOffered, Opened
+from sync_incident.core.events import (
+    Event,
+    HandoffOffered,
+    Opened,
+    Resolved,
+    SignoffGiven,
+    SignoffRevoked,
+    StatusUpdate,
+)
 from sync_incident.core.fold import fold
-from sync_incident.core.policy import Person, Policy
-from sync_incident.views import state_text, web_url
+from sync_incident.core.policy import Person, Policy, ProductPolicy, Team
+from sync_incident.core.state import IncidentState
+from sync_incident.views import incident_json, listing, listing_text, state_text, verdicts, web_url
 
 T0 = datetime(2022, 1, 12, 14, 0, tzinfo=UTC)
 POLICY = Policy(people={"dana": Person(), "beatrice": Person(timezone="Europe/Berlin")})
 OFFER = HandoffOffered(to="beatrice", done="Steps 1 to 3 are done.", todo="Step 4 remains.")
 
 
-def shown(minutes_later: int, policy: Policy = POLICY) -> str:
+def offered(minutes_later: int, policy: Policy = POLICY) -> IncidentState:
     events: list[Event] = [Opened(title="Crash", releases=["Firefox 96.0.1"], ic="dana"), OFFER]
     comments = [
         Comment(str(n), Account("dana"), T0, codec.render(e), order=n)
         for n, e in enumerate(events, 1)
     ]
     now = T0 + timedelta(minutes=minutes_later)
-    state = fold(comments, kind="local", policy=policy, now=now, ref="local:1")
-    return state_text(state, policy=policy)
+    return fold(comments, kind="local", policy=policy, now=now, ref="local:1")
+
+
+def shown(minutes_later: int, policy: Policy = POLICY) -> str:
+    return state_text(offered(minutes_later, policy), policy=policy)
 
 
 def head(text: str) -> str:
@@ -45,6 +58,82 @@ def test_a_handoff_within_the_policy_is_not_stale() -> None:
 def test_the_stale_limit_is_the_policys() -> None:
     strict = POLICY.model_copy(update={"stale_handoff_minutes": 90})
     assert "STALE, over the 1 h 30 min the policy allows (handoff" in head(shown(95, strict))
+
+
+def test_list_marks_a_stale_handoff_as_show_does() -> None:
+    found = listing([offered(4 * 60 + 17)], POLICY)
+    line = "Handoff pending: dana → beatrice (incident commander), waiting 4 h 17 min — STALE, "
+    assert line + "over the 2 h the policy allows" in listing_text(found).splitlines()[-1]
+    [details] = found.incidents[0].pending_handoff_details
+    assert (details.by, details.to, details.waited_minutes, details.stale) == (
+        "dana",
+        "beatrice",
+        257,
+        True,
+    )
+
+
+@pytest.mark.parametrize(("minutes", "stale"), [(119, False), (120, True)])
+def test_list_json_says_whether_a_handoff_is_stale(minutes: int, stale: bool) -> None:
+    data = json.loads(listing([offered(minutes)], POLICY).model_dump_json())
+    [entry] = data["incidents"][0]["pending_handoff_details"]
+    assert entry["stale"] is stale
+    assert ("STALE" in data["incidents"][0]["pending_handoffs"][0]) is stale
+
+
+@pytest.mark.parametrize(("minutes", "stale"), [(119, False), (120, True)])
+def test_show_json_says_whether_a_pending_handoff_is_stale(minutes: int, stale: bool) -> None:
+    state = offered(minutes)
+    data = json.loads(incident_json(state, verdicts(state, POLICY), policy=POLICY))
+    assert [h["stale"] for h in data["handoffs"]] == [stale]
+
+
+def test_a_shortened_timeline_says_so_without_nested_parentheses() -> None:
+    text = state_text(offered(5), policy=POLICY, timeline=1)
+    assert "Timeline (2 events; the last 1 shown, --full for all):" in text.splitlines()
+
+
+def test_show_says_once_who_revoked_a_sign_off() -> None:
+    policy = Policy(
+        people={"dana": Person(), "quinn": Person()},
+        teams={"QA": Team(members=["quinn"])},
+        products={"Firefox": ProductPolicy(required_signoffs=["QA"])},
+    )
+    events: list[Event] = [
+        Opened(title="Crash", releases=["Firefox 96.0.1"], ic="dana"),
+        SignoffGiven(team="QA", release="Firefox 96.0.1", statement="QA signs off."),
+        SignoffRevoked(team="QA", release="Firefox 96.0.1", reason="a new crash signature"),
+    ]
+    authors = ["dana", "quinn", "quinn"]
+    comments = [
+        Comment(str(n), Account(who), T0 + timedelta(minutes=n), codec.render(e), order=n)
+        for n, (who, e) in enumerate(zip(authors, events, strict=True), 1)
+    ]
+    state = fold(comments, kind="local", policy=policy, now=T0 + timedelta(hours=1), ref="local:1")
+    [line] = [x for x in state_text(state, policy=policy).splitlines() if "REVOKED" in x]
+    assert line.count("revoked by quinn") == 1, line
+    assert line == (
+        "  QA: REVOKED — QA's sign-off on Firefox 96.0.1 was revoked by quinn at "
+        "2022-01-12 14:03 UTC: a new crash signature"
+    )
+
+
+def test_show_of_a_resolved_incident_promises_no_next_update() -> None:
+    events: list[Event] = [
+        Opened(title="Crash", releases=["Firefox 96.0.1"], ic="dana"),
+        StatusUpdate(summary="QA verifies.", next_update_due=T0 + timedelta(minutes=30)),
+        Resolved(summary="Firefox 96.0.1 shipped."),
+    ]
+    comments = [
+        Comment(str(n), Account("dana"), T0 + timedelta(minutes=n), codec.render(e), order=n)
+        for n, e in enumerate(events, 1)
+    ]
+    state = fold(comments, kind="local", policy=POLICY, now=T0 + timedelta(hours=2), ref="local:1")
+    text = state_text(state, policy=POLICY)
+    assert "  Last status: QA verifies." in text.splitlines()
+    assert "next update due" not in text.casefold() and "OVERDUE" not in text
+    data = json.loads(incident_json(state, verdicts(state, POLICY), policy=POLICY))
+    assert (data["next_update_due"], data["update_overdue"]) == (None, False)
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,8 @@ def incident_json(
     """``show --json``: the state, with each release as ``gate --json`` reports it.
 
     Each sign-off carries its ``status`` as the gate sees it (signed, stale; revoked in
-    ``revoked_signoffs``), so the top-level list never contradicts ``releases[]``.
+    ``revoked_signoffs``), so the top-level list never contradicts ``releases[]``; each
+    handoff carries ``stale``, true while it is pending longer than the policy allows.
     """
     data: dict[str, Any] = state.model_dump(mode="json")
     data["schema_version"] = STATE_SCHEMA
@@ -85,6 +86,11 @@ def incident_json(
         shown["status"] = signoff_status(state, signoff, found, policy, facts)
     for shown in data["revoked_signoffs"]:
         shown["status"] = "revoked"
+    for offer, shown in zip(state.handoffs, data["handoffs"], strict=True):
+        pending = offer.status == "pending"
+        shown["stale"] = pending and handoff_stale(
+            offer.waited_minutes, (policy or Policy()).stale_handoff_minutes
+        )
     data["releases"] = [v.model_dump(mode="json") for v in found]
     return json.dumps(data, indent=2, ensure_ascii=False)
 
@@ -192,7 +198,7 @@ def _team_line(name: str, status: str, team: Any) -> str:
     if status == "stale":
         return f"{name}: STALE — {team.why}"
     if status == "revoked":
-        return f"{name}: REVOKED by {team.revoked_by} at {when(team.revoked_at)} — {team.why}"
+        return f"{name}: REVOKED — {team.why}"  # why names who revoked it, when and why
     if status == "unchecked":
         return f"{name}: cannot be checked — {team.why}"
     if status == "unknown team":
@@ -236,9 +242,18 @@ def _offer_head(offer: Handoff, label: str, stale: str = "") -> str:
 
 
 def _stale(offer: Handoff, policy: Policy) -> str:
+    return stale_note(offer.waited_minutes, policy.stale_handoff_minutes)
+
+
+def handoff_stale(waited_minutes: int | None, limit: int) -> bool:
+    """Whether a pending handoff waited ``limit`` minutes (the policy's
+    ``stale_handoff_minutes``) or longer: ``show``, ``list``, the digest and the page agree."""
+    return waited_minutes is not None and waited_minutes >= limit
+
+
+def stale_note(waited_minutes: int | None, limit: int) -> str:
     """`` — STALE, over the 2 h the policy allows`` once a pending handoff waited that long."""
-    limit = policy.stale_handoff_minutes
-    if offer.waited_minutes is None or offer.waited_minutes < limit:
+    if not handoff_stale(waited_minutes, limit):
         return ""
     hours, minutes = divmod(limit, 60)
     allowed = " ".join(
@@ -312,7 +327,7 @@ def _timeline(s: IncidentState, limit: int | None) -> list[str]:
     if not entries:
         return []
     hidden = len(s.timeline) - len(entries)
-    shown = f", last {len(entries)} shown (--full for all)" if hidden else ""
+    shown = f"; the last {len(entries)} shown, --full for all" if hidden else ""
     out = ["", f"Timeline ({len(s.timeline)} events{shown}):"]
     for entry in entries:
         if entry.retracted:
@@ -337,6 +352,19 @@ class ListedRelease(BaseModel):
     reason: str | None  # the first reason, when not ready
 
 
+class ListedHandoff(BaseModel):
+    """A pending handoff in ``list --json``, with ``stale`` as ``show`` marks it."""
+
+    id: str
+    by: str
+    to: str
+    role: str
+    steps: list[str]
+    at: datetime
+    waited_minutes: int | None
+    stale: bool  # waited at least the policy's stale_handoff_minutes
+
+
 class ListedIncident(BaseModel):
     ref: str
     title: str
@@ -345,7 +373,8 @@ class ListedIncident(BaseModel):
     severity: str | None
     releases: list[ListedRelease]
     holds: list[str]  # "alice on Firefox 96.0.1 since ...: reason"
-    pending_handoffs: list[str]
+    pending_handoffs: list[str]  # "dana → beatrice (incident commander), waiting …"
+    pending_handoff_details: list[ListedHandoff] = []  # the same, one object each
     next_update_due: datetime | None
     update_overdue: bool
 
@@ -383,6 +412,20 @@ def listing(
                 holds=[f"{h.by} on {h.release} since {when(h.at)}: {h.reason}" for h in s.holds],
                 pending_handoffs=[
                     f"{h.by} → {h.to} ({_what(h)}), waiting {age(h.waited_minutes)}"
+                    f"{stale_note(h.waited_minutes, policy.stale_handoff_minutes)}"
+                    for h in s.pending_handoffs
+                ],
+                pending_handoff_details=[
+                    ListedHandoff(
+                        id=h.id,
+                        by=h.by,
+                        to=h.to,
+                        role=h.role,
+                        steps=h.steps,
+                        at=h.at,
+                        waited_minutes=h.waited_minutes,
+                        stale=handoff_stale(h.waited_minutes, policy.stale_handoff_minutes),
+                    )
                     for h in s.pending_handoffs
                 ],
                 next_update_due=s.next_update_due,

@@ -619,6 +619,25 @@ def test_resolved_incident_has_no_overdue_update() -> None:
     assert not state.update_overdue
 
 
+def test_once_resolved_no_next_update_is_due() -> None:
+    due = NOW + timedelta(hours=1)
+    state = opened(
+        c("dana", StatusUpdate(summary="Green.", next_update_due=due), 1),
+        c("dana", Resolved(summary="Shipped."), 2),
+    )
+    assert (state.next_update_due, state.update_overdue) == (None, False)
+
+
+def test_a_status_after_resolving_promises_no_next_update() -> None:
+    due = NOW + timedelta(hours=1)
+    state = opened(
+        c("dana", Resolved(summary="Shipped."), 1),
+        c("dana", StatusUpdate(summary="The retrospective is on Monday.", next_update_due=due), 2),
+    )
+    assert state.last_status == "The retrospective is on Monday."
+    assert state.next_update_due is None
+
+
 # --- resolve and reopen -----------------------------------------------------------------------
 
 

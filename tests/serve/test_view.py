@@ -8,6 +8,7 @@ from sync_incident.core import codec
 from sync_incident.core.comments import Account, Comment
 from sync_incident.core.events import (
     Event,
+    HandoffOffered,
     HoldRaised,
     HoldReleased,
     Opened,
@@ -72,6 +73,21 @@ def test_the_card_marks_an_overdue_update_and_keeps_reminders_off_the_latest_eve
     assert [e.summary for e in view.timeline][-1].startswith("dana posted status")
     assert view.releases[0].label == "NOT READY"
     assert view.href == "/incidents/github:acme/releases%231" == href(REF)
+
+
+def test_the_card_says_a_stale_handoff_in_the_words_show_uses() -> None:
+    state = state_of(
+        ("dana", Opened(title="Crash", releases=[REL], ic="dana")),
+        ("dana", HandoffOffered(to="quinn", done="Steps 1-3.", todo="Step 4.")),
+    )
+    offered = T0 + timedelta(minutes=2)
+    for waited, note in (
+        (119, ""),
+        (4 * 60 + 17, " — STALE, over the 2 h the policy allows"),
+    ):
+        now = offered + timedelta(minutes=waited)
+        view = card(REF, state, verdicts(state, policy()), policy(), now)  # type: ignore[arg-type]
+        assert [h.stale for h in view.handoffs] == [note]
 
 
 def test_the_ic_local_time_and_end_of_the_working_day() -> None:

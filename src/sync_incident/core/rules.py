@@ -160,6 +160,8 @@ class Rules:
 
     def on_status(self, e: StatusUpdate, act: Act) -> str:
         self.s.last_status = e.summary
+        if self.s.status == "resolved":  # a word after the end promises no further update
+            return ""
         if e.next_update_due is not None or e.clear_next_update:
             self.s.next_update_due = e.next_update_due
         return ""
@@ -381,6 +383,7 @@ class Rules:
         if not e.summary.strip():
             return "resolving needs a summary: how did it end?"
         self.s.status, self.s.resolved_at, self.s.resolution = "resolved", act.at, e.summary
+        self.s.next_update_due = None  # resolved: no update is due any more
         return ""
 
     def on_reopened(self, e: Reopened, act: Act) -> str:

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sync_incident.core.policy import Policy
 from sync_incident.core.releases import release_key
 from sync_incident.core.state import IncidentState, Step
-from sync_incident.views import age
+from sync_incident.views import age, handoff_stale, stale_note
 
 DIGEST_SCHEMA = 1
 SCREEN_LINES = 40
@@ -50,6 +50,7 @@ class HandoffLine(BaseModel):
     role: str
     since: datetime
     waited_minutes: int
+    stale: bool = False  # waited at least the policy's stale_handoff_minutes
 
 
 class StepLine(BaseModel):
@@ -94,6 +95,7 @@ class Digest(BaseModel):
     generated_at: datetime
     incidents: list[IncidentDigest]
     unreadable: list[Unreadable] = []
+    stale_handoff_minutes: int = 120  # the policy's: a handoff waiting this long is stale
 
 
 def _minutes(delta: timedelta) -> int:
@@ -112,6 +114,7 @@ def build_digest(
         generated_at=now,
         incidents=[_incident(s, policy, now) for s in states],
         unreadable=list(unreadable),
+        stale_handoff_minutes=policy.stale_handoff_minutes,
     )
 
 
@@ -142,6 +145,7 @@ def _incident(s: IncidentState, policy: Policy, now: datetime) -> IncidentDigest
                 role=h.role,
                 since=h.at,
                 waited_minutes=_minutes(now - h.at),
+                stale=handoff_stale(_minutes(now - h.at), policy.stale_handoff_minutes),
             )
             for h in s.pending_handoffs
         ],
@@ -222,28 +226,33 @@ def render_markdown(digest: Digest) -> str:
     if not digest.incidents:
         lines.append("No active incidents.")
     for inc in digest.incidents:
-        lines.extend(_incident_lines(inc))
+        lines.extend(_incident_lines(inc, digest.stale_handoff_minutes))
     for bad in digest.unreadable:
         lines.append(_cut(f"- **{bad.ref}** could not be read: {bad.error}", LINE_WIDTH))
     return "\n".join(lines)
 
 
-def _incident_lines(inc: IncidentDigest) -> list[str]:
+def _incident_lines(inc: IncidentDigest, stale_after: int) -> list[str]:
     out = [_cut(_head_line(inc), LINE_WIDTH), _cut(_update_line(inc), LINE_WIDTH)]
     parts = [_release_part(inc, rel) for rel in inc.releases]
     if parts:
         out.append(_cut("  - " + " · ".join(parts), LINE_WIDTH))
-    waiting = _waiting(inc)
+    waiting = _waiting(inc, stale_after)
     if waiting:
         out.append(_cut("  - Waiting: " + " · ".join(waiting), LINE_WIDTH))
     return out
 
 
 def _head_line(inc: IncidentDigest) -> str:
-    status = "RESOLVED" if inc.status == "resolved" else inc.status
+    # resolved: the age runs from the opening, not from the resolution
+    status = (
+        f"RESOLVED, opened {age(inc.age_minutes)} ago"
+        if inc.status == "resolved"
+        else f"{inc.status} for {age(inc.age_minutes)}"
+    )
     head = (
         f"- **{inc.ref}** {_cut(inc.title or '(no title)', 60)} ({inc.severity or '?'}) · "
-        f"IC {inc.ic or 'none'} · {status} for {age(inc.age_minutes)}"
+        f"IC {inc.ic or 'none'} · {status}"
     )
     if inc.doubts:
         head += f" · **{inc.doubts} in doubt**"
@@ -287,9 +296,10 @@ def _release_part(inc: IncidentDigest, rel: ReleaseProgress) -> str:
     return text
 
 
-def _waiting(inc: IncidentDigest) -> list[str]:
+def _waiting(inc: IncidentDigest, stale_after: int) -> list[str]:
     waiting = [
-        f"handoff {'of IC' if h.role == 'ic' else 'of steps'} {h.by}→{h.to} waiting {age(h.waited_minutes)}"
+        f"handoff {'of IC' if h.role == 'ic' else 'of steps'} {h.by}→{h.to} waiting "
+        f"{age(h.waited_minutes)}{stale_note(h.waited_minutes, stale_after) if h.stale else ''}"
         for h in inc.pending_handoffs
     ]
     for st in inc.steps:

@@ -20,7 +20,7 @@ from sync_incident.core.policy import Policy
 from sync_incident.core.readiness import Verdict
 from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import Entry, IncidentState
-from sync_incident.views import age, web_url
+from sync_incident.views import age, stale_note, web_url
 
 # status -> (symbol, words); the symbol is decoration, the words carry the meaning
 CELLS = {
@@ -98,7 +98,7 @@ class HandoffView:
     what: str
     since: str
     waited: str
-    stale: bool
+    stale: str  # " — STALE, over the 2 h the policy allows", as `show` says it; "" when not
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def card(
                 what="incident commander" if h.role == "ic" else "steps " + ", ".join(h.steps),
                 since=when(h.at),
                 waited=age(minutes(now - h.at)),
-                stale=minutes(now - h.at) >= policy.stale_handoff_minutes,
+                stale=stale_note(minutes(now - h.at), policy.stale_handoff_minutes),
             )
             for h in state.pending_handoffs
         ],
