@@ -21,7 +21,15 @@ from sync_incident.core.events import (
 from sync_incident.core.fold import fold
 from sync_incident.core.policy import Person, Policy, ProductPolicy, Team
 from sync_incident.core.state import IncidentState
-from sync_incident.views import incident_json, listing, listing_text, state_text, verdicts, web_url
+from sync_incident.views import (
+    age,
+    incident_json,
+    listing,
+    listing_text,
+    state_text,
+    verdicts,
+    web_url,
+)
 
 T0 = datetime(2022, 1, 12, 14, 0, tzinfo=UTC)
 POLICY = Policy(people={"dana": Person(), "beatrice": Person(timezone="Europe/Berlin")})
@@ -169,3 +177,12 @@ def test_http_and_https_urls_with_a_host_may_be_links(url: str) -> None:
 )
 def test_anything_else_is_shown_as_text(url: str) -> None:
     assert not web_url(url)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "said"),
+    [(0, "under a minute"), (1, "1 min"), (61, "1 h 01 min"), (49 * 60, "2 d 1 h"), (None, "?")],
+)
+def test_ages_read_as_people_say_them(minutes: int | None, said: str) -> None:
+    # "OVERDUE by 0 min" read as not overdue at all
+    assert age(minutes) == said

@@ -30,6 +30,8 @@ when = utc  # views name it for what it reads like
 def age(minutes: int | None) -> str:
     if minutes is None:
         return "?"
+    if minutes < 1:  # "OVERDUE by 0 min" reads as not overdue at all
+        return "under a minute"
     if minutes < 60:
         return f"{minutes} min"
     if minutes < 48 * 60:
