@@ -22,6 +22,7 @@ from sync_incident.core.errors import ConfigError
 from sync_incident.core.hours import local_instant
 from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import IncidentState
+from sync_incident.core.times import stamp
 
 if TYPE_CHECKING:
     from sync_incident.config import DigestSettings
@@ -79,10 +80,6 @@ def period_for(settings: DigestSettings, now: datetime) -> datetime:
     return slot or now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def period_label(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
-
-
 def incident_set_name(refs: Sequence[IncidentRef], all_active: bool) -> str:
     """Names the incident set in keys: stable across replicas that discover incidents at once."""
     if all_active:
@@ -94,7 +91,7 @@ def incident_set_name(refs: Sequence[IncidentRef], all_active: bool) -> str:
 
 
 def digest_key(refs: Sequence[IncidentRef], all_active: bool, period: datetime) -> str:
-    return f"digest:{incident_set_name(refs, all_active)}:{period_label(period)}"
+    return f"digest:{incident_set_name(refs, all_active)}:{stamp(period)}"
 
 
 def event_id_for(key: str, stamp: datetime) -> str:
