@@ -1,7 +1,7 @@
 """Reminders: which are due on an incident at a given time (pure; posting checks the tracker).
 
 Each reminder has a key ``"{kind}:{incident}:{period}"`` and a stamp that fixes its event id
-(:func:`~sync_incident.digest.schedule.event_id_for`), so every replica derives the same.
+(:func:`~sync_incident.core.events.event_id_for`), so every replica derives the same.
 """
 
 from __future__ import annotations

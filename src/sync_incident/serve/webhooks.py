@@ -34,9 +34,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sync_incident.core import codec
-from sync_incident.core.events import Witnessed
+from sync_incident.core.events import Witnessed, event_id_for
 from sync_incident.core.refs import IncidentRef
-from sync_incident.digest.schedule import event_id_for
 
 if TYPE_CHECKING:
     from starlette.requests import Request
