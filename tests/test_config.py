@@ -265,6 +265,18 @@ def test_settings_never_carry_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "hunter2-secret" not in dumped and "ghp_secret" not in dumped
 
 
+def test_chat_webhook_urls_are_read_when_the_settings_are_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEAM_HOOK", " https://hooks.example/T0/B0/s3cret ")
+    settings = load_settings(write(tmp_path, '[digest]\nwebhook_env = ["TEAM_HOOK", "NOT_SET"]\n'))
+    monkeypatch.delenv("TEAM_HOOK")
+    urls = {name: url.get_secret_value() for name, url in settings.webhook_urls().items()}
+    assert urls == {"TEAM_HOOK": "https://hooks.example/T0/B0/s3cret", "NOT_SET": ""}
+    assert "https://hooks.example/T0/B0/s3cret" in settings.secrets()
+    assert "s3cret" not in settings.model_dump_json()
+
+
 def test_cache_path_from_the_environment(tmp_path: Path) -> None:
     # the hermetic fixture points SYNC_INCIDENT_CACHE into tmp_path
     assert load_settings().cache_path().is_relative_to(tmp_path)

@@ -27,6 +27,7 @@ from sync_incident.core.events import (
     SignoffGiven,
     StatusUpdate,
     StepAdded,
+    event_id_for,
 )
 from sync_incident.core.fold import fold
 from sync_incident.core.policy import Person, Policy, ProductPolicy, Team
@@ -36,7 +37,6 @@ from sync_incident.digest.model import Digest, build_digest, render_markdown
 from sync_incident.digest.run import split_refs
 from sync_incident.digest.schedule import (
     digest_key,
-    event_id_for,
     has_key,
     incident_set_name,
     latest_slot,

@@ -21,8 +21,8 @@ from sync_incident.core.events import (
 from sync_incident.core.fold import fold
 from sync_incident.core.policy import Person, Policy, ProductPolicy, Team
 from sync_incident.core.state import IncidentState
+from sync_incident.core.times import age
 from sync_incident.views import (
-    age,
     incident_json,
     listing,
     listing_text,

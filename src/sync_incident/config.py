@@ -23,7 +23,15 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+)
 from pydantic import field_validator as _field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -158,6 +166,14 @@ class Settings(BaseSettings):
     serve_token: SecretStr | None = Field(  # bearer token / basic password for page and API
         default=None, validation_alias=AliasChoices(*_SECRET_ENV["serve_token"])
     )
+    # the chat webhook URLs, by variable name: the names are settings (digest.webhook_env), so
+    # no alias can name them; they are read with the rest, when the settings are built
+    _chat_webhooks: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._chat_webhooks = {
+            name: SecretStr(os.environ.get(name, "").strip()) for name in self.digest.webhook_env
+        }
 
     @_field_validator("incidents")
     @classmethod
@@ -211,7 +227,7 @@ class Settings(BaseSettings):
     def webhook_urls(self) -> dict[str, SecretStr]:
         """The chat webhook URLs, by the variable they come from (empty when unset)."""
         return {
-            name: SecretStr(os.environ.get(name, "").strip()) for name in self.digest.webhook_env
+            name: self._chat_webhooks.get(name, SecretStr("")) for name in self.digest.webhook_env
         }
 
     def cache_path(self) -> Path:

@@ -35,7 +35,7 @@ from sync_incident.core.hours import next_day_start
 from sync_incident.core.policy import Policy
 from sync_incident.core.releases import normalise_release
 from sync_incident.core.state import Handoff, Hold, IncidentState
-from sync_incident.core.times import parse_time
+from sync_incident.core.times import parse_time, utc
 
 M = TypeVar("M", bound=BaseModel)
 CLEAR = ("none", "clear", "-")
@@ -66,7 +66,7 @@ class Actor:
             return None
         moment = parse_time(text, now=self.now, tz=self.tz)
         if future and moment < self.now:
-            self.notes.append(f"{what} ({moment:%Y-%m-%d %H:%M} UTC) is in the past")
+            self.notes.append(f"{what} ({utc(moment)}) is in the past")
         return moment
 
 

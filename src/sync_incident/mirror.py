@@ -9,6 +9,7 @@ from __future__ import annotations
 from sync_incident.core.policy import Policy
 from sync_incident.core.refs import TrackerKind
 from sync_incident.core.state import IncidentState
+from sync_incident.core.times import utc
 from sync_incident.trackers.base import Mirror
 from sync_incident.views import verdicts
 
@@ -55,8 +56,7 @@ def status_block(state: IncidentState, policy: Policy | None = None) -> str:
         )
     for offer in state.pending_handoffs:
         lines.append(
-            f"- Handoff from {_safe(offer.by)} to {_safe(offer.to)} pending since "
-            f"{offer.at:%Y-%m-%d %H:%M} UTC"
+            f"- Handoff from {_safe(offer.by)} to {_safe(offer.to)} pending since {utc(offer.at)}"
         )
     if state.doubts:
         lines.append(

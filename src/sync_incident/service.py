@@ -303,7 +303,7 @@ class Session:
                 except AccessDenied as exc:
                     unknown[team_name] = exc.message
             members[team_name] = frozenset(ok)
-        return Facts(members=members, unknown=unknown)
+        return Facts(members=members, unknown=unknown, checked_on=ref.kind)
 
     # --- writing ------------------------------------------------------------------------
 

@@ -19,24 +19,12 @@ from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.readiness import Verdict, readiness, unlabelled
 from sync_incident.core.releases import release_key
 from sync_incident.core.state import STATE_SCHEMA, Handoff, IncidentState, Signoff
-from sync_incident.core.times import utc
+from sync_incident.core.times import age, utc
 
 WIDTH = 100
 
 
 when = utc  # views name it for what it reads like
-
-
-def age(minutes: int | None) -> str:
-    if minutes is None:
-        return "?"
-    if minutes < 1:  # "OVERDUE by 0 min" reads as not overdue at all
-        return "under a minute"
-    if minutes < 60:
-        return f"{minutes} min"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h {minutes % 60:02d} min"
-    return f"{minutes // (24 * 60)} d {minutes % (24 * 60) // 60} h"
 
 
 def web_url(url: str) -> bool:

@@ -143,19 +143,24 @@ def test_permissive_policy_lets_anyone_act_for_any_team() -> None:
 
 
 def test_verified_github_team_member_may_act_for_the_team() -> None:
-    facts = Facts(members={"Releng": frozenset({"rachel"})})
+    facts = Facts(members={"Releng": frozenset({"rachel"})}, checked_on="github")
     assert in_team(POLICY, "Releng", "github", Account("Rachel"), None, facts)[0]
 
 
 def test_unverifiable_github_membership_fails_closed() -> None:
-    facts = Facts(unknown={"Releng": "403 from the API"})
+    facts = Facts(unknown={"Releng": "403 from the API"}, checked_on="github")
     ok, why = in_team(POLICY, "Releng", "github", Account("rachel"), None, facts)
     assert not ok and "could not be checked: 403 from the API" in why
 
 
 def test_github_facts_do_not_count_on_bugzilla() -> None:
-    facts = Facts(members={"Releng": frozenset({"rachel"})})
+    facts = Facts(members={"Releng": frozenset({"rachel"})}, checked_on="github")
     assert not in_team(POLICY, "Releng", "bugzilla", Account("rachel"), None, facts)[0]
+
+
+def test_facts_no_tracker_vouched_for_do_not_count() -> None:
+    facts = Facts(members={"Releng": frozenset({"rachel"})})
+    assert not in_team(POLICY, "Releng", "github", Account("rachel"), None, facts)[0]
 
 
 def test_references_to_unknown_people_are_reported() -> None:

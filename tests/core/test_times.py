@@ -1,13 +1,22 @@
-"""Times typed on the command line."""
+"""Times typed on the command line, and times as every view writes them."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from sync_incident.core.errors import UsageError
-from sync_incident.core.times import parse_time
+from sync_incident.core.times import (
+    age,
+    duration,
+    local_time,
+    minutes_between,
+    parse_time,
+    stamp,
+    utc,
+)
 
 NOW = datetime(2022, 1, 12, 14, 3, tzinfo=UTC)
 
@@ -96,3 +105,44 @@ def test_iso_without_an_offset_is_in_the_users_zone_and_utc_said_explicitly_is_u
 def test_an_unknown_zone_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="not a timezone"):
         parse_time("18:00 Mars/Olympus", now=NOW)
+
+
+def test_utc_converts_to_utc_and_says_so() -> None:
+    berlin = datetime(2022, 1, 12, 15, 3, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert utc(berlin) == "2022-01-12 14:03 UTC"
+
+
+def test_utc_of_no_time_is_the_missing_mark() -> None:
+    assert utc(None) == "-"
+    assert utc(None, missing="—") == "—"
+
+
+def test_stamp_is_the_minute_in_utc_with_a_z() -> None:
+    tokyo = datetime(2022, 1, 12, 23, 3, 59, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert stamp(tokyo) == "2022-01-12T14:03Z"
+
+
+def test_local_time_names_the_weekday_and_the_zone_abbreviation() -> None:
+    assert local_time(NOW, "America/New_York") == "Wed 12 Jan 09:03 EST"
+    assert local_time(NOW, "Asia/Tokyo", with_date=False) == "Wed 23:03 JST"
+
+
+def test_minutes_between_counts_whole_minutes_and_never_goes_negative() -> None:
+    assert minutes_between(NOW, NOW + timedelta(minutes=90, seconds=59)) == 90
+    assert minutes_between(NOW, NOW - timedelta(minutes=5)) == 0
+
+
+@pytest.mark.parametrize(
+    "minutes,text",
+    [(None, "?"), (45, "45 min"), (185, "3 h 05 min"), (47 * 60, "47 h 00 min"), (3025, "2 d 2 h")],
+)
+def test_age_rounds_past_two_days_to_hours(minutes: int | None, text: str) -> None:
+    assert age(minutes) == text
+
+
+@pytest.mark.parametrize(
+    "minutes,text",
+    [(None, "—"), (45, "45 min"), (185, "3 h 05 min"), (1445, "1 d 0 h 05 min")],
+)
+def test_duration_is_exact_to_the_minute(minutes: int | None, text: str) -> None:
+    assert duration(minutes) == text

@@ -23,8 +23,8 @@ from sync_incident.core.policy import Facts
 from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import IncidentState
 from sync_incident.serve.lookup import Lookup, Unreadable
-from sync_incident.serve.webhooks import ACTIVE_LABEL
 from sync_incident.testing.github import Fault
+from sync_incident.trackers.github.mirror import LABEL_ACTIVE
 from tests.serve.world import REPO, World, policy, start, world
 
 __all__ = ["world"]
@@ -154,7 +154,7 @@ def test_an_incident_resolved_while_serving_keeps_its_page_and_retro(
         running.wait_reads(key, 2)
         # `sync-incident resolve` brings the label in line; discovery then stops watching it
         labels = running.call(lambda: running.github.repos[REPO].issues[2].labels)
-        running.call(lambda: labels.remove(ACTIVE_LABEL))
+        running.call(lambda: labels.remove(LABEL_ACTIVE))
         daemon = running.server.daemon
         running.call(lambda: daemon.poke(IncidentRef("github", 77, repo=REPO), discover=True))
         deadline = time.monotonic() + 5

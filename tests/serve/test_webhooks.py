@@ -13,16 +13,10 @@ import pytest
 from sync_incident.cli import app as cli
 from sync_incident.cli import options as cli_options
 from sync_incident.config import ServeSettings
-from sync_incident.core.events import HoldRaised, Note, Witnessed
-from sync_incident.core.refs import IncidentRef
-from sync_incident.serve.webhooks import (
-    ReplayStore,
-    bugzilla_change,
-    github_change,
-    github_signature,
-    github_signature_ok,
-)
-from sync_incident.testing.github import FakeGitHub
+from sync_incident.core.events import HoldRaised
+from sync_incident.serve.webhooks import ReplayStore
+from sync_incident.testing.bugzilla.webhooks import webhook_payload as bmo_payload
+from sync_incident.trackers.github.webhooks import signature as github_signature
 from tests.serve.world import BZ_SECRET, REL, REPO, SECRET, World, start, world
 
 __all__ = ["world"]
@@ -259,22 +253,6 @@ def test_without_the_witness_role_the_deletion_is_not_recorded_and_says_why(
 # --- Bugzilla ---------------------------------------------------------------------------------------
 
 
-def bmo_payload(bug: int, target: str = "comment") -> dict[str, object]:
-    """The shape BMO's webhook connector posts (extensions/Push/lib/Connector/Webhook.pm)."""
-    return {
-        "webhook_name": "sync-incident",
-        "webhook_id": 7,
-        "event": {
-            "target": target,
-            "action": "create",
-            "routing_key": f"{target}.create",
-            "time": "2026-01-12T14:03:00",
-            "user": {"login": "alice@example.com", "real_name": "Alice"},
-        },
-        "bug": {"id": bug, "product": "Release Engineering", "component": "General"},
-    }
-
-
 def test_a_bugzilla_webhook_with_the_shared_secret_pokes_the_bug(world: World) -> None:
     answer = world.client.post(
         world.url + "/webhooks/bugzilla",
@@ -311,15 +289,6 @@ def test_a_bugzilla_attachment_event_is_ignored(world: World) -> None:
 # --- the pure parts -----------------------------------------------------------------------------
 
 
-def test_signature_check_is_exact() -> None:
-    body = b'{"action":"created"}'
-    good = github_signature("s3cret", body)
-    assert github_signature_ok("s3cret", body, good)
-    assert not github_signature_ok("s3cret", body, good.upper())
-    assert not github_signature_ok("s3cret", body, good.replace("sha256=", "sha1="))
-    assert not github_signature_ok("s3cret", body, None)
-
-
 def test_the_replay_store_forgets_the_oldest_first() -> None:
     store = ReplayStore(2)
     assert store.claim("a") and store.claim("b") and not store.claim("a")
@@ -327,47 +296,3 @@ def test_the_replay_store_forgets_the_oldest_first() -> None:
     assert store.claim("b") and len(store) == 2
     store.release("b")
     assert store.claim("b")
-
-
-def test_a_deletion_payload_becomes_a_deterministic_witness_event() -> None:
-    fake = FakeGitHub()
-    fake.add_user("alice", "t1")
-    fake.add_user("mallory", "t2")
-    fake.add_repo(REPO)
-    fake.add_issue(REPO, "Crash", None, by="alice")
-    from sync_incident.core import codec
-
-    comment = fake.add_comment(REPO, 1, codec.render(HOLD, "github"), by="alice")
-    payload = fake.webhook(
-        "issue_comment", "deleted", REPO, 1, sender="mallory", comment_id=comment.id
-    )
-    one, two = github_change("issue_comment", payload), github_change("issue_comment", payload)
-    assert one is not None and one == two
-    assert one.ref == IncidentRef("github", 1, repo=REPO)
-    witness = one.witness
-    assert isinstance(witness, Witnessed)
-    assert (witness.what, witness.comment, witness.events, witness.by) == (
-        "deleted",
-        str(comment.id),
-        [HOLD.id],
-        "mallory",
-    )
-    assert one.key == f"witness:{REPO}#1:{comment.id}:deleted"
-    note = fake.add_comment(REPO, 1, codec.render(Note(text="Chatter."), "github"), by="alice")
-    edited = fake.webhook(
-        "issue_comment",
-        "edited",
-        REPO,
-        1,
-        sender="alice",
-        comment_id=note.id,
-        changes={"body": {"from": "no trailer here"}},
-    )
-    assert github_change("issue_comment", edited) == github_change("issue_comment", edited)
-    assert github_change("issue_comment", edited).witness is None  # type: ignore[union-attr]
-
-
-def test_a_bugzilla_payload_names_its_bug() -> None:
-    assert bugzilla_change(bmo_payload(7)).ref == IncidentRef("bugzilla", 7)  # type: ignore[union-attr]
-    assert bugzilla_change({"bug": {"id": "7"}, "event": {"target": "bug"}}) is None
-    assert bugzilla_change({}) is None

@@ -32,10 +32,11 @@ from sync_incident.core.events import (
 )
 from sync_incident.core.policy import Person, Policy, ProductPolicy, Team
 from sync_incident.serve.runner import Server, bind
-from sync_incident.serve.webhooks import ACTIVE_LABEL, github_signature
 from sync_incident.service import Session
 from sync_incident.testing.bugzilla import FakeBugzilla
 from sync_incident.testing.github import FakeClock, FakeGitHub
+from sync_incident.trackers.github.mirror import LABEL_ACTIVE
+from sync_incident.trackers.github.webhooks import signature as github_signature
 
 T = TypeVar("T")
 GH = "https://api.github.com"
@@ -262,7 +263,7 @@ def start(
     world = World(fake, bz, bug, server, url, tmp, loop, thread)
     for number in range(1, issues + 1):
         title = {1: OPEN_1.title, 2: OPEN_2.title}.get(number, f"Incident {number}")
-        labels = (ACTIVE_LABEL,) if discover else ()
+        labels = (LABEL_ACTIVE,) if discover else ()
         fake.add_issue(REPO, title, "Opened by hand.", by="dana", labels=labels)
     story(world)
     thread.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sync_incident.config import load_settings
-from sync_incident.trackers import BACKENDS, over_http, poll_minutes
+from sync_incident.trackers import BACKENDS, over_http, poll_minutes, webhooks_by_kind
 
 
 def test_every_backend_names_its_poll_interval(tmp_path: Path) -> None:
@@ -23,3 +23,7 @@ def test_bugzilla_is_never_polled_more_often_than_bmo_asks() -> None:
 
 def test_only_the_backends_that_talk_to_a_server_are_counted_as_http() -> None:
     assert sorted(over_http()) == ["bugzilla", "github"]
+
+
+def test_the_backends_whose_trackers_call_serve_name_their_webhook_source() -> None:
+    assert sorted(webhooks_by_kind()) == ["bugzilla", "github"]

@@ -37,6 +37,21 @@ def new_event_id() -> str:
     return str(ULID())
 
 
+def event_id_for(key: str, stamp: datetime) -> str:
+    """A ULID every replica derives alike: the stamp's milliseconds + 80 bits of sha256(key).
+
+    For events that must be posted once however many replicas derive them (digests,
+    reminders, witnesses): the same key and stamp give the same id, which the fold keeps once.
+    """
+    import hashlib
+
+    from ulid import ULID
+
+    ms = max(0, int(stamp.timestamp() * 1000)) & ((1 << 48) - 1)
+    tail = hashlib.sha256(key.encode("utf-8")).digest()[:10]
+    return str(ULID.from_bytes(ms.to_bytes(6, "big") + tail))
+
+
 def clean_text(value: str) -> str:
     """Text that can always be printed: lone surrogates (never valid) become U+FFFD."""
     if value.isascii():  # a flag on the string, no scan: most text is ASCII

@@ -44,6 +44,7 @@ from sync_incident.core.refs import TrackerKind
 from sync_incident.core.rules import OPEN_TO_ANYONE, Act, Rules
 from sync_incident.core.state import Doubt, DoubtKind, Entry, IncidentState
 from sync_incident.core.summaries import noun, summary
+from sync_incident.core.times import utc
 
 _ENVELOPE = frozenset({"id", "type", "follows"})
 DAEMON_ONLY = frozenset({"digest", "reminder"})  # with witnesses configured, only theirs count
@@ -316,7 +317,7 @@ class _Folder(Rules):
         lost = e.last is not None and not prefix
         if lost or (e.count, e.digest) != (len(prefix), codec.record_digest(prefix)):
             detail = (
-                f"the record changed since {act.actor}'s checkpoint at {act.at:%Y-%m-%d %H:%M} UTC: "
+                f"the record changed since {act.actor}'s checkpoint at {utc(act.at)}: "
                 f"{e.count} events up to {e.last or 'the start'} then, {len(prefix)} now, or "
                 "their content differs (a comment was deleted, hidden or edited)"
             )
@@ -328,7 +329,7 @@ class _Folder(Rules):
         if not self.policy.permissive and act.person not in witnesses:
             return f"{act.actor} is not a witness in the policy (witnesses: {', '.join(witnesses) or 'none'})"
         if e.events:
-            when = f" at {e.at:%Y-%m-%d %H:%M} UTC" if e.at else ""
+            when = f" at {utc(e.at)}" if e.at else ""
             by = f" by {e.by}" if e.by else ""
             detail = (
                 f"the tracker reported to {act.actor} that comment {e.comment}, carrying events "
@@ -368,8 +369,8 @@ class _Folder(Rules):
             )
             if not open_then:
                 detail = (
-                    f"the tracker shows the hold flag set by {mark.by} at {mark.at:%Y-%m-%d %H:%M} "
-                    "UTC, but the record has no hold open then: a hold may have been deleted"
+                    f"the tracker shows the hold flag set by {mark.by} at {utc(mark.at)}, "
+                    "but the record has no hold open then: a hold may have been deleted"
                 )
                 where = f"hold flag {mark.at:%Y-%m-%d %H:%M:%S}"
                 self.doubt("history", where, None, mark.by, detail, [])

@@ -207,11 +207,14 @@ class Facts:
     """Membership facts looked up on the tracker before folding (GitHub org teams, permissions).
 
     ``members`` maps a team name to the accounts verified as members; ``unknown`` maps a team
-    to why membership could not be checked (the gate then fails closed).
+    to why membership could not be checked (the gate then fails closed). ``checked_on`` is the
+    kind of tracker that vouched for them: its accounts are what ``members`` names, so the
+    facts count for comments on that kind of tracker only (a login elsewhere may be someone else).
     """
 
     members: Mapping[str, frozenset[str]] = field(default_factory=dict)
     unknown: Mapping[str, str] = field(default_factory=dict)
+    checked_on: TrackerKind | None = None
 
 
 def in_team(
@@ -231,13 +234,10 @@ def in_team(
     rules = policy.teams[canonical]
     if person is not None and person in rules.members:
         return True, ""
-    if kind == "github" and account.login.casefold() in facts.members.get(canonical, frozenset()):
+    vouched = facts.checked_on == kind
+    if vouched and account.login.casefold() in facts.members.get(canonical, frozenset()):
         return True, ""
-    if (
-        kind == "github"
-        and canonical in facts.unknown
-        and (rules.github_teams or rules.github_permission)
-    ):
+    if vouched and canonical in facts.unknown and (rules.github_teams or rules.github_permission):
         return False, f"membership of {canonical} could not be checked: {facts.unknown[canonical]}"
     who = person or account.login
     return False, f"{who} is not a member of {canonical}"

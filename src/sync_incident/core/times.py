@@ -1,4 +1,8 @@
-"""Times as people type them on the command line.
+"""Times as people type them on the command line, and as every view writes them.
+
+Written: :func:`utc` (``2022-01-12 14:03 UTC``), :func:`stamp` (``2022-01-12T14:03Z``, in keys
+and data attributes), :func:`local_time` (``Wed 12 Jan 09:03 EST``), and spans of minutes as
+:func:`age` (rounded, for a glance) or :func:`duration` (exact, for the record).
 
 Accepted: ISO 8601 (``2022-01-12T14:03+01:00``; without an offset it is read in the zone
 below), ``2022-01-12 14:03 UTC``, a relative ``+90m`` / ``+2h`` / ``+1d``, a wall time
@@ -31,6 +35,49 @@ def utc(value: datetime | None, missing: str = "-") -> str:
     if value is None:
         return missing
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def stamp(moment: datetime) -> str:
+    """``2022-01-12T14:03Z``: a minute in UTC as keys and ``data-`` attributes carry it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def local_time(moment: datetime, zone: str, *, with_date: bool = True) -> str:
+    """``Wed 12 Jan 09:03 EST`` (or ``Wed 09:03 EST``): a time as a person in ``zone`` reads it."""
+    there = moment.astimezone(ZoneInfo(zone))
+    shape = "%a %d %b %H:%M " if with_date else "%a %H:%M "
+    return there.strftime(shape) + (there.tzname() or zone)
+
+
+def minutes_between(start: datetime, end: datetime) -> int:
+    """Whole minutes from ``start`` to ``end``; never negative."""
+    return max(0, int((end - start).total_seconds() // 60))
+
+
+def age(minutes: int | None) -> str:
+    """``45 min``, ``3 h 05 min``, past two days ``2 d 3 h``; ``?`` when unknown."""
+    if minutes is None:
+        return "?"
+    if minutes < 1:  # "OVERDUE by 0 min" reads as not overdue at all
+        return "under a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{minutes // (24 * 60)} d {minutes % (24 * 60) // 60} h"
+
+
+def duration(minutes: int | None) -> str:
+    """``2 d 3 h 05 min``, ``3 h 05 min``, ``45 min``; ``—`` when unknown."""
+    if minutes is None:
+        return "—"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h {mins:02d} min"
+    if hours:
+        return f"{hours} h {mins:02d} min"
+    return f"{mins} min"
 
 
 def zone_of(name: str | None) -> ZoneInfo:

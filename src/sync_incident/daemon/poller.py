@@ -14,7 +14,7 @@ clients and the SQLite cache). Every cycle:
 
 Exactly once, across replicas and restarts: every reminder and digest has a key
 ``"{kind}:{incident}:{period}"`` and an event id derived from it
-(:func:`~sync_incident.digest.event_id_for`). Right before posting, the target is read and
+(:func:`~sync_incident.core.events.event_id_for`). Right before posting, the target is read and
 the post skipped when an accepted event with that key is there. Two replicas that both pass
 the check post the same event id: the tracker's marker check finds it, and failing that the
 fold counts an event id seen twice once. Nothing here depends on the local cache, so
@@ -43,6 +43,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sync_incident.core.comments import Comment
+from sync_incident.core.events import event_id_for
 from sync_incident.core.fold import checkpoint_of
 from sync_incident.core.policy import Facts
 from sync_incident.core.refs import IncidentRef, parse_ref
@@ -52,7 +53,6 @@ from sync_incident.digest.model import build_digest, render_markdown
 from sync_incident.digest.run import post_once
 from sync_incident.digest.schedule import (
     digest_key,
-    event_id_for,
     has_key,
     latest_slot,
     next_slot,

@@ -1,14 +1,14 @@
 """Reminders: which are due on an incident at a given time (pure; posting checks the tracker).
 
 Each reminder has a key ``"{kind}:{incident}:{period}"`` and a stamp that fixes its event id
-(:func:`~sync_incident.digest.schedule.event_id_for`), so every replica derives the same.
+(:func:`~sync_incident.core.events.event_id_for`), so every replica derives the same.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from sync_incident.core.comments import Flavor
 from sync_incident.core.hours import end_of_day
 from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import IncidentState
+from sync_incident.core.times import stamp, utc
 
 if TYPE_CHECKING:
     from sync_incident.config import Settings
@@ -33,10 +34,6 @@ class Due:
     to: str | None
     text: str
     stamp: datetime
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
 def _mention(settings: Settings, ref: IncidentRef, person: str, flavor: Flavor) -> str:
@@ -96,10 +93,10 @@ def _update_overdue(
     if not ic or due is None or now <= due:
         return None
     text = (
-        f"Reminder: the status update on {ref} was due at {due.astimezone(UTC):%Y-%m-%d %H:%M} "
-        f"UTC; {mention(ic)}, as incident commander, please post a status update."
+        f"Reminder: the status update on {ref} was due at {utc(due)}; "
+        f"{mention(ic)}, as incident commander, please post a status update."
     )
-    return Due("update-overdue", ref, f"update-overdue:{ref.key}:{_stamp(due)}", ic, text, due)
+    return Due("update-overdue", ref, f"update-overdue:{ref.key}:{stamp(due)}", ic, text, due)
 
 
 def _end_of_day(
@@ -139,4 +136,4 @@ def _no_update(
         f"Reminder: nothing has been recorded on active incident {ref} for {hours:.1f} hours; "
         f"{mention(ic)}, please post a status update."
     )
-    return Due("no-update", ref, f"no-update:{ref.key}:{_stamp(last)}", ic, text, threshold)
+    return Due("no-update", ref, f"no-update:{ref.key}:{stamp(last)}", ic, text, threshold)

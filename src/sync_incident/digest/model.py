@@ -7,14 +7,15 @@ renders it in at most ~40 lines for 5 incidents.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
 from sync_incident.core.policy import Policy
 from sync_incident.core.releases import release_key
 from sync_incident.core.state import IncidentState, Step
-from sync_incident.views import age, handoff_stale, stale_note
+from sync_incident.core.times import age, minutes_between, utc
+from sync_incident.views import handoff_stale, stale_note
 
 DIGEST_SCHEMA = 1
 SCREEN_LINES = 40
@@ -98,10 +99,6 @@ class Digest(BaseModel):
     stale_handoff_minutes: int = 120  # the policy's: a handoff waiting this long is stale
 
 
-def _minutes(delta: timedelta) -> int:
-    return max(0, int(delta.total_seconds() // 60))
-
-
 def build_digest(
     states: Sequence[IncidentState],
     policy: Policy,
@@ -129,12 +126,12 @@ def _incident(s: IncidentState, policy: Policy, now: datetime) -> IncidentDigest
         severity=s.severity,
         ic=s.ic,
         opened_at=s.opened_at,
-        age_minutes=_minutes(now - s.opened_at) if s.opened_at else None,
+        age_minutes=minutes_between(s.opened_at, now) if s.opened_at else None,
         last_update=s.last_update,
-        last_update_minutes=_minutes(now - s.last_update) if s.last_update else None,
+        last_update_minutes=minutes_between(s.last_update, now) if s.last_update else None,
         next_update_due=due,
         update_overdue=overdue,
-        overdue_minutes=_minutes(now - due) if overdue and due else None,
+        overdue_minutes=minutes_between(due, now) if overdue and due else None,
         holds=[HoldLine(release=h.release, by=h.by, since=h.at, reason=h.reason) for h in s.holds],
         releases=[_progress(s, release, policy) for release in _releases(s)],
         pending_handoffs=[
@@ -144,8 +141,8 @@ def _incident(s: IncidentState, policy: Policy, now: datetime) -> IncidentDigest
                 to=h.to,
                 role=h.role,
                 since=h.at,
-                waited_minutes=_minutes(now - h.at),
-                stale=handoff_stale(_minutes(now - h.at), policy.stale_handoff_minutes),
+                waited_minutes=minutes_between(h.at, now),
+                stale=handoff_stale(minutes_between(h.at, now), policy.stale_handoff_minutes),
             )
             for h in s.pending_handoffs
         ],
@@ -220,8 +217,7 @@ def render_markdown(digest: Digest) -> str:
     """At most 4 lines per incident plus a header: 5 incidents fit one 40-line screen."""
     n = len(digest.incidents)
     lines = [
-        f"**Incident digest** · {digest.generated_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC · "
-        f"{n} incident{'s' if n != 1 else ''}"
+        f"**Incident digest** · {utc(digest.generated_at)} · {n} incident{'s' if n != 1 else ''}"
     ]
     if not digest.incidents:
         lines.append("No active incidents.")

@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sync_incident.core.errors import SyncIncidentError, UsageError
-from sync_incident.core.events import DigestPosted, Event
+from sync_incident.core.events import DigestPosted, Event, event_id_for
 from sync_incident.core.refs import IncidentRef, ReferenceError, parse_ref
 from sync_incident.core.state import IncidentState
 from sync_incident.digest.model import Digest, Unreadable, build_digest, render_markdown
-from sync_incident.digest.schedule import digest_key, event_id_for, has_key, ours, period_for
+from sync_incident.digest.schedule import digest_key, has_key, ours, period_for
 from sync_incident.digest.webhooks import send_webhooks
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ async def post_once(
     """Post ``event`` on ``ref`` unless we already posted an event with ``key``; True if posted.
 
     The check reads the tracker right before posting. Two replicas may both pass it; they post
-    the same event id (see :func:`~.schedule.event_id_for`), so the tracker's marker check
+    the same event id (see :func:`~sync_incident.core.events.event_id_for`), so the tracker's marker check
     stores it once or the fold counts it once. Digests and reminders are informational, so
     nothing is mirrored: a designated digest bug must not be tagged as an active incident.
     """

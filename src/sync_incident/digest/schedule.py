@@ -2,7 +2,7 @@
 
 The schedule math names the period a digest belongs to, with zoneinfo so daylight-saving
 changes move nothing. Every digest and reminder has a key (what, which incident, which
-period) and an event id derived from it (:func:`event_id_for`), so two replicas racing past
+period) and an event id derived from it (:func:`~sync_incident.core.events.event_id_for`), so two replicas racing past
 the "already posted?" check post the SAME event, which the tracker's marker check or the fold
 ("an event id seen twice counts once") absorbs.
 """
@@ -16,12 +16,11 @@ from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ulid import ULID
-
 from sync_incident.core.errors import ConfigError
 from sync_incident.core.hours import local_instant
 from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import IncidentState
+from sync_incident.core.times import stamp
 
 if TYPE_CHECKING:
     from sync_incident.config import DigestSettings
@@ -79,10 +78,6 @@ def period_for(settings: DigestSettings, now: datetime) -> datetime:
     return slot or now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def period_label(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
-
-
 def incident_set_name(refs: Sequence[IncidentRef], all_active: bool) -> str:
     """Names the incident set in keys: stable across replicas that discover incidents at once."""
     if all_active:
@@ -94,14 +89,7 @@ def incident_set_name(refs: Sequence[IncidentRef], all_active: bool) -> str:
 
 
 def digest_key(refs: Sequence[IncidentRef], all_active: bool, period: datetime) -> str:
-    return f"digest:{incident_set_name(refs, all_active)}:{period_label(period)}"
-
-
-def event_id_for(key: str, stamp: datetime) -> str:
-    """A ULID every replica derives alike: the stamp's milliseconds + 80 bits of sha256(key)."""
-    ms = max(0, int(stamp.timestamp() * 1000)) & ((1 << 48) - 1)
-    tail = hashlib.sha256(key.encode("utf-8")).digest()[:10]
-    return str(ULID.from_bytes(ms.to_bytes(6, "big") + tail))
+    return f"digest:{incident_set_name(refs, all_active)}:{stamp(period)}"
 
 
 def has_key(

@@ -12,6 +12,7 @@ Module-level imports stay light: jinja2 and the service are imported when they a
 
 from __future__ import annotations
 
+from sync_incident.core.times import duration, local_time
 from sync_incident.retro.build import build_retro
 from sync_incident.retro.model import (
     SECTIONS,
@@ -31,8 +32,6 @@ from sync_incident.retro.model import (
     TimelineRow,
     Window,
     Zone,
-    duration,
-    local_time,
     utc,
 )
 from sync_incident.retro.picture import timeline_svg

@@ -21,6 +21,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from sync_incident.core.times import duration, local_time, minutes_between
 from sync_incident.retro.model import (
     SECTIONS,
     HandoffRow,
@@ -38,9 +39,6 @@ from sync_incident.retro.model import (
     TimelineRow,
     Window,
     Zone,
-    duration,
-    local_time,
-    minutes_between,
 )
 
 if TYPE_CHECKING:

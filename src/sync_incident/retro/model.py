@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+
+from sync_incident.core import times
 
 SECTIONS: tuple[tuple[str, str, str], ...] = (
     (
@@ -244,30 +246,6 @@ class Retro:
 # --- formatting helpers (also Jinja filters) ---------------------------------------------------
 
 
-def minutes_between(start: datetime, end: datetime) -> int:
-    return max(0, int((end - start).total_seconds() // 60))
-
-
-def local_time(moment: datetime, zone: str) -> str:
-    """``Wed 12 Jan 09:03 EST``: a time as a person in ``zone`` reads it."""
-    from zoneinfo import ZoneInfo
-
-    there = moment.astimezone(ZoneInfo(zone))
-    return there.strftime("%a %d %b %H:%M ") + (there.tzname() or zone)
-
-
-def duration(minutes: int | None) -> str:
-    """``2 d 3 h 05 min``, ``3 h 05 min``, ``45 min``; ``—`` when unknown."""
-    if minutes is None:
-        return "—"
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h {mins:02d} min"
-    if hours:
-        return f"{hours} h {mins:02d} min"
-    return f"{mins} min"
-
-
 def utc(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+    """``2022-01-12 14:03 UTC``; ``—`` where the record has no time."""
+    return times.utc(value, missing="—")

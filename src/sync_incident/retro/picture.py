@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from sync_incident.core.times import duration, minutes_between, stamp
 from sync_incident.retro.layout import Label, Placed, fit, place, text_width
-from sync_incident.retro.model import Retro, TimelineRow, duration, utc
+from sync_incident.retro.model import Retro, TimelineRow, utc
 from sync_incident.retro.scale import Break, Tick, TimeScale, build_scale
 from sync_incident.retro.svg import FONTS, LEGEND, MARKER_OF, el, shape, text, title
 
@@ -165,7 +166,7 @@ def _breaks(frame: _Frame) -> Iterator[str]:
     """Each skipped gap: a torn white column across the plot, with its length in the hover."""
     for b in frame.scale.breaks:
         tip = (
-            f"The axis skips {duration(int((b.after - b.before).total_seconds() // 60))} "
+            f"The axis skips {duration(minutes_between(b.before, b.after))} "
             f"without events: {utc(b.before)} → {utc(b.after)}"
         )
         top, bottom = TIME_Y + 4, frame.bottom
@@ -190,13 +191,9 @@ def _breaks(frame: _Frame) -> Iterator[str]:
             )
         yield el(
             "g",
-            {"class": "axis-break", "data-before": _iso(b.before), "data-after": _iso(b.after)},
+            {"class": "axis-break", "data-before": stamp(b.before), "data-after": stamp(b.after)},
             title(tip) + body,
         )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%MZ")
 
 
 # --- the impact band and milestones ------------------------------------------------------------
@@ -268,7 +265,7 @@ def _milestones(frame: _Frame) -> Iterator[str]:
             body += text(spot.centre, MILESTONE_ROWS[spot.row], name, "milestone-label", "middle")
         slug = name.replace(" ", "-")
         attrs = {"class": f"milestone milestone-{slug}", "data-milestone": slug}
-        yield el("g", {**attrs, "data-utc": _iso(moment)}, title(f"{name} {utc(moment)}") + body)
+        yield el("g", {**attrs, "data-utc": stamp(moment)}, title(f"{name} {utc(moment)}") + body)
 
 
 # --- the lanes ---------------------------------------------------------------------------------
@@ -301,7 +298,7 @@ def _tenures(frame: _Frame) -> Iterator[str]:
         tip = f"{r.name(t.ic)} incident commander {utc(t.since)} → {until} ({duration(t.minutes)})"
         box = {"x": x1, "y": frame.lane_y[t.ic] + MARK_DY - 8, "width": max(2.0, x2 - x1)}
         attrs = {**box, "height": 16, "rx": 3, "fill": LEGEND["ic-tenure"][1]}
-        data = {"class": "ic-tenure", "data-person": t.ic, "data-since": _iso(t.since)}
+        data = {"class": "ic-tenure", "data-person": t.ic, "data-since": stamp(t.since)}
         yield el("rect", {**attrs, **data}, title(tip))
 
 
@@ -385,7 +382,7 @@ def _markers(frame: _Frame) -> Iterator[str]:
             "data-event": row.event_id,
             "data-person": row.actor,
             "data-type": row.type,
-            "data-utc": _iso(row.at),
+            "data-utc": stamp(row.at),
         }
         yield el("g", attrs, title(tip) + shape(kind, x, y, row.backfilled))
 

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sync_incident.core.sentences import sentence
-from sync_incident.retro.model import Retro, duration, utc
+from sync_incident.core.times import duration, local_time
+from sync_incident.retro.model import Retro, utc
 from sync_incident.retro.picture import timeline_svg
 from sync_incident.retro.svg import LEGEND
 from sync_incident.views import web_url
@@ -22,10 +23,7 @@ if TYPE_CHECKING:
 
 def clock(moment: datetime, zone: str) -> str:
     """``Tue 02:05 JST``: the weekday and time in ``zone`` (the table cell is narrow)."""
-    from zoneinfo import ZoneInfo
-
-    there = moment.astimezone(ZoneInfo(zone))
-    return there.strftime("%a %H:%M ") + (there.tzname() or zone)
+    return local_time(moment, zone, with_date=False)
 
 
 def md_cell(value: object) -> str:

@@ -7,7 +7,7 @@ One process runs the daemon's cycle and a Starlette application on uvicorn:
 - :mod:`.view`: one incident card, a pure view model (verdicts from the one readiness);
 - :mod:`.pages`: the HTML (status page, incident page, retrospective), live via SSE;
 - :mod:`.api`: the JSON API and the gate over HTTP (read fresh, fails closed);
-- :mod:`.webhooks`: signature checks, the replay store, witness events, pokes;
+- :mod:`.webhooks`: one endpoint per backend webhook source, the replay store, witness events, pokes;
 - :mod:`.metrics`: the Prometheus text format and the counting transport;
 - :mod:`.app`: the routes and access control;
 - :mod:`.runner`: uvicorn and the daemon on one loop, SIGTERM drains.

@@ -11,8 +11,7 @@ route                       what                                                
 ``GET /api/incidents/{r}``  exactly ``show --json``                                token
 ``GET /api/gate``           exactly ``gate --json``, read fresh; 200/409/503       token
 ``GET /metrics``            Prometheus text                                        token
-``POST /webhooks/github``   GitHub webhook (``X-Hub-Signature-256``)               signature
-``POST /webhooks/bugzilla`` BMO webhook (shared secret header)                     secret
+``POST /webhooks/{kind}``   a tracker's webhook (GitHub signature, BMO secret)     signed
 ``GET /healthz``            the process is up                                      open
 ``GET /readyz``             a tracker reachable, last daemon cycle recent          open
 ==========================  ====================================================  ============
@@ -54,6 +53,7 @@ from sync_incident.serve.lookup import RETRY_AFTER, Lookup, Unreadable
 from sync_incident.serve.metrics import Meter
 from sync_incident.serve.pages import HEADERS, Pages
 from sync_incident.serve.webhooks import ReplayStore
+from sync_incident.trackers import webhooks_by_kind
 
 if TYPE_CHECKING:
     from sync_incident.config import Settings
@@ -93,8 +93,10 @@ def create_app(ctx: Context) -> Starlette:
         Route("/metrics", _guard(ctx, metrics_text)),
     ]
     open_routes = [
-        Route("/webhooks/github", webhooks.github_hook, methods=["POST"]),
-        Route("/webhooks/bugzilla", webhooks.bugzilla_hook, methods=["POST"]),
+        *(
+            Route(f"/webhooks/{kind}", webhooks.endpoint(kind, source), methods=["POST"])
+            for kind, source in webhooks_by_kind().items()
+        ),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from sync_incident.core.times import utc
 from sync_incident.serve.board import Board, Known
 from sync_incident.serve.view import Card, card, href
 
@@ -152,7 +153,7 @@ class Pages:
             resolved = [self.card_of(k, now, 0) for k in known if not k.active]
             ready = self.board.cycle_age() is not None
             template = self._env.get_template("serve/board.html.j2")
-            head = f'<p class="meta">As of {now:%Y-%m-%d %H:%M} UTC · {len(cards)} active</p>\n'
+            head = f'<p class="meta">As of {utc(now)} · {len(cards)} active</p>\n'
             return head + template.render(cards=cards, resolved=resolved, ready=ready)
 
         return self._cached(("board",), make)
@@ -240,15 +241,13 @@ class Pages:
 
 
 def _steps(checklist: list[Any]) -> list[dict[str, Any]]:
-    from sync_incident.serve.view import when
-
     return [
         {
             "step": s.step,
             "title": s.title,
             "owner": s.owner,
             "state": s.state,
-            "due": when(s.due) if s.due else "",
+            "due": utc(s.due) if s.due else "",
             "overdue": s.overdue,
         }
         for s in checklist

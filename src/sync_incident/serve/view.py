@@ -20,7 +20,8 @@ from sync_incident.core.policy import Policy
 from sync_incident.core.readiness import Verdict
 from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import Entry, IncidentState
-from sync_incident.views import age, stale_note, web_url
+from sync_incident.core.times import age, minutes_between, utc
+from sync_incident.views import stale_note, web_url
 
 # status -> (symbol, words); the symbol is decoration, the words carry the meaning
 CELLS = {
@@ -33,14 +34,6 @@ CELLS = {
     "not required": ("", "not required"),
 }
 VERDICTS = {"ready": "READY", "not-ready": "NOT READY", "in-doubt": "IN DOUBT"}
-
-
-def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
-
-
-def minutes(delta: timedelta) -> int:
-    return max(0, int(delta.total_seconds() // 60))
 
 
 def slug(key: str) -> str:
@@ -152,7 +145,7 @@ def card(
         return Card(str(ref), ref.key, href(ref), str(ref), "", slug(ref.key), error=why)
     overdue = ""
     if state.status == "active" and state.next_update_due and state.next_update_due < now:
-        overdue = f"OVERDUE by {age(minutes(now - state.next_update_due))}"
+        overdue = f"OVERDUE by {age(minutes_between(state.next_update_due, now))}"
     teams, matrix = sign_off_matrix(found)
     return Card(
         ref=state.ref or str(ref),
@@ -169,7 +162,7 @@ def card(
         teams=teams,
         matrix=matrix,
         holds=[
-            HoldView(h.release, h.by, when(h.at), age(minutes(now - h.at)), h.reason)
+            HoldView(h.release, h.by, utc(h.at), age(minutes_between(h.at, now)), h.reason)
             for h in state.holds
         ],
         handoffs=[
@@ -177,18 +170,18 @@ def card(
                 by=h.by,
                 to=h.to,
                 what="incident commander" if h.role == "ic" else "steps " + ", ".join(h.steps),
-                since=when(h.at),
-                waited=age(minutes(now - h.at)),
-                stale=stale_note(minutes(now - h.at), policy.stale_handoff_minutes),
+                since=utc(h.at),
+                waited=age(minutes_between(h.at, now)),
+                stale=stale_note(minutes_between(h.at, now), policy.stale_handoff_minutes),
             )
             for h in state.pending_handoffs
         ],
-        next_update=when(state.next_update_due) if state.next_update_due else "",
+        next_update=utc(state.next_update_due) if state.next_update_due else "",
         overdue=overdue,
         last_status=state.last_status or "",
         doubts=[f"{d.where}: {d.detail}" for d in state.doubts],
         timeline=[event_view(e) for e in latest(state, events)],
-        resolved=when(state.resolved_at) if state.status == "resolved" else "",
+        resolved=utc(state.resolved_at) if state.status == "resolved" else "",
     )
 
 
@@ -219,7 +212,7 @@ def sign_off_matrix(found: list[Verdict]) -> tuple[list[str], list[list[Cell]]]:
                 continue
             detail = status.why or ""
             if status.by and status.at and not detail:
-                detail = f"{status.by}, {when(status.at)}"
+                detail = f"{status.by}, {utc(status.at)}"
             row.append(Cell(status.status, *CELLS[status.status], detail=detail))
         rows.append(row)
     return teams, rows
@@ -239,7 +232,7 @@ def commander(name: str, policy: Policy, now: datetime) -> Person:
     start = next_day_start(zone, person.working_hours, now)
     if start > now:
         back = start.astimezone(ZoneInfo(zone))
-        day = f"off work; back {back:%a %H:%M} (in {age(minutes(start - now))})"
+        day = f"off work; back {back:%a %H:%M} (in {age(minutes_between(now, start))})"
         return Person(shown, zone, clock, day, off=True)
     found = end_of_day(zone, person.working_hours, now, timedelta(hours=24))
     if found is None:  # pragma: no cover - at work means the day ends within 24 hours
@@ -247,7 +240,7 @@ def commander(name: str, policy: Policy, now: datetime) -> Person:
     end = found[1]
     ends = end.astimezone(ZoneInfo(zone))
     return Person(
-        shown, zone, clock, f"working day ends {ends:%H:%M} (in {age(minutes(end - now))})"
+        shown, zone, clock, f"working day ends {ends:%H:%M} (in {age(minutes_between(now, end))})"
     )
 
 
@@ -263,4 +256,4 @@ def latest(state: IncidentState, count: int) -> list[Entry]:
 def event_view(entry: Entry) -> EventView:
     mark = "retracted" if entry.retracted else "" if entry.accepted else "rejected"
     summary = entry.summary + (f" ({entry.reason})" if mark == "rejected" else "")
-    return EventView(when(entry.at), entry.actor, summary, mark)
+    return EventView(utc(entry.at), entry.actor, summary, mark)

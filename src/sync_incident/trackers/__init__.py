@@ -4,7 +4,8 @@ A new backend is one package exposing ``build(settings, context) -> Tracker``,
 ``in_use(settings) -> bool`` and ``poll_minutes(settings) -> float`` (how often the daemon may
 read one incident), ``OVER_HTTP = True`` when it talks to a server (``serve`` counts its
 requests), and ``ACTS_AS_ANYONE = True`` when it can simulate several people, like the local
-tracker's ``--as``; plus one entry in :data:`BACKENDS`. Nothing above this package names a
+tracker's ``--as``, and ``WEBHOOK`` (a :class:`~.webhooks.WebhookSource`) when its tracker
+can call ``serve``; plus one entry in :data:`BACKENDS`. Nothing above this package names a
 backend. Backends are imported only
 when built, so a command that reads a local incident never imports httpx.
 """
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from sync_incident.core.refs import TrackerKind
     from sync_incident.trackers.base import Tracker
     from sync_incident.trackers.cache import Cache
+    from sync_incident.trackers.webhooks import WebhookSource
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -91,6 +93,18 @@ def over_http() -> list[str]:
         for kind, module_name in BACKENDS.items()
         if getattr(importlib.import_module(module_name), "OVER_HTTP", False)
     ]
+
+
+def webhooks_by_kind() -> dict[str, WebhookSource]:
+    """The backends whose tracker can call ``serve`` (``POST /webhooks/<kind>``), by kind."""
+    out: dict[str, WebhookSource] = {}
+    for kind, module_name in BACKENDS.items():
+        source: WebhookSource | None = getattr(
+            importlib.import_module(module_name), "WEBHOOK", None
+        )
+        if source is not None:
+            out[kind] = source
+    return out
 
 
 _KINDS: dict[str, TrackerKind] = {"local": "local", "bugzilla": "bugzilla", "github": "github"}

@@ -54,10 +54,11 @@ def test_comments_are_read_with_since_per_page_100_following_link_across_3_pages
     assert len({c.id for c in warm.comments}) == 251
 
 
-def test_next_link_to_another_host_is_refused(world: World) -> None:
+@pytest.mark.parametrize("listing", ["/comments", "/events"])
+def test_next_link_to_another_host_is_refused(world: World, listing: str) -> None:
     def evil(request: httpx.Request) -> httpx.Response:
         response = world.fake.handler(request)
-        if request.url.path.endswith("/comments"):
+        if request.url.path.endswith(listing):
             response.headers["link"] = '<https://evil.example/steal?page=2>; rel="next"'
         return response
 

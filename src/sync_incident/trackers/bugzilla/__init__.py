@@ -5,12 +5,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sync_incident.trackers.bugzilla.tracker import BugzillaTracker, build_bugzilla
+from sync_incident.trackers.bugzilla.webhooks import WEBHOOK
 
 if TYPE_CHECKING:
     from sync_incident.config import Settings
     from sync_incident.trackers import BuildContext
 
-__all__ = ["OVER_HTTP", "BugzillaTracker", "build", "build_bugzilla", "in_use", "poll_minutes"]
+__all__ = [
+    "OVER_HTTP",
+    "WEBHOOK",
+    "BugzillaTracker",
+    "build",
+    "build_bugzilla",
+    "in_use",
+    "poll_minutes",
+]
 
 OVER_HTTP = True
 MIN_POLL_MINUTES = 5.0  # bugzilla.mozilla.org asks for no more than one read every 5 minutes

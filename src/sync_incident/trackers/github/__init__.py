@@ -5,12 +5,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sync_incident.trackers.github.tracker import GitHubTracker, build_github
+from sync_incident.trackers.github.webhooks import WEBHOOK
 
 if TYPE_CHECKING:
     from sync_incident.config import Settings
     from sync_incident.trackers import BuildContext
 
-__all__ = ["OVER_HTTP", "GitHubTracker", "build", "build_github", "in_use", "poll_minutes"]
+__all__ = [
+    "OVER_HTTP",
+    "WEBHOOK",
+    "GitHubTracker",
+    "build",
+    "build_github",
+    "in_use",
+    "poll_minutes",
+]
 
 OVER_HTTP = True
 

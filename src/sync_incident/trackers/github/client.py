@@ -155,17 +155,32 @@ class GitHubClient:
     async def get_json(self, url: str, *, params: dict[str, str] | None = None) -> Any:
         return (await self.get(url, params=params))[1]
 
-    async def pages(self, path: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
-        """Every item of a paginated list, following ``Link: rel="next"`` exactly."""
-        response, page = await self.get(path, params=params)
+    async def paginate(
+        self, path: str, *, params: dict[str, str] | None = None, etag: str | None = None
+    ) -> tuple[httpx.Response, AsyncIterator[Any]]:
+        """The first page's response, and every page's body, following ``Link: rel="next"``.
+
+        The caller looks at the first response (a 304, its ETag) before it reads on; later
+        pages are fetched as the bodies are iterated, from our own host only.
+        """
+        response, page = await self.get(path, params=params, etag=etag)
+        return response, self._follow(response, page)
+
+    async def _follow(self, response: httpx.Response, page: Any) -> AsyncIterator[Any]:
         while True:
-            for item in page if isinstance(page, list) else []:
-                if isinstance(item, dict):
-                    yield item
+            yield page
             url = next_link(response.headers.get("link"))
             if url is None:
                 return
             response, page = await self.get(self.same_host(url))
+
+    async def pages(self, path: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
+        """Every item of a paginated list, following ``Link: rel="next"`` exactly."""
+        _, bodies = await self.paginate(path, params=params)
+        async for page in bodies:
+            for item in page if isinstance(page, list) else []:
+                if isinstance(item, dict):
+                    yield item
 
     def same_host(self, url: str) -> str:
         """``url`` when it is on our API; the token must never travel to another host."""

@@ -138,29 +138,25 @@ class IssueReader:
         same = cached.fields.get("_comments_since") == since
         etag = cached.etags.get("comments") if same else None
         path = f"{issue_path(ref)}/comments"
-        response, page = await self._client.get(path, params=params, etag=etag)
+        response, pages = await self._client.paginate(path, params=params, etag=etag)
         if response.status_code == 304:
             return False
         seen: set[str] = set()
         newest = parse_time(cached.cursor) if cached.cursor else None
-        next_url = next_link(response.headers.get("link"))
         # only a one-page answer's ETag proves the whole list unchanged
-        if next_url is None and (new_etag := response.headers.get("etag")):
+        one_page = next_link(response.headers.get("link")) is None
+        if one_page and (new_etag := response.headers.get("etag")):
             cached.etags["comments"] = new_etag
             cached.fields["_comments_since"] = since
         else:
             cached.etags.pop("comments", None)
-        while True:
+        async for page in pages:
             if not isinstance(page, list):
                 raise ProtocolError(f"GitHub sent no comment list for {ref}")
             for item in page:
                 comment, updated = self.merge(item, cached)
                 seen.add(comment.id)
                 newest = updated if newest is None or updated > newest else newest
-            if next_url is None:
-                break
-            response, page = await self._client.get(self._client.same_host(next_url))
-            next_url = next_link(response.headers.get("link"))
         if full:
             for cid in list(cached.comments):
                 if cid not in seen:
@@ -176,25 +172,21 @@ class IssueReader:
         conditionally: unchanged history is a 304.
         """
         path = f"{issue_path(ref)}/events"
-        response, page = await self._client.get(
+        response, pages = await self._client.paginate(
             path, params={"per_page": "100"}, etag=cached.etags.get("events")
         )
         if response.status_code == 304:
             return
         marks: list[list[Any]] = []
-        next_url = next_link(response.headers.get("link"))
-        if next_url is None and (new_etag := response.headers.get("etag")):
+        one_page = next_link(response.headers.get("link")) is None
+        if one_page and (new_etag := response.headers.get("etag")):
             cached.etags["events"] = new_etag
         else:
             cached.etags.pop("events", None)
-        while True:
+        async for page in pages:
             marks += [
                 mark for item in (page if isinstance(page, list) else []) if (mark := _mark(item))
             ]
-            if next_url is None:
-                break
-            response, page = await self._client.get(self._client.same_host(next_url))
-            next_url = next_link(response.headers.get("link"))
         cached.fields["_marks"] = marks
 
     def merge(self, item: object, cached: CachedIncident) -> tuple[Comment, datetime]:
