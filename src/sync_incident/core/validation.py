@@ -17,16 +17,40 @@ from dataclasses import dataclass
 from typing import Any
 
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
-_NUMBER = ("float_parsing", "float_type", "decimal_parsing", "decimal_type")
-_WHOLE = ("int_parsing", "int_type", "int_from_float", "int_parsing_size")
-_BOOL = ("bool_parsing", "bool_type")
-_URL = ("url_parsing", "url_scheme", "url_type", "url_syntax_violation")
-_TIME = (
-    "datetime_parsing",
-    "datetime_type",
-    "datetime_from_date_parsing",
-    "datetime_object_invalid",
-)
+# error type -> (what is wrong, after the value; what to write instead)
+_WRONG_TYPE: dict[str, tuple[str, str]] = {
+    **dict.fromkeys(
+        ("float_parsing", "float_type", "decimal_parsing", "decimal_type"),
+        ("is not a number", "write a number, such as 5"),
+    ),
+    **dict.fromkeys(
+        ("int_parsing", "int_type", "int_from_float", "int_parsing_size"),
+        ("is not a whole number", "write a whole number, such as 5"),
+    ),
+    **dict.fromkeys(("bool_parsing", "bool_type"), ("is not true or false", "write true or false")),
+    "string_type": ("is not text", "write it in quotes"),
+    **dict.fromkeys(
+        ("list_type", "tuple_type", "set_type"),
+        ("is not a list", 'write a list, such as ["a", "b"]'),
+    ),
+    **dict.fromkeys(
+        ("dict_type", "model_type", "model_attributes_type"),
+        ("is not a table of keys", "write it as a [section] of keys"),
+    ),
+    **dict.fromkeys(
+        ("url_parsing", "url_scheme", "url_type", "url_syntax_violation"),
+        ("is not a URL", "write a full URL, such as https://host/"),
+    ),
+    **dict.fromkeys(
+        (
+            "datetime_parsing",
+            "datetime_type",
+            "datetime_from_date_parsing",
+            "datetime_object_invalid",
+        ),
+        ("is not a date and time", "write ISO 8601, such as 2022-01-12T14:03Z"),
+    ),
+}
 _BOUNDS = {
     "greater_than": ("gt", "must be more than {}"),
     "greater_than_equal": ("ge", "must be at least {}"),
@@ -70,50 +94,42 @@ def plain(error: Mapping[str, Any]) -> Plain:
     ctx: Mapping[str, Any] = error.get("ctx") or {}
     value = error.get("input")
     field = field_name(error.get("loc", ()))
-    if kind in ("literal_error", "enum"):
-        choices = _QUOTED.findall(str(ctx.get("expected", "")))
-        if choices:
-            listed = ", ".join(choices)
-            what = f"a valid {field}" if field else "one of"
-            return Plain(f"{shown(value)} is not {what} ({listed})", f"use one of: {listed}")
-    if kind in _NUMBER:
-        return Plain(f"{shown(value)} is not a number", "write a number, such as 5")
-    if kind in _WHOLE:
-        return Plain(f"{shown(value)} is not a whole number", "write a whole number, such as 5")
-    if kind in _BOOL:
-        return Plain(f"{shown(value)} is not true or false", "write true or false")
+    if kind in ("literal_error", "enum") and (choice := _choices(ctx, value, field)):
+        return choice
+    if kind in _WRONG_TYPE:
+        wrong, hint = _WRONG_TYPE[kind]
+        return Plain(f"{shown(value)} {wrong}", hint)
     if kind == "missing":
         return Plain("is required", f"give {field}" if field else "")
     if kind == "extra_forbidden":
         return Plain("unknown key", "check its spelling and its section")
-    if kind == "string_type":
-        return Plain(f"{shown(value)} is not text", "write it in quotes")
-    if kind in ("list_type", "tuple_type", "set_type"):
-        return Plain(f"{shown(value)} is not a list", 'write a list, such as ["a", "b"]')
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return Plain(f"{shown(value)} is not a table of keys", "write it as a [section] of keys")
-    if kind in _URL:
-        return Plain(f"{shown(value)} is not a URL", "write a full URL, such as https://host/")
-    if kind in _TIME:
-        return Plain(
-            f"{shown(value)} is not a date and time", "write ISO 8601, such as 2022-01-12T14:03Z"
-        )
+    if kind in _BOUNDS or kind.endswith(("too_short", "too_long")):
+        return _size(kind, ctx)
+    message = str(error.get("msg", "is not valid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return Plain(message.replace("Input should be ", "must be "))
+
+
+def _choices(ctx: Mapping[str, Any], value: object, field: str) -> Plain | None:
+    choices = _QUOTED.findall(str(ctx.get("expected", "")))
+    if not choices:
+        return None
+    listed = ", ".join(choices)
+    what = f"a valid {field}" if field else "one of"
+    return Plain(f"{shown(value)} is not {what} ({listed})", f"use one of: {listed}")
+
+
+def _size(kind: str, ctx: Mapping[str, Any]) -> Plain:
+    """Bounds on numbers, lengths of text and of lists."""
     if kind in _BOUNDS:
         key, words = _BOUNDS[kind]
         limit = ctx.get(key, "the limit")
         if isinstance(limit, float) and limit.is_integer():
             limit = int(limit)
         return Plain(words.format(limit))
-    if kind in ("string_too_short", "too_short"):
+    unit = "characters" if kind.startswith("string_") else "items"
+    if kind.endswith("too_short"):
         least = ctx.get("min_length", 1)
-        if least == 1:
-            return Plain("must not be empty")
-        unit = "characters" if kind == "string_too_short" else "items"
-        return Plain(f"needs at least {least} {unit}")
-    if kind in ("string_too_long", "too_long"):
-        unit = "characters" if kind == "string_too_long" else "items"
-        return Plain(f"may have at most {ctx.get('max_length', '?')} {unit}")
-    message = str(error.get("msg", "is not valid"))
-    for prefix in ("Value error, ", "Assertion failed, "):
-        message = message.removeprefix(prefix)
-    return Plain(message.replace("Input should be ", "must be "))
+        return Plain("must not be empty" if least == 1 else f"needs at least {least} {unit}")
+    return Plain(f"may have at most {ctx.get('max_length', '?')} {unit}")

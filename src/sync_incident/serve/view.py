@@ -19,7 +19,7 @@ from sync_incident.core.hours import end_of_day, next_day_start
 from sync_incident.core.policy import Policy
 from sync_incident.core.readiness import Verdict
 from sync_incident.core.refs import IncidentRef
-from sync_incident.core.state import Entry, IncidentState
+from sync_incident.core.state import Entry, Handoff, IncidentState
 from sync_incident.core.times import age, minutes_between, utc
 from sync_incident.views import stale_note, web_url
 
@@ -143,9 +143,6 @@ def card(
     if state is None:
         why = error or "not read yet: the first poll is on its way"
         return Card(str(ref), ref.key, href(ref), str(ref), "", slug(ref.key), error=why)
-    overdue = ""
-    if state.status == "active" and state.next_update_due and state.next_update_due < now:
-        overdue = f"OVERDUE by {age(minutes_between(state.next_update_due, now))}"
     teams, matrix = sign_off_matrix(found)
     return Card(
         ref=state.ref or str(ref),
@@ -165,23 +162,33 @@ def card(
             HoldView(h.release, h.by, utc(h.at), age(minutes_between(h.at, now)), h.reason)
             for h in state.holds
         ],
-        handoffs=[
-            HandoffView(
-                by=h.by,
-                to=h.to,
-                what="incident commander" if h.role == "ic" else "steps " + ", ".join(h.steps),
-                since=utc(h.at),
-                waited=age(minutes_between(h.at, now)),
-                stale=stale_note(minutes_between(h.at, now), policy.stale_handoff_minutes),
-            )
-            for h in state.pending_handoffs
-        ],
+        handoffs=[handoff_view(h, policy, now) for h in state.pending_handoffs],
         next_update=utc(state.next_update_due) if state.next_update_due else "",
-        overdue=overdue,
+        overdue=overdue_note(state, now),
         last_status=state.last_status or "",
         doubts=[f"{d.where}: {d.detail}" for d in state.doubts],
         timeline=[event_view(e) for e in latest(state, events)],
         resolved=utc(state.resolved_at) if state.status == "resolved" else "",
+    )
+
+
+def overdue_note(state: IncidentState, now: datetime) -> str:
+    """``OVERDUE by 12 min`` when the promised update of an active incident is late, else ""."""
+    due = state.next_update_due
+    if state.status != "active" or due is None or due >= now:
+        return ""
+    return f"OVERDUE by {age(minutes_between(due, now))}"
+
+
+def handoff_view(h: Handoff, policy: Policy, now: datetime) -> HandoffView:
+    waited = minutes_between(h.at, now)
+    return HandoffView(
+        by=h.by,
+        to=h.to,
+        what="incident commander" if h.role == "ic" else "steps " + ", ".join(h.steps),
+        since=utc(h.at),
+        waited=age(waited),
+        stale=stale_note(waited, policy.stale_handoff_minutes),
     )
 
 
