@@ -73,6 +73,8 @@ def fold_vs_json(n: int = 100_000) -> list[Row]:
 
 
 def show_local(n: int = 10_000) -> Row:
+    from sync_incident.application.overview import overview
+    from sync_incident.core.policy import Policy
     from sync_incident.core.refs import IncidentRef
     from sync_incident.trackers.local import LocalTracker
     from sync_incident.views import state_text
@@ -98,7 +100,8 @@ def show_local(n: int = 10_000) -> Row:
             tracker = LocalTracker(path, user="alice")
             snap = await tracker.fetch(IncidentRef("local", 1))
             await tracker.aclose()
-            return state_text(fold(snap.comments, kind="local"))
+            state = fold(snap.comments, kind="local")
+            return state_text(overview(state, Policy(), None, datetime.now(UTC)))
 
         measured = best_of(lambda: asyncio.run(show()), 3)
     return Row(

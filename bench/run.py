@@ -256,9 +256,9 @@ GATE_GOAL = {"bugzilla": 3, "github": 4}
 
 
 def gate_requests(kind: str, comments: int = 100, auth: str = "auto") -> list[Row]:
-    """The gate's exact read path (Session.read + readiness), cold cache then warm."""
+    """The gate's exact path (decide: a fresh read, no cache file), twice."""
+    from sync_incident.application.decide import GateRequest, decide
     from sync_incident.config import Settings
-    from sync_incident.core.readiness import readiness
     from sync_incident.service import Session
 
     world: Bz | Gh = Bz() if kind == "bugzilla" else Gh()
@@ -278,16 +278,13 @@ def gate_requests(kind: str, comments: int = 100, auth: str = "auto") -> list[Ro
                 # way any reader who may write it does, so the rows measure the gate alone
                 catch_up_settings = settings.model_copy(update={"cache": Path(tmp) / "other"})
                 async with Session(catch_up_settings, sleep=no_sleep) as session:
-                    await session.read(ref)
+                    await session.catch_up(ref, await session.read(ref))
 
             asyncio.run(catch_up())
 
             async def gate() -> None:
-                async with Session(settings, sleep=no_sleep) as session:
-                    reading = await session.read(ref, fresh=True)
-                    verdict = readiness(
-                        reading.state, RELEASE, required=["QA"], facts=reading.facts
-                    )
+                async with Session(settings, sleep=no_sleep, ephemeral=True) as session:
+                    verdict = await decide(session, GateRequest.of(ref, RELEASE, ["QA"]))
                     verdicts.append(verdict.ready)
 
             cold = counted(world.server, gate)

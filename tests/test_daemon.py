@@ -607,13 +607,13 @@ def test_an_unchanged_poll_costs_one_request_writes_nothing_and_folds_nothing(
         bugzilla={"url": "https://bugzilla.test", "login": "daemon@example.test"},
     )
     folds: list[str] = []
-    from sync_incident.core.fold import fold as real_fold
+    from sync_incident.core.fold import Folding
 
-    def counted_fold(*args: Any, **kwargs: Any) -> IncidentState:
+    def counted_fold(*args: Any, **kwargs: Any) -> Folding:
         folds.append(kwargs["ref"])
-        return real_fold(*args, **kwargs)
+        return Folding(*args, **kwargs)
 
-    monkeypatch.setattr(service, "fold", counted_fold)
+    monkeypatch.setattr(service, "Folding", counted_fold)
     clock = Clock(fake.clock.moment() + timedelta(minutes=1))
     session = Session(settings, transports={"bugzilla": httpx.MockTransport(fake.handler)})
     daemon = Daemon(settings, lambda: session, clock=clock)

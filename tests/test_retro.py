@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from sync_incident.application.act import post_events
 from sync_incident.cli.app import app
 from sync_incident.config import load_settings
 from sync_incident.core import codec
@@ -566,7 +567,7 @@ def test_post_is_idempotent_and_changes_post_a_new_revision(fresh_demo: Path) ->
     async def add_note() -> None:
         async with _session(db, "quinn") as session:
             note = RetroNote(kind="went_well", text="Alice's hold stopped a bad release.")
-            await session.post(IncidentRef("local", 1), [note])
+            await post_events(session, IncidentRef("local", 1), [note])
 
     asyncio.run(add_note())
     third = asyncio.run(_post(db, asyncio.run(_draft(db))))

@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from sync_incident import service
+from sync_incident.application.act import open_new, post_events
+from sync_incident.application.intents import Open
 from sync_incident.config import LocalSettings, Settings
 from sync_incident.core import codec
 from sync_incident.core.errors import RefusedError
@@ -82,10 +84,8 @@ def test_open_on_bugzilla_files_a_tagged_bug_whose_first_comment_is_the_opened_e
 ) -> None:
     async def go() -> tuple[IncidentRef, Any]:
         async with _session(_bz_settings(tmp_path), bugzilla, "bugzilla") as session:
-            ref = await session.open_new(
-                "bugzilla",
-                Opened(title="Startup crash", ic="alice@example.com", releases=[RELEASE]),
-            )
+            opened = Open(title="Startup crash", ic="alice@example.com", releases=(RELEASE,))
+            ref = (await open_new(session, "bugzilla", opened)).where
             state = (await session.read(ref)).state
             return ref, state
 
@@ -110,8 +110,8 @@ def test_open_by_an_account_the_policy_does_not_know_files_nothing(
 
     async def go() -> None:
         async with _session(settings, bugzilla, "bugzilla") as session:
-            await session.open_new(
-                "bugzilla", Opened(title="Crash", ic="quinn", releases=[RELEASE])
+            await open_new(
+                session, "bugzilla", Open(title="Crash", ic="quinn", releases=(RELEASE,))
             )
 
     with pytest.raises(RefusedError, match="not a person in the policy"):
@@ -128,10 +128,10 @@ def test_a_hold_on_bugzilla_mirrors_the_whiteboard_and_blocks_the_gate(
 
     async def go() -> Any:
         async with _session(_bz_settings(tmp_path), bugzilla, "bugzilla") as session:
-            await session.post(
-                ref, [Opened(title="Crash", ic="alice@example.com", releases=[RELEASE])]
+            await post_events(
+                session, ref, [Opened(title="Crash", ic="alice@example.com", releases=[RELEASE])]
             )
-            await session.post(ref, [hold])
+            await post_events(session, ref, [hold])
             state = (await session.read(ref)).state
             return state
 
@@ -153,10 +153,10 @@ def test_on_bugzilla_a_third_person_cannot_release_a_hold_and_nothing_is_posted(
 
     async def as_alice() -> None:
         async with _session(_bz_settings(tmp_path), bugzilla, "bugzilla") as session:
-            await session.post(
-                ref, [Opened(title="Crash", ic="alice@example.com", releases=[RELEASE])]
+            await post_events(
+                session, ref, [Opened(title="Crash", ic="alice@example.com", releases=[RELEASE])]
             )
-            await session.post(ref, [hold])
+            await post_events(session, ref, [hold])
 
     run(as_alice())
     monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA_API_KEY", "bob-key-000000000000000000000000000000")
@@ -165,7 +165,8 @@ def test_on_bugzilla_a_third_person_cannot_release_a_hold_and_nothing_is_posted(
     async def as_bob() -> None:
         settings = _bz_settings(tmp_path / "bob", login="bob@example.com")
         async with _session(settings, bugzilla, "bugzilla") as session:
-            await session.post(
+            await post_events(
+                session,
                 ref,
                 [
                     HoldReleased(
@@ -187,8 +188,8 @@ def test_on_bugzilla_an_event_by_someone_without_editbugs_is_posted_without_the_
 
     async def as_alice() -> None:
         async with _session(_bz_settings(tmp_path), bugzilla, "bugzilla") as session:
-            await session.post(
-                ref, [Opened(title="Crash", ic="alice@example.com", releases=[RELEASE])]
+            await post_events(
+                session, ref, [Opened(title="Crash", ic="alice@example.com", releases=[RELEASE])]
             )
 
     run(as_alice())
@@ -198,7 +199,9 @@ def test_on_bugzilla_an_event_by_someone_without_editbugs_is_posted_without_the_
     async def as_bob() -> Any:
         settings = _bz_settings(tmp_path / "bob", login="bob@example.com")
         async with _session(settings, bugzilla, "bugzilla") as session:
-            return await session.post(ref, [HoldRaised(release=RELEASE, reason="a crash spike")])
+            return await post_events(
+                session, ref, [HoldRaised(release=RELEASE, reason="a crash spike")]
+            )
 
     outcome = run(as_bob())
     assert outcome.posted and "not updated" in outcome.mirror_error
@@ -239,11 +242,14 @@ def test_open_on_github_files_a_labelled_issue_with_a_status_block(
 ) -> None:
     async def go() -> IncidentRef:
         async with _session(_gh_settings(tmp_path), github, "github") as session:
-            return await session.open_new(
-                "github",
-                Opened(title="Startup crash", ic="alice", releases=[RELEASE]),
-                location="acme/releases",
-            )
+            return (
+                await open_new(
+                    session,
+                    "github",
+                    Open(title="Startup crash", ic="alice", releases=(RELEASE,)),
+                    location="acme/releases",
+                )
+            ).where
 
     ref = run(go())
     issue = github.issue("acme/releases", ref.number)
@@ -265,7 +271,7 @@ def test_github_handoff_moves_the_ic_and_the_assignee_only_when_accepted(
     async def post(login: str, events: list[Any]) -> Any:
         _as(monkeypatch, github, login)
         async with _session(_gh_settings(tmp_path / login), github, "github") as session:
-            await session.post(ref, events)
+            await post_events(session, ref, events)
             state = (await session.read(ref)).state
             return state
 
@@ -286,7 +292,7 @@ def test_an_event_by_a_commenter_without_push_access_is_posted_and_the_mirror_is
     async def post(login: str, events: list[Any]) -> Any:
         _as(monkeypatch, github, login)
         async with _session(_gh_settings(tmp_path / login), github, "github") as session:
-            return await session.post(ref, events)
+            return await post_events(session, ref, events)
 
     run(post("alice", [Opened(title="Crash", ic="alice", releases=[RELEASE])]))
     outcome = run(post("mallory", [HoldRaised(release=RELEASE, reason="a crash spike")]))
@@ -315,7 +321,7 @@ def test_github_signoff_counts_only_for_active_members_of_the_org_team(
     async def post(login: str, events: list[Any]) -> None:
         _as(monkeypatch, github, login)
         async with _session(_gh_settings(tmp_path / login, **policy), github, "github") as s:
-            await s.post(ref, events)
+            await post_events(s, ref, events)
 
     run(post("alice", [Opened(title="Crash", ic="alice", releases=[RELEASE])]))
     with pytest.raises(RefusedError, match="mallory is not a member of QA"):
@@ -403,7 +409,7 @@ class FoldSpy:
     """Counts the folds the session runs."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from sync_incident.core.fold import fold as real
+        from sync_incident.core.fold import Folding as real
 
         self.calls = 0
 
@@ -411,7 +417,7 @@ class FoldSpy:
             self.calls += 1
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(service, "fold", spy)
+        monkeypatch.setattr(service, "Folding", spy)
 
 
 def _local_settings(tmp_path: Path) -> Settings:
@@ -553,7 +559,7 @@ def test_a_github_record_read_again_is_not_parsed_again_but_membership_is_asked_
     async def post(login: str, event: Any) -> None:
         _as(monkeypatch, github, login)
         async with _session(_gh_settings(tmp_path / login, **policy), github, "github") as s:
-            await s.post(ref, [event])
+            await post_events(s, ref, [event])
 
     run(post("alice", Opened(title="Crash", ic="alice", releases=[RELEASE])))
     statement = "QA signs off on Firefox 96.0.1."

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sync_incident.application.overview import Overview, overview
 from sync_incident.core import codec
 from sync_incident.core.comments import Account, Comment
 from sync_incident.core.events import (
@@ -27,7 +28,6 @@ from sync_incident.views import (
     listing,
     listing_text,
     state_text,
-    verdicts,
     web_url,
 )
 
@@ -46,8 +46,12 @@ def offered(minutes_later: int, policy: Policy = POLICY) -> IncidentState:
     return fold(comments, kind="local", policy=policy, now=now, ref="local:1")
 
 
+def seen(state: IncidentState, policy: Policy = POLICY) -> Overview:
+    return overview(state, policy, None, T0)
+
+
 def shown(minutes_later: int, policy: Policy = POLICY) -> str:
-    return state_text(offered(minutes_later, policy), policy=policy)
+    return state_text(seen(offered(minutes_later, policy), policy))
 
 
 def head(text: str) -> str:
@@ -69,10 +73,11 @@ def test_the_stale_limit_is_the_policys() -> None:
 
 
 def test_list_marks_a_stale_handoff_as_show_does() -> None:
-    found = listing([offered(4 * 60 + 17)], POLICY)
+    state = offered(4 * 60 + 17)
+    found = listing([overview(state, POLICY, None, T0 + timedelta(minutes=4 * 60 + 17))])
     line = "Handoff pending: dana → beatrice (incident commander), waiting 4 h 17 min — STALE, "
     assert line + "over the 2 h the policy allows" in listing_text(found).splitlines()[-1]
-    [details] = found.incidents[0].pending_handoff_details
+    [details] = found.incidents[0].pending_handoffs
     assert (details.by, details.to, details.waited_minutes, details.stale) == (
         "dana",
         "beatrice",
@@ -83,21 +88,22 @@ def test_list_marks_a_stale_handoff_as_show_does() -> None:
 
 @pytest.mark.parametrize(("minutes", "stale"), [(119, False), (120, True)])
 def test_list_json_says_whether_a_handoff_is_stale(minutes: int, stale: bool) -> None:
-    data = json.loads(listing([offered(minutes)], POLICY).model_dump_json())
-    [entry] = data["incidents"][0]["pending_handoff_details"]
+    now = T0 + timedelta(minutes=minutes)
+    data = json.loads(listing([overview(offered(minutes), POLICY, None, now)]).model_dump_json())
+    [entry] = data["incidents"][0]["pending_handoffs"]
     assert entry["stale"] is stale
-    assert ("STALE" in data["incidents"][0]["pending_handoffs"][0]) is stale
+    assert entry["waited_minutes"] == minutes
 
 
 @pytest.mark.parametrize(("minutes", "stale"), [(119, False), (120, True)])
 def test_show_json_says_whether_a_pending_handoff_is_stale(minutes: int, stale: bool) -> None:
     state = offered(minutes)
-    data = json.loads(incident_json(state, verdicts(state, POLICY), policy=POLICY))
+    data = json.loads(incident_json(seen(state)))
     assert [h["stale"] for h in data["handoffs"]] == [stale]
 
 
 def test_a_shortened_timeline_says_so_without_nested_parentheses() -> None:
-    text = state_text(offered(5), policy=POLICY, timeline=1)
+    text = state_text(seen(offered(5)), timeline=1)
     assert "Timeline (2 events; the last 1 shown, --full for all):" in text.splitlines()
 
 
@@ -118,7 +124,7 @@ def test_show_says_once_who_revoked_a_sign_off() -> None:
         for n, (who, e) in enumerate(zip(authors, events, strict=True), 1)
     ]
     state = fold(comments, kind="local", policy=policy, now=T0 + timedelta(hours=1), ref="local:1")
-    [line] = [x for x in state_text(state, policy=policy).splitlines() if "REVOKED" in x]
+    [line] = [x for x in state_text(seen(state, policy)).splitlines() if "REVOKED" in x]
     assert line.count("revoked by quinn") == 1, line
     assert line == (
         "  QA: REVOKED — QA's sign-off on Firefox 96.0.1 was revoked by quinn at "
@@ -137,10 +143,10 @@ def test_show_of_a_resolved_incident_promises_no_next_update() -> None:
         for n, e in enumerate(events, 1)
     ]
     state = fold(comments, kind="local", policy=POLICY, now=T0 + timedelta(hours=2), ref="local:1")
-    text = state_text(state, policy=POLICY)
+    text = state_text(seen(state))
     assert "  Last status: QA verifies." in text.splitlines()
     assert "next update due" not in text.casefold() and "OVERDUE" not in text
-    data = json.loads(incident_json(state, verdicts(state, POLICY), policy=POLICY))
+    data = json.loads(incident_json(seen(state)))
     assert (data["next_update_due"], data["update_overdue"]) == (None, False)
 
 

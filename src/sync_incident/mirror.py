@@ -1,21 +1,25 @@
-"""What a tracker mirrors from the incident state: whiteboard tags, labels, assignee, a block.
+"""What a tracker mirrors from the incident: whiteboard tags, labels, assignee, a status block.
 
-Pure: computed from the folded state and the policy. Trackers write it; nothing reads it back
-as a source of truth.
+Pure: computed from the :class:`~sync_incident.application.overview.Overview` after an event
+(so each release reads as the gate judges it). Trackers write it; nothing reads it back as a
+source of truth.
 """
 
 from __future__ import annotations
 
-from sync_incident.core.policy import Policy
+from typing import TYPE_CHECKING
+
 from sync_incident.core.refs import TrackerKind
-from sync_incident.core.state import IncidentState
 from sync_incident.core.times import utc
 from sync_incident.trackers.base import Mirror
-from sync_incident.views import verdicts
+
+if TYPE_CHECKING:
+    from sync_incident.application.overview import Overview
 
 
-def mirror_for(state: IncidentState, kind: TrackerKind, policy: Policy) -> Mirror:
-    """The fields a tracker mirrors, from the state after the event."""
+def mirror_for(seen: Overview, kind: TrackerKind) -> Mirror:
+    """The fields a tracker mirrors, from the incident after the event."""
+    state, policy = seen.state, seen.policy
     holds = ", ".join(sorted({h.release for h in state.holds}))
     parts = [
         "Resolved" if state.status == "resolved" else "Active",
@@ -31,36 +35,30 @@ def mirror_for(state: IncidentState, kind: TrackerKind, policy: Policy) -> Mirro
         ic_account=policy.account_for(kind, state.ic) if state.ic else None,
         hold=bool(state.holds),
         status_line=" · ".join(parts),
-        status_block=status_block(state, policy),
+        status_block=status_block(seen),
         needinfo=needinfo,
     )
 
 
-def status_block(state: IncidentState, policy: Policy | None = None) -> str:
+def status_block(seen: Overview) -> str:
     """A short Markdown summary for trackers that keep one in the issue body.
 
-    Each release is shown as the gate sees it. Text people wrote (hold reasons) cannot close
-    the block early or hide in it: HTML comment markers in it are escaped.
+    Each release is one line with the gate's verdict and every reason. Text people wrote
+    (hold reasons) cannot close the block early or hide in it: HTML comment markers in it are
+    escaped.
     """
-    policy = policy or Policy()
+    state = seen.state
     lines = [
         f"**Incident status:** {'resolved' if state.status == 'resolved' else 'active'}"
         f" · **IC:** {_safe(state.ic or 'none')}",
     ]
-    for verdict in verdicts(state, policy):
-        reason = f" — {_safe(verdict.reasons[0])}" if verdict.reasons else ""
-        lines.append(f"- **{verdict.label}** {_safe(verdict.release)}{reason}")
-    for hold in state.holds:
-        lines.append(
-            f"- **Hold** on {_safe(hold.release)} by {_safe(hold.by)}: {_safe(hold.reason)}"
-        )
+    for verdict in seen.verdicts:
+        label, _, words = verdict.said.partition(" — ")
+        said = f" — {_safe(words)}" if words else ""
+        lines.append(f"- **{label}** {_safe(verdict.release)}{said}")
     for offer in state.pending_handoffs:
         lines.append(
             f"- Handoff from {_safe(offer.by)} to {_safe(offer.to)} pending since {utc(offer.at)}"
-        )
-    if state.doubts:
-        lines.append(
-            f"- **In doubt:** {len(state.doubts)} item(s); `sync-incident show` lists them"
         )
     lines.append("_Kept by sync-incident from the comments below; edits here are overwritten._")
     return "\n".join(lines)

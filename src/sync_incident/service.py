@@ -1,8 +1,10 @@
-"""The library API the CLI, the daemon, the digest, the retrospective and the Action share.
+"""One run's trackers, and how an incident is read: fetched, its membership facts asked, folded.
 
-``Session`` builds trackers from settings (lazily: only the one a reference needs), reads and
-folds, and is the only way anything is posted: lint the wording, check that the rules would
-accept the event (by folding it as if posted), render, post once with the mirrored fields.
+``Session`` builds trackers from settings (lazily: only the one a reference needs) and reads.
+Reading never writes: the mirrored fields are brought in line by posting
+(:mod:`sync_incident.application.act`) and by the daemon (:meth:`Session.catch_up`), never
+by ``show``, ``list``, the gate or a page view. The use cases that read and post live in
+:mod:`sync_incident.application`.
 """
 
 from __future__ import annotations
@@ -10,34 +12,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sync_incident.core import codec
 from sync_incident.core.comments import Account, Comment
 from sync_incident.core.errors import (
-    RefusedError,
     SyncIncidentError,
     TrackerError,
     Unavailable,
-    UsageError,
 )
-from sync_incident.core.events import Event
-from sync_incident.core.fold import fold
+from sync_incident.core.fold import Folding
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.refs import IncidentRef, TrackerKind
 from sync_incident.core.rules import teams_claimed
-from sync_incident.core.sentences import Context
 from sync_incident.core.state import IncidentState
-from sync_incident.core.summaries import noun
 from sync_incident.mirror import mirror_for
 from sync_incident.trackers import BuildContext, Sleep, build_tracker, kinds_in_use
 from sync_incident.trackers.base import (
     Discovery,
     IncidentSnapshot,
     Membership,
-    NewIncident,
     Tracker,
 )
 from sync_incident.trackers.cache import Cache
@@ -46,7 +42,6 @@ if TYPE_CHECKING:
     import httpx
 
     from sync_incident.config import Settings
-    from sync_incident.core.lint import Finding
 
 log = logging.getLogger("sync_incident.service")
 
@@ -58,28 +53,18 @@ Claims = dict[str, dict[str, Account]]
 
 @dataclass(frozen=True)
 class Reading:
-    """One read of an incident: what the tracker returned and what it folds to (at ``at``)."""
+    """One read of an incident: what the tracker returned and what it folds to (at ``at``).
+
+    ``folding`` can take one more comment: posting checks its events on it without folding
+    the record again (which moves ``state`` on: a reading is posted on once).
+    """
 
     snapshot: IncidentSnapshot
     state: IncidentState
     facts: Facts
+    folding: Folding
     at: datetime | None = None  # the ``now`` of the fold; None: unknown (never reused)
     claims: Claims = field(default_factory=dict)  # who claimed delegated teams (for facts)
-
-
-@dataclass
-class Outcome:
-    """What posting did (or, with ``dry_run``, would do)."""
-
-    ref: IncidentRef
-    body: str
-    events: list[Event]
-    findings: list[Finding]
-    state: IncidentState  # the state after the event
-    posted: bool = False
-    duplicate: bool = False
-    comment_id: str | None = None
-    mirror_error: str = ""  # posted, but the mirrored fields could not be updated
 
 
 @dataclass
@@ -91,6 +76,8 @@ class Session:
     transports: Mapping[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
     sleep: Sleep | None = None
     now: datetime | None = None  # fixed time for tests; None = the clock
+    # no cache file at all (the gate: nothing it does not read can change or fail its answer)
+    ephemeral: bool = False
     _trackers: dict[str, Tracker] = field(default_factory=dict)
     _cache: Cache | None = None
     _renderer: codec.Renderer | None = None
@@ -120,8 +107,9 @@ class Session:
             self._cache = None
 
     def cache(self) -> Cache:
+        """The cache file (an in-memory one when ``ephemeral`` or when the file is unusable)."""
         if self._cache is None:
-            self._cache = Cache(self.settings.cache_path())
+            self._cache = Cache(None) if self.ephemeral else Cache.open(self.settings.cache_path())
         return self._cache
 
     def tracker(self, kind: TrackerKind) -> Tracker:
@@ -141,11 +129,6 @@ class Session:
     async def whoami(self, kind: TrackerKind) -> Account:
         return await self.tracker(kind).whoami()
 
-    async def actor(self, kind: TrackerKind) -> str:
-        """Who is acting, as the policy names them (the account when it does not)."""
-        me = await self.whoami(kind)
-        return self.policy.person_for(kind, me) or me.login
-
     async def active_incidents(
         self, kinds: Sequence[TrackerKind] | None = None
     ) -> list[IncidentRef]:
@@ -164,7 +147,6 @@ class Session:
         ref: IncidentRef,
         *,
         fresh: bool = False,
-        catch_up: bool = True,
         previous: Reading | None = None,
     ) -> Reading:
         """Fetch and fold. ``fresh`` trusts no cache (the gate): same verdict with or without.
@@ -174,8 +156,6 @@ class Session:
         again (membership itself is still asked); when the record and the facts are the same
         and the clock moved past nothing the state depends on, its state is what the fold
         would return again, and is returned without folding.
-
-        ``catch_up``: bring the tracker's mirrored fields in line afterwards (best effort).
         """
         tracker = self.tracker(ref.kind)
         snap = await tracker.fetch(ref, fresh=fresh)
@@ -189,19 +169,19 @@ class Session:
         facts = await self._members(ref, tracker, claims, fresh=fresh)
         now = self.clock()
         if previous is not None and _refold_gives_same(previous, snap, facts, now):
-            state = previous.state
+            folding = previous.folding
         else:
-            state = self._fold(ref, snap, snap.comments, facts, now)
-        reading = Reading(snap, state, facts, now, claims)
-        if catch_up:
-            await self.catch_up(ref, reading)
-        return reading
+            folding = self._fold(ref, snap, facts, now)
+        return Reading(snap, folding.state, facts, folding, now, claims)
 
     async def catch_up(self, ref: IncidentRef, reading: Reading) -> None:
-        """Mirrors catch up whenever someone who may write them reads; never fails a command."""
+        """The daemon brings the mirrored fields in line after a read; never fails its cycle."""
         if not reading.state.opened:
             return
-        mirror = mirror_for(reading.state, ref.kind, self.policy)
+        from sync_incident.application.overview import overview
+
+        seen = overview(reading.state, self.policy, reading.facts, self.clock())
+        mirror = mirror_for(seen, ref.kind)
         try:
             await self.tracker(ref.kind).sync_mirror(ref, mirror)
         except TrackerError as exc:
@@ -228,7 +208,7 @@ class Session:
         """A fresh read (the gate's) that gives up after ``seconds``, saying so."""
         try:
             async with asyncio.timeout(seconds):
-                return await self.read(ref, fresh=True, catch_up=False)
+                return await self.read(ref, fresh=True)
         except TimeoutError:
             server = self.tracker(ref.kind).server
             raise Unavailable(
@@ -239,32 +219,34 @@ class Session:
             ) from None
 
     def _fold(
-        self,
-        ref: IncidentRef,
-        snap: IncidentSnapshot,
-        comments: Sequence[Comment],
-        facts: Facts,
-        now: datetime | None = None,
-    ) -> IncidentState:
-        return fold(
-            comments,
+        self, ref: IncidentRef, snap: IncidentSnapshot, facts: Facts, now: datetime
+    ) -> Folding:
+        return Folding(
+            snap.comments,
             kind=ref.kind,
             policy=self.policy,
             facts=facts,
             vanished=snap.vanished,
             evidence=snap.evidence,
             marks=snap.marks,
-            now=now or self.clock(),
+            now=now,
             ref=str(ref),
             title=snap.title,
             url=snap.url,
         )
 
-    async def _facts(
-        self, ref: IncidentRef, tracker: Tracker, comments: Sequence[Comment]
+    async def facts_with(
+        self, ref: IncidentRef, reading: Reading, comments: Sequence[Comment]
     ) -> Facts:
-        """Membership the policy delegates to the tracker, for every account that claims it."""
-        return await self._members(ref, tracker, self._claims(tracker, comments))
+        """The reading's facts, asked again only when ``comments`` claim a delegated team anew."""
+        tracker = self.tracker(ref.kind)
+        extra = self._claims(tracker, comments)
+        if not extra:
+            return reading.facts
+        merged: Claims = {team: dict(accounts) for team, accounts in reading.claims.items()}
+        for team, accounts in extra.items():
+            merged.setdefault(team, {}).update(accounts)
+        return await self._members(ref, tracker, merged)
 
     def _claims(self, tracker: Tracker, comments: Sequence[Comment]) -> Claims:
         """Who claims each team the policy delegates to the tracker (parses every comment)."""
@@ -305,86 +287,6 @@ class Session:
             members[team_name] = frozenset(ok)
         return Facts(members=members, unknown=unknown, checked_on=ref.kind)
 
-    # --- writing ------------------------------------------------------------------------
-
-    async def post(
-        self,
-        ref: IncidentRef,
-        events: Sequence[Event],
-        *,
-        reading: Reading | None = None,
-        dry_run: bool = False,
-        strict: bool = False,
-        lint: bool = True,
-        mirror: bool = True,
-    ) -> Outcome:
-        """Post ``events`` as one comment, or say exactly why not. The only way to post.
-
-        ``reading``: what the caller just read (to build the events), so it is not read twice.
-        ``mirror=False`` leaves the tracker's mirrored fields alone (a digest on a bug that
-        is not an incident must not be tagged as one).
-        """
-        if not events:
-            raise UsageError("nothing to post")
-        from sync_incident.core.lint import lint_event  # here: reading commands never lint
-
-        findings = [f for e in events for f in lint_event(e)] if lint else []
-        if strict and findings:
-            raise RefusedError(
-                "vague wording: " + "; ".join(str(f) for f in findings),
-                hint="say what is true, naming the team, product and version (or drop --strict)",
-            )
-        tracker = self.tracker(ref.kind)
-        reading = reading if reading is not None else await self.read(ref)
-        snap = reading.snapshot
-        events = chained(events, reading.state.last_event_id)
-        me = await tracker.whoami()
-        actor = self.policy.person_for(ref.kind, me) or me.login
-        order = max((c.order for c in snap.comments), default=0) + 1
-        pending = Comment(PENDING_ID, me, self.clock(), "", order=order)
-        draft = self.renderer.comment(events, tracker.flavor)  # the events decide; words later
-        comments = [*snap.comments, replace(pending, body=draft)]
-        facts = await self._facts(ref, tracker, comments)
-        after = self._fold(ref, snap, comments, facts)
-        refuse_if_rejected(after, events)
-        ctx = Context(
-            actor=actor,
-            ref=str(ref),
-            state=reading.state,
-            outcome=outcome_of(after, self.policy, events),
-        )
-        body = self.renderer.render(events, tracker.flavor, ctx)
-        outcome = Outcome(ref=ref, body=body, events=list(events), findings=findings, state=after)
-        if dry_run:
-            return outcome
-        fields = mirror_for(after, ref.kind, self.policy) if mirror else None
-        posted = await tracker.post(ref, body, marker=events[0].id, mirror=fields)
-        outcome.posted, outcome.duplicate = True, posted.duplicate
-        outcome.comment_id, outcome.mirror_error = posted.comment_id, posted.mirror_error
-        return outcome
-
-    async def open_new(self, kind: TrackerKind, event: Event, *, location: str = "") -> IncidentRef:
-        """File a new incident bug / issue whose first comment is the opened event."""
-        tracker = self.tracker(kind)
-        me = await tracker.whoami()
-        actor = self.policy.person_for(kind, me) or me.login
-        body = self.renderer.render([event], tracker.flavor, Context(actor=actor))
-        pending = Comment(PENDING_ID, me, self.clock(), body, order=1)
-        state = fold([pending], kind=kind, policy=self.policy, now=self.clock())
-        refuse_if_rejected(state, [event])
-        mirror = mirror_for(state, kind, self.policy)
-        new = NewIncident(
-            title=getattr(event, "title", ""),
-            body=body,
-            marker=event.id,
-            location=location,
-            mirror=mirror,
-        )
-        ref = await tracker.create(new)
-        # finds the opened comment (never posts it twice) and sets what create could not
-        await tracker.post(ref, body, marker=event.id, mirror=mirror)
-        return ref
-
 
 def _refold_gives_same(
     previous: Reading, snap: IncidentSnapshot, facts: Facts, now: datetime
@@ -419,40 +321,3 @@ def _refold_gives_same(
     if state.status == "active" and state.next_update_due is not None:
         deadlines.append(state.next_update_due)
     return all((due < before) == (due < now) for due in deadlines)
-
-
-def chained(events: Sequence[Event], last: str | None) -> list[Event]:
-    """``events`` each naming the event it follows: the last one the writer saw, then each other.
-
-    A later event pointing at one a reader cannot see proves a deletion to every reader.
-    """
-    out: list[Event] = []
-    for event in events:
-        if event.follows is None and last is not None:
-            event = event.model_copy(update={"follows": last})
-        out.append(event)
-        last = event.id
-    return out
-
-
-def outcome_of(state: IncidentState, policy: Policy, events: Sequence[Event]) -> list[str]:
-    """For a resolve: each release's final verdict, in one line (what the sentence lists)."""
-    if not any(e.type == "resolved" for e in events):
-        return []
-    from sync_incident.core.readiness import readiness
-
-    lines = []
-    for release in state.releases:
-        lines.append(f"{release}: {readiness(state, release, policy=policy).headline}")
-    return lines
-
-
-def refuse_if_rejected(state: IncidentState, events: Sequence[Event]) -> None:
-    """Raise :class:`RefusedError` when the fold rejected one of ``events`` (not yet posted)."""
-    ids = {e.id for e in events}
-    for entry in state.timeline:
-        if entry.comment_id == PENDING_ID and entry.event_id in ids and not entry.accepted:
-            raise RefusedError(
-                f"the rules would reject this {noun(entry.type)}: {entry.reason}",
-                hint="nothing was posted",
-            )

@@ -1,8 +1,10 @@
-"""What people read at a terminal, and ``show --json``: the incident through one readiness.
+"""What people read at a terminal, and ``show --json``: renderings of the one overview.
 
-Pure: built from the folded state, the policy and the gate's own :func:`readiness`, so
-``show`` never says anything the gate would not. ``show`` starts with one line per release
-(READY / NOT READY / IN DOUBT and the first reason), then the people and the work.
+Pure: every function renders an :class:`~sync_incident.application.overview.Overview` (the
+state and the gate's verdict on each release, made once per reading), so ``show`` and
+``list`` never say anything the gate would not, and never judge a release themselves.
+``show`` starts with one line per release (READY / NOT READY / IN DOUBT and every reason, in
+the order to act on them), then the people and the work.
 """
 
 from __future__ import annotations
@@ -15,10 +17,15 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from sync_incident.core.policy import Facts, Policy
-from sync_incident.core.readiness import Verdict, readiness, unlabelled
-from sync_incident.core.releases import release_key
-from sync_incident.core.state import STATE_SCHEMA, Handoff, IncidentState, Signoff
+from sync_incident.application.overview import (
+    SUMMARY_SCHEMA,
+    IncidentSummary,
+    Overview,
+    handoff_stale,
+)
+from sync_incident.core.policy import Policy
+from sync_incident.core.readiness import Verdict
+from sync_incident.core.state import STATE_SCHEMA, Handoff, IncidentState
 from sync_incident.core.times import age, utc
 
 WIDTH = 100
@@ -52,68 +59,30 @@ def local(value: datetime, zone: str | None) -> str:
     return f"{day}{moment:%H:%M} {zone}"
 
 
-def verdicts(state: IncidentState, policy: Policy, facts: Facts | None = None) -> list[Verdict]:
-    """The gate's verdict on every release of the incident, with the policy's defaults."""
-    return [readiness(state, r, policy=policy, facts=facts) for r in state.releases]
-
-
-def incident_json(
-    state: IncidentState,
-    found: list[Verdict],
-    *,
-    policy: Policy | None = None,
-    facts: Facts | None = None,
-) -> str:
+def incident_json(seen: Overview) -> str:
     """``show --json``: the state, with each release as ``gate --json`` reports it.
 
     Each sign-off carries its ``status`` as the gate sees it (signed, stale; revoked in
     ``revoked_signoffs``), so the top-level list never contradicts ``releases[]``; each
     handoff carries ``stale``, true while it is pending longer than the policy allows.
     """
+    state = seen.state
     data: dict[str, Any] = state.model_dump(mode="json")
     data["schema_version"] = STATE_SCHEMA
     for signoff, shown in zip(state.signoffs, data["signoffs"], strict=True):
-        shown["status"] = signoff_status(state, signoff, found, policy, facts)
+        shown["status"] = seen.signoff_status(signoff)
     for shown in data["revoked_signoffs"]:
         shown["status"] = "revoked"
     for offer, shown in zip(state.handoffs, data["handoffs"], strict=True):
-        pending = offer.status == "pending"
-        shown["stale"] = pending and handoff_stale(
-            offer.waited_minutes, (policy or Policy()).stale_handoff_minutes
-        )
-    data["releases"] = [v.model_dump(mode="json") for v in found]
+        shown["stale"] = seen.handoff_stale(offer)
+    data["releases"] = [v.model_dump(mode="json") for v in seen.verdicts]
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
-def signoff_status(
-    state: IncidentState,
-    signoff: Signoff,
-    found: list[Verdict],
-    policy: Policy | None = None,
-    facts: Facts | None = None,
-) -> str:
-    """A sign-off in force as the gate sees it: ``signed`` or ``stale`` (or why it cannot count).
-
-    From the gate's verdict on its release; for a team the release does not require, the
-    verdict the gate would give if it did.
-    """
-    key = release_key(signoff.release)
-    for verdict in found:
-        if release_key(verdict.release) != key:
-            continue
-        for team in verdict.teams:
-            if team.team.casefold() == signoff.team.casefold():
-                return team.status
-    alone = readiness(state, signoff.release, required=[signoff.team], policy=policy, facts=facts)
-    return alone.teams[0].status if alone.teams else "signed"
-
-
 def state_text(
-    s: IncidentState,
-    found: list[Verdict] | None = None,
+    seen: Overview,
     *,
     timeline: int | None = 15,
-    policy: Policy | None = None,
     reader_tz: str | None = None,
     reader: str | None = None,
 ) -> str:
@@ -122,8 +91,7 @@ def state_text(
     ``reader`` (who runs the command) and ``reader_tz`` (their timezone) add their own clock to
     the times a pending handoff asks for, beside the recipient's.
     """
-    policy = policy or Policy()
-    found = found if found is not None else verdicts(s, policy)
+    s, policy, found = seen.state, seen.policy, seen.verdicts
     out = _head(s, found)
     out += _releases(found)
     out += _handoffs(s, policy, reader_tz, reader)
@@ -141,8 +109,7 @@ def _head(s: IncidentState, found: list[Verdict]) -> list[str]:
         out.append("  No incident has been opened here yet: run `sync-incident open` on it.")
         return out
     for v in found:
-        reason = f" — {unlabelled(v.reasons[0])}" if v.reasons else ""  # the label says it
-        out.append(f"  {v.label:<9} {v.release}{reason}")
+        out.append(f"  {v.line}")
     if not found:
         out.append("  No release is named: add one with `sync-incident add-release`.")
     status = "RESOLVED" if s.status == "resolved" else "ACTIVE"
@@ -233,12 +200,6 @@ def _offer_head(offer: Handoff, label: str, stale: str = "") -> str:
 
 def _stale(offer: Handoff, policy: Policy) -> str:
     return stale_note(offer.waited_minutes, policy.stale_handoff_minutes)
-
-
-def handoff_stale(waited_minutes: int | None, limit: int) -> bool:
-    """Whether a pending handoff waited ``limit`` minutes (the policy's
-    ``stale_handoff_minutes``) or longer: ``show``, ``list``, the digest and the page agree."""
-    return waited_minutes is not None and waited_minutes >= limit
 
 
 def stale_note(waited_minutes: int | None, limit: int) -> str:
@@ -333,110 +294,37 @@ def _timeline(s: IncidentState, limit: int | None) -> list[str]:
     return out
 
 
-LIST_SCHEMA = 1
-
-
-class ListedRelease(BaseModel):
-    release: str
-    verdict: str  # ready / not-ready / in-doubt
-    reason: str | None  # the first reason, when not ready
-
-
-class ListedHandoff(BaseModel):
-    """A pending handoff in ``list --json``, with ``stale`` as ``show`` marks it."""
-
-    id: str
-    by: str
-    to: str
-    role: str
-    steps: list[str]
-    at: datetime
-    waited_minutes: int | None
-    stale: bool  # waited at least the policy's stale_handoff_minutes
-
-
-class ListedIncident(BaseModel):
-    ref: str
-    title: str
-    url: str
-    ic: str | None
-    severity: str | None
-    releases: list[ListedRelease]
-    holds: list[str]  # "alice on Firefox 96.0.1 since ...: reason"
-    pending_handoffs: list[str]  # "dana → beatrice (incident commander), waiting …"
-    pending_handoff_details: list[ListedHandoff] = []  # the same, one object each
-    next_update_due: datetime | None
-    update_overdue: bool
+LIST_SCHEMA = SUMMARY_SCHEMA
 
 
 class Listing(BaseModel):
-    """The documented ``list --json`` schema."""
+    """The documented ``list --json`` schema: each incident as ``digest --json`` shows it."""
 
     schema_version: int = LIST_SCHEMA
-    incidents: list[ListedIncident]
+    incidents: list[IncidentSummary]
     unreadable: dict[str, str] = {}  # ref -> error
 
 
-def listing(
-    states: list[IncidentState], policy: Policy, unreadable: dict[str, str] | None = None
-) -> Listing:
-    """Active incidents at a glance, each release through the gate's readiness."""
-    out = []
-    for s in states:
-        found = verdicts(s, policy)
-        out.append(
-            ListedIncident(
-                ref=s.ref,
-                title=s.title,
-                url=s.url,
-                ic=s.ic,
-                severity=s.severity,
-                releases=[
-                    ListedRelease(
-                        release=v.release,
-                        verdict=v.verdict,
-                        reason=v.reasons[0] if v.reasons else None,
-                    )
-                    for v in found
-                ],
-                holds=[f"{h.by} on {h.release} since {when(h.at)}: {h.reason}" for h in s.holds],
-                pending_handoffs=[
-                    f"{h.by} → {h.to} ({_what(h)}), waiting {age(h.waited_minutes)}"
-                    f"{stale_note(h.waited_minutes, policy.stale_handoff_minutes)}"
-                    for h in s.pending_handoffs
-                ],
-                pending_handoff_details=[
-                    ListedHandoff(
-                        id=h.id,
-                        by=h.by,
-                        to=h.to,
-                        role=h.role,
-                        steps=h.steps,
-                        at=h.at,
-                        waited_minutes=h.waited_minutes,
-                        stale=handoff_stale(h.waited_minutes, policy.stale_handoff_minutes),
-                    )
-                    for h in s.pending_handoffs
-                ],
-                next_update_due=s.next_update_due,
-                update_overdue=s.update_overdue,
-            )
-        )
-    return Listing(incidents=out, unreadable=unreadable or {})
+def listing(seen: list[Overview], unreadable: dict[str, str] | None = None) -> Listing:
+    """Active incidents at a glance: each the summary of its overview."""
+    return Listing(incidents=[o.summary() for o in seen], unreadable=unreadable or {})
 
 
-def listing_text(found: Listing) -> str:
+def listing_text(found: Listing, stale_after: int = Policy().stale_handoff_minutes) -> str:
+    """``list``: per incident its head, one line per release (every reason), what waits."""
     if not found.incidents and not found.unreadable:
         return "No active incidents."
     out: list[str] = []
     for inc in found.incidents:
         out.append(f"{inc.ref}: {inc.title} ({inc.severity or '?'}) · IC {inc.ic or 'none'}")
-        for rel in inc.releases:
-            label = {"ready": "READY", "not-ready": "NOT READY", "in-doubt": "IN DOUBT"}
-            reason = f" — {unlabelled(rel.reason)}" if rel.reason else ""
-            out.append(f"  {label[rel.verdict]:<9} {rel.release}{reason}")
-        out += [f"  HOLD {h}" for h in inc.holds]
-        out += [f"  Handoff pending: {h}" for h in inc.pending_handoffs]
+        out += [f"  {v.line}" for v in inc.releases]
+        for h in inc.pending_handoffs:
+            what = "incident commander" if h.role == "ic" else "steps " + ", ".join(h.steps)
+            stale = stale_note(h.waited_minutes, stale_after) if h.stale else ""
+            out.append(
+                f"  Handoff pending: {h.by} → {h.to} ({what}), waiting {age(h.waited_minutes)}"
+                f"{stale}"
+            )
         if inc.next_update_due:
             overdue = " (OVERDUE)" if inc.update_overdue else ""
             out.append(f"  Next update due {when(inc.next_update_due)}{overdue}")

@@ -553,6 +553,8 @@ STATE_KEYS = {
     "participants",
     "last_update",
     "last_status",
+    "last_status_by",
+    "last_status_at",
     "next_update_due",
     "update_overdue",
     "doubts",
@@ -598,6 +600,7 @@ VERDICT_KEYS = {
     "ship_required",
     "ship_decision",
     "reasons",
+    "summary",
     "policy",
 }
 

@@ -113,18 +113,16 @@ def test_show_json_marks_revoked_signoffs_revoked(db: Path, policy: Path) -> Non
     assert shown["releases"][0]["teams"][0]["status"] == "revoked"
 
 
-def test_show_starts_with_one_verdict_line_per_release_and_the_first_reason(
+def test_show_starts_with_one_verdict_line_per_release_and_every_reason(
     db: Path, policy: Path
 ) -> None:
     ref = opened(db, policy)
     run(db, policy, "hold", ref, "--release", REL, "--reason", "crash spike", who="alice")
     out = run(db, policy, "show", ref)[1]
+    since = out.split("since ", 1)[1].split(" UTC", 1)[0]
     assert out.splitlines()[1] == (
-        f"  NOT READY {REL} — alice holds {REL} since "
-        + out.split("since ", 1)[1].split(":", 2)[0]
-        + ":"
-        + out.split("since ", 1)[1].split(":", 2)[1]
-        + ": crash spike."
+        f"  NOT READY {REL} — alice holds {REL} since {since} UTC: crash spike. "
+        f"{REL} has no sign-off from QA. {REL} has no sign-off from Releng."
     )
     assert "  QA: missing" in out and "  Releng: missing" in out
 
@@ -305,7 +303,7 @@ def test_list_shows_active_incidents_with_their_verdicts(db: Path, policy: Path)
         "local:1: Crash spike (S2) · IC dana\n  NOT READY Firefox 96.0.1 — alice holds"
     )
     data = json.loads(run(db, policy, "list", "--json")[1])
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert data["incidents"][0]["releases"][0]["verdict"] == "not-ready"
 
 

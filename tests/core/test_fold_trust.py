@@ -100,7 +100,8 @@ def test_a_deleted_hold_followed_by_a_later_event_is_doubt_without_any_cache() -
     del comments[3]  # the writer deletes the hold comment
     verdict = gate(state_of(comments))
     assert verdict.verdict == "in-doubt" and not verdict.ready
-    assert HOLD.id in verdict.reasons[0] and "cannot see" in verdict.reasons[0]
+    (doubt,) = [r for r in verdict.reasons if r.startswith("In doubt")]
+    assert HOLD.id in doubt and "cannot see" in doubt
 
 
 def test_a_doubt_names_the_event_in_words_not_by_its_wire_type() -> None:
@@ -110,7 +111,8 @@ def test_a_doubt_names_the_event_in_words_not_by_its_wire_type() -> None:
         ("quinn@example.com", QA),
     )
     del comments[1]  # the hold is gone; quinn's sign-off still names it
-    (reason,) = gate(state_of(comments)).reasons[:1]
+    reasons = gate(state_of(comments)).reasons
+    (reason,) = [r for r in reasons if r.startswith("In doubt")]
     assert "quinn's sign-off follows event" in reason, reason
     assert "signoff.given" not in reason
 
@@ -133,7 +135,7 @@ def test_a_private_comment_carrying_events_is_doubt_even_for_an_insider() -> Non
     comments.append(post("alice@example.com", HOLD, minute=5, private=True))
     verdict = gate(state_of(comments))
     assert verdict.verdict == "in-doubt"
-    assert "private comment carries events" in verdict.reasons[0]
+    assert any("private comment carries events" in r for r in verdict.reasons)
 
 
 def test_a_hold_flag_in_the_trackers_history_without_a_hold_is_doubt() -> None:

@@ -381,8 +381,12 @@ CASES: dict[str, Case] = {
     "require-flag-names-the-teams": Case(
         s_only_qa_on_focus, release="Focus 97.0", require=("qa",), ready=True
     ),
-    "require-flag-overrides-the-policy": Case(
-        s_missing_releng, require=("QA",), ready=True, problems={"QA": None}
+    # a request adds teams to the policy's, never drops one: Releng is still required
+    "require-flag-cannot-drop-a-team-the-policy-requires": Case(
+        s_missing_releng,
+        require=("QA",),
+        reasons=("has no sign-off from Releng",),
+        problems={"QA": None, "Releng": "missing"},
     ),
     "require-an-unknown-team": Case(
         s_ready, require=("QA", "Security"), reasons=("the policy has no team 'Security'",)
@@ -496,6 +500,7 @@ def test_verdict_json_schema_is_stable() -> None:
         "ship_required",
         "ship_decision",
         "reasons",
+        "summary",
         "policy",
         "verdict",
     }
@@ -513,7 +518,7 @@ def test_verdict_json_schema_is_stable() -> None:
     }
     assert set(data["holds"][0]) == {"by", "since", "reason", "id"}
     assert (data["schema_version"], data["incident"], data["policy"]) == (
-        2,
+        3,
         "local:1",
         "configured",
     )
@@ -531,9 +536,65 @@ def test_release_is_normalised_in_the_verdict() -> None:
 
 
 def test_headline_says_the_verdict_once_then_the_first_reason() -> None:
-    assert verdict_for(CASES["ready-with-both-signoffs"]).headline == "READY"
+    assert verdict_for(CASES["ready-with-both-signoffs"]).headline == (
+        "READY — QA and Releng signed off; Relman's ship decision is not required."
+    )
     assert verdict_for(CASES["missing-team"]).headline == (
         "NOT READY — Firefox 96.0.1 has no sign-off from Releng."
     )
     doubt = verdict_for(CASES["vanished-hold-comment-is-doubt"]).headline
     assert doubt.startswith("IN DOUBT — comment 4 by alice: a comment carrying events"), doubt
+
+
+def test_ready_names_the_ship_decision_when_it_is_given() -> None:
+    verdict = verdict_for(CASES["require-ship-with-relman-ship-decision"])
+    assert verdict.ready
+    assert verdict.summary == (
+        "QA and Releng signed off; Relman's ship decision is given (morgan, 2022-01-12 14:04 UTC)."
+    )
+
+
+def test_a_product_can_require_the_ship_decision() -> None:
+    policy = POLICY.model_copy(
+        update={
+            "products": {
+                "Firefox": ProductPolicy(required_signoffs=["QA", "Releng"], require_ship=True)
+            }
+        }
+    )
+    verdict = verdict_for(Case(s_ready, policy=policy))
+    assert not verdict.ready and verdict.ship_required
+    assert verdict.reasons == [
+        'Not ready: Relman has not said "Please ship Firefox 96.0.1 to users".'
+    ]
+
+
+def test_a_request_cannot_waive_a_ship_decision_the_policy_requires() -> None:
+    policy = POLICY.model_copy(update={"require_ship": True})
+    state = verdict_for(Case(s_ready, policy=policy))
+    assert not state.ready
+    inc = s_ready()
+    folded = fold(inc.comments, kind="local", policy=policy, now=T0 + timedelta(days=1))
+    assert not readiness(folded, FF, policy=policy, require_ship=False).ready
+
+
+def test_reasons_come_in_the_order_to_act_on_them_holds_first() -> None:
+    """A doubt never hides a hold: holds, then sign-offs, then doubts, then the ship decision."""
+    inc = s_stale_signoff_hold_open()
+    inc.vanished.append(inc.comments.pop(1))  # a comment with an event vanished: doubt
+    state = fold(
+        inc.comments,
+        kind="local",
+        policy=POLICY,
+        vanished=inc.vanished,
+        now=T0 + timedelta(days=1),
+        ref="local:1",
+    )
+    verdict = readiness(state, FF, policy=POLICY, require_ship=True)
+    kinds = [r.split(":")[0] for r in verdict.reasons]
+    assert verdict.verdict == "in-doubt"
+    assert kinds[0] == "Blocked", verdict.reasons
+    assert kinds.index("In doubt") > max(i for i, k in enumerate(kinds) if k == "Blocked")
+    assert "Relman has not said" in verdict.reasons[-1]
+    assert verdict.line.startswith("IN DOUBT Firefox 96.0.1 — alice holds Firefox 96.0.1")
+    assert all(r.split(": ", 1)[1][:20] in verdict.line for r in verdict.reasons)

@@ -235,8 +235,9 @@ def test_without_a_context_every_sentence_still_renders(event: Event) -> None:
 
 
 def test_resolve_lists_each_release_and_its_final_state_word_for_word() -> None:
+    from sync_incident.application.act import outcome_of
+    from sync_incident.application.overview import overview
     from sync_incident.core.policy import Policy, ProductPolicy
-    from sync_incident.service import outcome_of
 
     fixed = "Firefox 96.0.2"
     policy = Policy(products={"Firefox": ProductPolicy(required_signoffs=["QA", "Releng"])})
@@ -259,13 +260,15 @@ def test_resolve_lists_each_release_and_its_final_state_word_for_word() -> None:
         actor="dana",
         ref="bug 1750000",
         state=before,
-        outcome=outcome_of(after, policy, [resolve]),
+        outcome=outcome_of(overview(after, policy, None, T), [resolve]),
     )
     assert codec.Renderer().human(resolve, context) == (
         "dana (incident commander) resolved bug 1750000 (Startup crash spike): Firefox 96.0.2 "
         "shipped and the crash rate is at baseline.\n"
         "Final state of the releases:\n"
         "- Firefox 96.0.1: NOT READY — alice holds Firefox 96.0.1 since 2022-01-12 14:03 UTC: "
-        "a crash spike on startup.\n"
-        "- Firefox 96.0.2: READY"
+        "a crash spike on startup. Firefox 96.0.1 has no sign-off from QA. Firefox 96.0.1 has "
+        "no sign-off from Releng.\n"
+        "- Firefox 96.0.2: READY — QA and Releng signed off; Relman's ship decision is not "
+        "required."
     )

@@ -111,14 +111,14 @@ def test_links_on_the_incident_page_are_live_only_for_http_and_https(world: Worl
 def test_the_incident_api_is_exactly_show_json(world: World) -> None:
     answer = world.get(f"/api/incidents/github:{REPO}%232")
     known = world.server.board.find(f"{REPO}#2")
-    assert known is not None and known.state is not None
-    assert answer.text == incident_json(known.state, known.verdicts)
+    assert known is not None and known.overview is not None
+    assert answer.text == incident_json(known.overview)
     assert answer.json()["releases"][0]["verdict"] == "not-ready"
 
 
 def test_the_incidents_api_summarises_every_watched_incident(world: World) -> None:
     data = world.get("/api/incidents").json()
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     by_ref = {i["ref"]: i for i in data["incidents"]}
     assert by_ref[f"{REPO}#1"]["releases"][0]["ready"] is True
     assert by_ref[f"{REPO}#2"]["holds"][0]["by"] == "alice"
@@ -162,9 +162,27 @@ def test_the_readme_gives_the_gate_apis_status_for_each_case_as_the_code_does() 
 
 
 def test_the_gate_api_takes_require_and_require_ship_like_the_cli(world: World) -> None:
-    params = {"ref": f"{REPO}#1", "release": REL, "require": "QA", "require_ship": "true"}
+    params = {"ref": f"{REPO}#1", "release": REL, "require": "Security", "require_ship": "true"}
     data = world.get("/api/gate", params=params).json()
-    assert data["required"] == ["QA"] and data["ship_required"] is True and not data["ready"]
+    # a request adds to the policy's teams (QA, Releng), never drops one
+    assert data["required"] == ["QA", "Releng", "Security"]
+    assert data["ship_required"] is True and not data["ready"]
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["other/repo#1", "https://github.com/someone/private/issues/3"],
+    ids=["repo-not-watched", "url-of-a-repo-not-watched"],
+)
+def test_the_gate_api_reads_nothing_outside_what_the_server_watches(world: World, ref: str) -> None:
+    """Whoever holds the page token cannot make the server read any repository or bug."""
+    before = len(world.github.log)
+    answer = world.get("/api/gate", params={"ref": ref, "release": REL})
+    assert answer.status_code == 404, answer.text
+    data = answer.json()
+    assert (data["ready"], data["verdict"]) == (False, "could-not-decide")
+    assert "not on a tracker this server reads" in data["error"]
+    assert len(world.github.log) == before
 
 
 @pytest.mark.parametrize(
@@ -175,9 +193,8 @@ def test_the_gate_api_takes_require_and_require_ship_like_the_cli(world: World) 
         {"ref": f"{REPO}#1", "release": "Firefox"},  # no version
         {"ref": f"{REPO}#1", "release": REL, "require_ship": "maybe"},
         {"ref": f"{REPO}#77", "release": REL},  # no such issue
-        {"ref": "local:1", "release": REL},  # a tracker this server has no database for
     ],
-    ids=["no-release", "bad-ref", "no-version", "bad-flag", "missing-issue", "local"],
+    ids=["no-release", "bad-ref", "no-version", "bad-flag", "missing-issue"],
 )
 def test_the_gate_api_fails_closed_with_503(world: World, params: dict[str, str]) -> None:
     answer = world.get("/api/gate", params=params)

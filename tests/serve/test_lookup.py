@@ -203,9 +203,11 @@ class Board:
         return self.watched.get(text)
 
     def known_of(self, ref: IncidentRef, state: IncidentState, facts: Facts) -> object:
+        from sync_incident.application.overview import overview
+        from sync_incident.core.policy import Policy
         from sync_incident.serve.board import Known
 
-        return Known(ref, state, facts, [])
+        return Known(ref, overview(state, Policy(), facts, self.now))
 
     def touch(self) -> None:
         self.generation += 1
@@ -367,7 +369,7 @@ def test_a_watched_incident_is_never_read_on_demand() -> None:
 
     reader = Reader(state)
     found, board = lookup(reader)
-    board.watched[GH.key] = Known(GH, None, Facts(), [])
+    board.watched[GH.key] = Known(GH, None)
     assert run(lambda: found.find(GH.key)) is board.watched[GH.key]
     assert reader.reads == []
 

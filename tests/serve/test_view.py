@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sync_incident.application.overview import Overview, overview
 from sync_incident.core import codec
 from sync_incident.core.comments import Account, Comment
 from sync_incident.core.events import (
@@ -20,20 +21,24 @@ from sync_incident.core.events import (
 )
 from sync_incident.core.fold import fold
 from sync_incident.core.refs import IncidentRef
+from sync_incident.core.state import IncidentState
 from sync_incident.serve.view import card, commander, href, sign_off_matrix
-from sync_incident.views import verdicts
 from tests.serve.world import FOCUS, REL, policy
 
 T0 = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
 REF = IncidentRef("github", 1, repo="acme/releases")
 
 
-def state_of(*posts: tuple[str, Event], now: datetime = T0 + timedelta(hours=3)) -> object:
+def state_of(*posts: tuple[str, Event], now: datetime = T0 + timedelta(hours=3)) -> IncidentState:
     comments = [
         Comment(str(n), Account(who), T0 + timedelta(minutes=n), codec.render(e, "github"), order=n)
         for n, (who, e) in enumerate(posts, 1)
     ]
     return fold(comments, kind="github", policy=policy(), now=now, ref=str(REF), title="Crash")
+
+
+def seen(state: IncidentState) -> Overview:
+    return overview(state, policy(), None, T0)
 
 
 def test_the_matrix_shows_signed_stale_revoked_missing_and_not_required() -> None:
@@ -51,8 +56,7 @@ def test_the_matrix_shows_signed_stale_revoked_missing_and_not_required() -> Non
         ("quinn", SignoffGiven(team="QA", release=FOCUS, statement=f"QA signs off on {FOCUS}.")),
         ("quinn", SignoffRevoked(team="QA", release=FOCUS, reason="a new crash signature")),
     )
-    found = verdicts(state, policy())  # type: ignore[arg-type]
-    teams, rows = sign_off_matrix(found)
+    teams, rows = sign_off_matrix(seen(state).verdicts)
     assert teams == ["QA", "Releng"]
     assert [[c.status for c in row] for row in rows] == [
         ["stale", "revoked"],
@@ -68,7 +72,7 @@ def test_the_card_marks_an_overdue_update_and_keeps_reminders_off_the_latest_eve
         ("bot", Reminder(key="k", kind="update-overdue", text="Reminder: please post.")),
     )
     now = T0 + timedelta(hours=2)
-    view = card(REF, state, verdicts(state, policy()), policy(), now, events=2)  # type: ignore[arg-type]
+    view = card(REF, seen(state), now, events=2)
     assert view.overdue == "OVERDUE by 1 h 00 min"
     assert [e.summary for e in view.timeline][-1].startswith("dana posted status")
     assert view.releases[0].label == "NOT READY"
@@ -86,7 +90,7 @@ def test_the_card_says_a_stale_handoff_in_the_words_show_uses() -> None:
         (4 * 60 + 17, " — STALE, over the 2 h the policy allows"),
     ):
         now = offered + timedelta(minutes=waited)
-        view = card(REF, state, verdicts(state, policy()), policy(), now)  # type: ignore[arg-type]
+        view = card(REF, seen(state), now)
         assert [h.stale for h in view.handoffs] == [note]
 
 
@@ -101,7 +105,7 @@ def test_the_ic_local_time_and_end_of_the_working_day() -> None:
 
 
 def test_an_unread_incident_is_a_card_that_says_so() -> None:
-    view = card(REF, None, [], policy(), T0, error="NotFound: no such issue")
+    view = card(REF, None, T0, error="NotFound: no such issue")
     assert view.error == "NotFound: no such issue" and view.releases == []
 
 
@@ -111,5 +115,5 @@ def test_the_card_links_the_tracker_only_at_a_web_url() -> None:
         ("javascript:alert(1)", ""),
         ("https://github.com/acme/releases/issues/1", "https://github.com/acme/releases/issues/1"),
     ):
-        odd = state.model_copy(update={"url": url})  # type: ignore[attr-defined]
-        assert card(REF, odd, [], policy(), T0).url == shown
+        odd = state.model_copy(update={"url": url})
+        assert card(REF, seen(odd), T0).url == shown

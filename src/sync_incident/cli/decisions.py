@@ -7,14 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sync_incident.cli.options import DryRun, ReasonOpt, RefArg, ReleaseOpt, Strict
-from sync_incident.cli.posting import Build, post
+from sync_incident.cli.posting import post
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from sync_incident.core.events import Event
-    from sync_incident.core.state import IncidentState
-    from sync_incident.intents import Actor
 
 
 def hold(
@@ -26,14 +22,9 @@ def hold(
     strict: Strict = False,
 ) -> None:
     """Ask to hold a release: it is blocked until you or the IC release the hold."""
-    from sync_incident import intents
-    from sync_incident.core.events import HoldRaised
+    from sync_incident.application.intents import RaiseHold
 
-    def build(s: IncidentState, me: Actor) -> list[Event]:
-        target = intents.of_incident(s, release)
-        return [intents.build(HoldRaised, release=target, reason=reason)]
-
-    post(ctx, ref, build, dry_run, strict)
+    post(ctx, ref, RaiseHold(release, reason), dry_run, strict)
 
 
 def release_hold(
@@ -50,10 +41,9 @@ def release_hold(
     strict: Strict = False,
 ) -> None:
     """Release a hold you raised (or, as IC, any hold) on a release."""
-    from sync_incident import intents
+    from sync_incident.application.intents import ReleaseHold
 
-    build: Build = lambda s, me: intents.release_hold(s, me, release, reason, hold_id)  # noqa: E731
-    post(ctx, ref, build, dry_run, strict)
+    post(ctx, ref, ReleaseHold(release, reason, hold_id), dry_run, strict)
 
 
 def signoff(
@@ -71,15 +61,9 @@ def signoff(
     strict: Strict = False,
 ) -> None:
     """Sign off on an exact release of the incident for your team."""
-    from sync_incident import intents
-    from sync_incident.core.events import SignoffGiven
+    from sync_incident.application.intents import SignOff
 
-    def build(s: IncidentState, me: Actor) -> list[Event]:
-        target = intents.of_incident(s, release)
-        text = statement or f"{team} signs off on {target}."
-        return [intents.build(SignoffGiven, team=team, release=target, statement=text)]
-
-    post(ctx, ref, build, dry_run, strict)
+    post(ctx, ref, SignOff(team, release, statement), dry_run, strict)
 
 
 def revoke(
@@ -92,15 +76,9 @@ def revoke(
     strict: Strict = False,
 ) -> None:
     """Revoke a team's sign-off on a release."""
-    from sync_incident import intents
-    from sync_incident.core.events import SignoffRevoked
+    from sync_incident.application.intents import Revoke
 
-    def build(s: IncidentState, me: Actor) -> list[Event]:
-        target = intents.of_incident(s, release)
-        why = intents.reason(reason, "revoking a sign-off")
-        return [intents.build(SignoffRevoked, team=team, release=target, reason=why)]
-
-    post(ctx, ref, build, dry_run, strict)
+    post(ctx, ref, Revoke(team, release, reason), dry_run, strict)
 
 
 def ship(
@@ -114,15 +92,9 @@ def ship(
     strict: Strict = False,
 ) -> None:
     """Record the ship decision (Relman): "Please ship Focus 97.0 to users"."""
-    from sync_incident import intents
-    from sync_incident.core.events import ShipDecision
+    from sync_incident.application.intents import Ship
 
-    def build(s: IncidentState, me: Actor) -> list[Event]:
-        target = intents.of_incident(s, release)
-        text = statement or f"Please ship {target} to users."
-        return [intents.build(ShipDecision, release=target, statement=text)]
-
-    post(ctx, ref, build, dry_run, strict)
+    post(ctx, ref, Ship(release, statement), dry_run, strict)
 
 
 def resolve(
@@ -135,13 +107,9 @@ def resolve(
     strict: Strict = False,
 ) -> None:
     """Resolve the incident (the IC); the comment lists each release's final state."""
-    from sync_incident import intents
-    from sync_incident.core.events import Resolved
+    from sync_incident.application.intents import Resolve
 
-    def build(s: IncidentState, me: Actor) -> list[Event]:
-        return [intents.build(Resolved, summary=intents.reason(summary, "resolving"))]
-
-    post(ctx, ref, build, dry_run, strict)
+    post(ctx, ref, Resolve(summary), dry_run, strict)
 
 
 def reopen(
@@ -152,10 +120,9 @@ def reopen(
     strict: Strict = False,
 ) -> None:
     """Reopen a resolved incident."""
-    from sync_incident import intents
-    from sync_incident.core.events import Reopened
+    from sync_incident.application.intents import Reopen
 
-    post(ctx, ref, lambda s, me: [intents.build(Reopened, reason=reason)], dry_run, strict)
+    post(ctx, ref, Reopen(reason), dry_run, strict)
 
 
 def add_release(
@@ -166,9 +133,9 @@ def add_release(
     dry_run: DryRun = False,
 ) -> None:
     """Add a release to the incident: sign-offs, holds and ship decisions name one of these."""
-    from sync_incident import intents
+    from sync_incident.application.intents import AddRelease
 
-    post(ctx, ref, lambda s, me: intents.add_release(s, release, reason), dry_run, False)
+    post(ctx, ref, AddRelease(release, reason), dry_run, False)
 
 
 COMMANDS: tuple[Callable[..., None], ...] = (

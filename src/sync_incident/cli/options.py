@@ -75,7 +75,8 @@ def policy_of(ctx: typer.Context) -> Policy:
     return settings_of(ctx).policy
 
 
-def session_of(ctx: typer.Context, *, quiet: bool = False) -> Session:
+def session_of(ctx: typer.Context, *, quiet: bool = False, ephemeral: bool = False) -> Session:
+    """The command's session; ``ephemeral``: no cache file at all (the gate)."""
     from sync_incident.service import Session
 
     settings = settings_of(ctx)
@@ -85,7 +86,7 @@ def session_of(ctx: typer.Context, *, quiet: bool = False) -> Session:
             "(set [people] and [teams] in the config to enforce who may do what).",
             err=True,
         )
-    return Session(settings, as_user=globals_of(ctx).as_user)
+    return Session(settings, as_user=globals_of(ctx).as_user, ephemeral=ephemeral)
 
 
 def ref_of(words: list[str]) -> IncidentRef:

@@ -1,7 +1,10 @@
-"""Commands that post to the timeline (or open an incident): parse, call intents + Session, print.
+"""Commands that post to the timeline (or open an incident): parse into an intent, act, print.
 
-The decisions the gate reads (holds, sign-offs, ship, resolve) live in ``decisions``; both post
-through ``post`` here."""
+Each command builds an intent (:mod:`sync_incident.application.intents`) from its options and
+hands it to :func:`~sync_incident.application.act.act`, which reads, checks the rules and posts
+once; the command prints what happened. The decisions the gate reads (holds, sign-offs, ship,
+resolve) live in ``decisions``; both post through :func:`post` here.
+"""
 
 from __future__ import annotations
 
@@ -23,60 +26,37 @@ from sync_incident.cli.options import (
 from sync_incident.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from sync_incident.core.events import Event
+    from sync_incident.application.act import Outcome
+    from sync_incident.application.intents import Intent, Open
     from sync_incident.core.refs import TrackerKind
-    from sync_incident.core.state import IncidentState
-    from sync_incident.intents import Actor
-    from sync_incident.service import Outcome, Session
-
-Build = Callable[["IncidentState", "Actor"], "list[Event]"]
-
-
-async def acting(session: Session, kind: TrackerKind) -> Actor:
-    """Who acts on this tracker, with their timezone (config ``timezone``, else the policy's)."""
-    from sync_incident.intents import Actor
-
-    name = await session.actor(kind)
-    person = session.policy.people.get(name)
-    tz = session.settings.timezone or (person.timezone if person else None)
-    return Actor(name=name, tz=tz, now=session.clock())
 
 
 def post(
     ctx: typer.Context,
     words: list[str],
-    build: Build,
+    intent: Intent,
     dry_run: bool,
     strict: bool,
     *,
     done: Callable[[Outcome], str] | None = None,
 ) -> None:
-    """Read the incident once, build events from its state and who acts, post them, say so."""
-    from sync_incident.intents import Unchanged
+    """Act on the incident with ``intent`` (one read, one post) and say what happened."""
+    from sync_incident.application.act import act
+    from sync_incident.application.intents import Unchanged
 
     ref = ref_of(words)
-    notes: list[str] = []
 
-    async def go() -> Outcome | Unchanged:
+    async def go() -> Outcome:
         async with options.session_of(ctx) as session:
-            # no catch-up here: the post carries the mirror with its own write, and a refused
-            # command must cost no write (nor the key check before one)
-            reading = await session.read(ref, catch_up=False)
-            me = await acting(session, ref.kind)
-            try:
-                events = build(reading.state, me)
-            except Unchanged as same:
-                return same
-            finally:
-                notes.extend(me.notes)
-            return await session.post(ref, events, reading=reading, dry_run=dry_run, strict=strict)
+            return await act(session, ref, intent, dry_run=dry_run, strict=strict)
 
-    outcome = run(go())
-    for note in notes:
-        typer.echo(f"warning: {note}", err=True)
-    if isinstance(outcome, Unchanged):
-        typer.echo(outcome.message)
+    try:
+        outcome = run(go())
+    except Unchanged as same:
+        typer.echo(same.message)
         return
+    for note in outcome.notes:
+        typer.echo(f"warning: {note}", err=True)
     if done is not None and not dry_run:
         typer.echo(done(outcome))
         return
@@ -162,51 +142,35 @@ def open_(
     strict: Strict = False,
 ) -> None:
     """Open an incident: file a new bug / issue, or adopt an existing one, naming the first IC."""
-    from sync_incident import intents
-    from sync_incident.core.events import Opened
+    from sync_incident.application.intents import Open
 
-    releases = list(dict.fromkeys(intents.release(r) for r in release or []))
+    intent = Open(title=title, severity=severity, releases=tuple(release or ()), ic=ic)
     if ref:
-        target = ref_of(ref)
-
-        def build(state: IncidentState, me: Actor) -> list[Event]:
-            name = title or state.title or str(target)
-            level = intents.severity(options.policy_of(ctx), severity)
-            fields = {"severity": level, "releases": releases, "ic": ic or me.name}
-            return [intents.build(Opened, title=name, **fields)]
 
         def done(outcome: Outcome) -> str:
             ic_now = outcome.state.ic
             return f"Incident opened on {outcome.ref}; {ic_now} is incident commander."
 
-        post(ctx, ref, build, dry_run, strict, done=done)
+        post(ctx, ref, intent, dry_run, strict, done=done)
         return
     if not title:
         raise UsageError("a new incident needs --title", hint="or name an existing bug to adopt")
     if bugzilla + bool(github) + local > 1:
         raise UsageError("choose one of --bugzilla, --github and --local", hint="one tracker")
-    run(
-        _open_new(
-            ctx, title, severity, releases, ic, bugzilla, github, local, product, component, dry_run
-        )
-    )
+    where = github or (f"{product} :: {component}" if product or component else "")
+    run(_open_new(ctx, intent, bugzilla, github, local, where, dry_run))
 
 
 async def _open_new(
     ctx: typer.Context,
-    title: str,
-    severity: str,
-    releases: list[str],
-    ic: str | None,
+    intent: Open,
     bugzilla: bool,
     github: str | None,
     local: bool,
-    product: str,
-    component: str,
+    where: str,
     dry_run: bool,
 ) -> None:
-    from sync_incident import intents
-    from sync_incident.core.events import Opened
+    from sync_incident.application.act import open_new
 
     async with options.session_of(ctx) as session:
         kind: TrackerKind = (
@@ -218,16 +182,11 @@ async def _open_new(
             if local
             else session.settings.tracker
         )
-        me = await session.actor(kind)
-        level = intents.severity(session.policy, severity)
-        fields = {"severity": level, "releases": releases, "ic": ic or me}
-        event = intents.build(Opened, title=title, **fields)
-        if dry_run:
-            typer.echo(session.renderer.render([event], session.tracker(kind).flavor))
-            return
-        where = github or (f"{product} :: {component}" if product or component else "")
-        new_ref = await session.open_new(kind, event, location=where)
-        typer.echo(f"Incident opened: {new_ref}; {event.ic} is incident commander.")
+        filed = await open_new(session, kind, intent, location=where, dry_run=dry_run)
+    if filed.ref is None:
+        typer.echo(filed.body)
+        return
+    typer.echo(f"Incident opened: {filed.ref}; {filed.event.ic} is incident commander.")
 
 
 def note(
@@ -245,14 +204,10 @@ def note(
     strict: Strict = False,
 ) -> None:
     """Add a timeline note (optionally backfilled to when it happened)."""
-    from sync_incident import intents
-    from sync_incident.core.events import Note
+    from sync_incident.application.intents import AddNote
 
-    def build(s: IncidentState, me: Actor) -> list[Event]:
-        at = me.time(occurred_at)
-        return [intents.build(Note, text=text, occurred_at=at, links=url or [])]
-
-    post(ctx, ref, build, dry_run, strict)
+    intent = AddNote(text=text, occurred_at=occurred_at, links=tuple(url or ()))
+    post(ctx, ref, intent, dry_run, strict)
 
 
 def link(
@@ -264,11 +219,9 @@ def link(
     dry_run: DryRun = False,
 ) -> None:
     """Record a link: a patch, a doc, a related bug, a call."""
-    from sync_incident import intents
-    from sync_incident.core.events import Link
+    from sync_incident.application.intents import AddLink
 
-    build: Build = lambda s, me: [intents.build(Link, url=url, kind=kind, title=title)]  # noqa: E731
-    post(ctx, ref, build, dry_run, False)
+    post(ctx, ref, AddLink(url=url, kind=kind, title=title), dry_run, False)
 
 
 def step(
@@ -288,15 +241,10 @@ def step(
     strict: Strict = False,
 ) -> None:
     """Add a checklist step (with --title) or update one (title, state, owner, due time)."""
-    from sync_incident import intents
+    from sync_incident.application.intents import ChangeStep
 
-    def build(s: IncidentState, me: Actor) -> list[Event]:
-        when = me.time(due, what=f"step {step_id}'s due time", future=True)
-        return intents.step(
-            s, step_id, title=title, owner=owner, step_state=state, due=when, note=note_text
-        )
-
-    post(ctx, ref, build, dry_run, strict)
+    intent = ChangeStep(step_id, title=title, owner=owner, state=state, due=due, note=note_text)
+    post(ctx, ref, intent, dry_run, strict)
 
 
 def status(
@@ -317,9 +265,9 @@ def status(
     strict: Strict = False,
 ) -> None:
     """Post a status update and when the next one is due."""
-    from sync_incident import intents
+    from sync_incident.application.intents import PostStatus
 
-    post(ctx, ref, lambda s, me: intents.status(summary, next_update, me), dry_run, strict)
+    post(ctx, ref, PostStatus(summary, next_update), dry_run, strict)
 
 
 def handoff(
@@ -354,20 +302,17 @@ def handoff(
     strict: Strict = False,
 ) -> None:
     """Offer a handoff (the IC role, or named steps): done, to do, next steps, whom to notify."""
-    from sync_incident import intents
-    from sync_incident.core.events import HandoffOffered
+    from sync_incident.application.intents import OfferHandoff
 
-    def build(s: IncidentState, me: Actor) -> list[Event]:
-        upcoming = intents.next_steps(next_ or [], me)
-        recipient = to
-        if recipient is None:
-            recipient, why = intents.recipient(s, options.policy_of(ctx), me)
-            me.notes.append(f"handing off to {why}; pass --to to choose someone else")
-        fields = {"done": done, "todo": todo, "next_steps": upcoming, "notify": notify or []}
-        role = "steps" if steps else "ic"
-        return [intents.build(HandoffOffered, to=recipient, role=role, steps=steps or [], **fields)]
-
-    post(ctx, ref, build, dry_run, strict)
+    intent = OfferHandoff(
+        done=done,
+        todo=todo,
+        to=to,
+        next=tuple(next_ or ()),
+        notify=tuple(notify or ()),
+        steps=tuple(steps or ()),
+    )
+    post(ctx, ref, intent, dry_run, strict)
 
 
 HandoffOpt = Annotated[
@@ -383,9 +328,9 @@ def accept(
     ctx: typer.Context, ref: RefArg, handoff_id: HandoffOpt = None, dry_run: DryRun = False
 ) -> None:
     """Accept the handoff offered to you: from now on you are in charge."""
-    from sync_incident import intents
+    from sync_incident.application.intents import AcceptHandoff
 
-    post(ctx, ref, lambda s, me: intents.accept(s, me, handoff_id), dry_run, False)
+    post(ctx, ref, AcceptHandoff(handoff_id), dry_run, False)
 
 
 def decline(
@@ -396,9 +341,9 @@ def decline(
     dry_run: DryRun = False,
 ) -> None:
     """Decline the handoff offered to you; the current owner stays in charge."""
-    from sync_incident import intents
+    from sync_incident.application.intents import DeclineHandoff
 
-    post(ctx, ref, lambda s, me: intents.decline(s, me, reason, handoff_id), dry_run, False)
+    post(ctx, ref, DeclineHandoff(reason, handoff_id), dry_run, False)
 
 
 def retract(
@@ -411,9 +356,9 @@ def retract(
     dry_run: DryRun = False,
 ) -> None:
     """Withdraw an event posted in error (yours, or any as IC): it stops counting, stays visible."""
-    from sync_incident import intents
+    from sync_incident.application.intents import Retract
 
-    post(ctx, ref, lambda s, me: intents.retract(s, event, reason), dry_run, False)
+    post(ctx, ref, Retract(event, reason), dry_run, False)
 
 
 def check(
@@ -431,9 +376,9 @@ def check(
     dry_run: DryRun = False,
 ) -> None:
     """As IC, record that you checked what is in doubt and what you found: the doubt clears."""
-    from sync_incident import intents
+    from sync_incident.application.intents import Check
 
-    post(ctx, ref, lambda s, me: intents.check(s, where or [], finding), dry_run, False)
+    post(ctx, ref, Check(finding, tuple(where or ())), dry_run, False)
 
 
 def retro_note(
@@ -448,10 +393,6 @@ def retro_note(
     strict: Strict = False,
 ) -> None:
     """Add a retrospective note: root cause, went well, could be better, action item."""
-    from sync_incident import intents
-    from sync_incident.core.events import RetroNote
+    from sync_incident.application.intents import AddRetroNote
 
-    def build(s: IncidentState, me: Actor) -> list[Event]:
-        return [intents.build(RetroNote, kind=kind, text=text, owner=owner)]
-
-    post(ctx, ref, build, dry_run, strict)
+    post(ctx, ref, AddRetroNote(kind, text, owner), dry_run, strict)

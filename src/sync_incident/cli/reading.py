@@ -28,24 +28,22 @@ if TYPE_CHECKING:
     from sync_incident.core.state import IncidentState
     from sync_incident.service import Session
 
-MIRROR_SECONDS = 20.0  # how long the gate lets a mirror write take after its verdict
-
 
 def show_incident(ctx: typer.Context, words: list[str], as_json: bool, full: bool) -> None:
-    from sync_incident.views import incident_json, state_text, verdicts
+    from sync_incident.application.overview import overview
+    from sync_incident.views import incident_json, state_text
 
     ref = ref_of(words)
 
     async def go() -> str:
         async with options.session_of(ctx) as session:
             reading = await session.read(ref)
-            state, policy = reading.state, session.policy
-            found = verdicts(state, policy, reading.facts)
+            seen = overview(reading.state, session.policy, reading.facts, session.clock())
             if as_json:
-                return incident_json(state, found, policy=policy, facts=reading.facts)
+                return incident_json(seen)
             limit = None if full else 15
-            me, tz = await reader_of(session, ref.kind, state)
-            return state_text(state, found, timeline=limit, policy=policy, reader_tz=tz, reader=me)
+            me, tz = await reader_of(session, ref.kind, reading.state)
+            return state_text(seen, timeline=limit, reader_tz=tz, reader=me)
 
     typer.echo(run(go()))
 
@@ -65,9 +63,10 @@ async def reader_of(
     if not any(step.by for offer in state.pending_handoffs for step in offer.next_steps):
         return None, configured
     try:
-        name = await session.actor(kind)
+        account = await session.whoami(kind)
     except SyncIncidentError:
         return None, configured
+    name = session.policy.person_for(kind, account) or account.login
     person = session.policy.people.get(name)
     if person is not None and "timezone" in person.model_fields_set:
         return name, person.timezone
@@ -104,6 +103,7 @@ def list_(
     as_json: JsonOpt = False,
 ) -> None:
     """List active incidents: IC, each release's verdict, holds, pending handoffs, next update."""
+    from sync_incident.application.overview import overview
     from sync_incident.core.errors import SyncIncidentError
     from sync_incident.views import listing, listing_text
 
@@ -111,14 +111,18 @@ def list_(
         async with options.session_of(ctx) as session:
             refs = await session.active_incidents()
             results = await session.read_many(refs)
-            states = [r.state for r in results.values() if not isinstance(r, SyncIncidentError)]
+            now = session.clock()
+            seen = [
+                overview(r.state, session.policy, r.facts, now)
+                for r in results.values()
+                if not isinstance(r, SyncIncidentError) and r.state.status == "active"
+            ]
             bad = {
                 str(ref): f"{r.label}: {r.message}"
                 for ref, r in results.items()
                 if isinstance(r, SyncIncidentError)
             }
-            active = [s for s in states if s.status == "active"]
-            found = listing(active, session.policy, bad)
+            found = listing(seen, bad)
             return found.model_dump_json(indent=2) if as_json else listing_text(found)
 
     typer.echo(run(go()))
@@ -132,42 +136,30 @@ def gate(
         list[str] | None,
         typer.Option(
             "--require",
-            help="A team that must sign off (repeat); default: the policy's required_signoffs "
-            "for the product.",
+            help="A team that must sign off (repeat), besides the policy's required_signoffs "
+            "for the product (which always apply).",
         ),
     ] = None,
     require_ship: Annotated[
-        bool, typer.Option("--require-ship", help="Also require the Relman ship decision.")
+        bool,
+        typer.Option(
+            "--require-ship",
+            help="Also require the ship decision (the policy or product may already).",
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Release gate: exit 0 ready, 1 not ready, 2 could not decide (fails closed)."""
-    from sync_incident import action, intents
-    from sync_incident.core.readiness import readiness
+    from sync_incident import action
+    from sync_incident.application.decide import GateRequest, decide
     from sync_incident.views import verdict_text
 
-    target = ref_of(ref)
-    wanted = intents.release(release)
+    request = GateRequest.of(ref_of(ref), release, require or (), require_ship=require_ship)
 
     async def go() -> Verdict:
-        import asyncio
-        import contextlib
-
-        async with options.session_of(ctx) as session:
-            reading = await session.read_within(target, session.settings.gate.deadline_seconds)
-            verdict = readiness(
-                reading.state,
-                wanted,
-                required=require,
-                policy=session.policy,
-                facts=reading.facts,
-                require_ship=require_ship or None,  # not given: the policy's default
-            )
-            # the verdict is made: the mirror catches up after it and can never change it
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(MIRROR_SECONDS):
-                    await session.catch_up(target, reading)
-            return verdict
+        # the gate reads and never writes: no mirror, and no cache file (ephemeral)
+        async with options.session_of(ctx, ephemeral=True) as session:
+            return await decide(session, request)
 
     verdict = run(go())
     action.report(verdict)

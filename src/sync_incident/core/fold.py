@@ -376,6 +376,7 @@ class _Folder(Rules):
                 self.doubt("history", where, None, mark.by, detail, [])
 
     def finish(self) -> IncidentState:
+        """The state as of ``now``; may run again after more comments (see :class:`Folding`)."""
         s = self.s
         s.participants = list(self.participants)
         for offer in s.handoffs:
@@ -417,24 +418,90 @@ def fold(
     url: str = "",
 ) -> IncidentState:
     """Fold the comments (tracker order) and the vanished ones into the incident state."""
-    tagged = [(c, False) for c in comments] + [(c, True) for c in vanished]
-    tagged.sort(key=lambda item: item[0].order)  # stable: ties keep the order given
-    retracted: frozenset[str] = frozenset()
-    for _ in range(_MAX_PASSES):
-        folder = _Folder(
-            kind, policy or Policy(), facts or Facts(), now or datetime.now(UTC), retracted
-        )
-        folder.s.ref, folder.s.title, folder.s.url = ref, clean_text(title), url
+    return Folding(
+        comments,
+        kind=kind,
+        policy=policy,
+        facts=facts,
+        vanished=vanished,
+        evidence=evidence,
+        marks=marks,
+        now=now,
+        ref=ref,
+        title=title,
+        url=url,
+    ).state
+
+
+class Folding:
+    """A fold that can take one more comment: what a post checks its events against.
+
+    ``state`` is the folded record. :meth:`extend` applies a comment not posted yet on top of
+    it, without folding the record again, and returns the state after it: that state IS
+    ``state``, moved on (the fold's working objects are not copied), so a caller that still
+    needs the state before must read what it needs first.
+    """
+
+    def __init__(
+        self,
+        comments: Sequence[Comment],
+        *,
+        kind: TrackerKind,
+        policy: Policy | None = None,
+        facts: Facts | None = None,
+        vanished: Sequence[Comment] = (),
+        evidence: Sequence[Evidence] = (),
+        marks: Sequence[Mark] = (),
+        now: datetime | None = None,
+        ref: str = "",
+        title: str = "",
+        url: str = "",
+    ) -> None:
+        self._args = (kind, policy or Policy(), facts or Facts(), now or datetime.now(UTC))
+        self._record = (ref, clean_text(title), url)
+        self._tagged = [(c, False) for c in comments] + [(c, True) for c in vanished]
+        self._tagged.sort(key=lambda item: item[0].order)  # stable: ties keep the order given
+        self._comments, self._evidence, self._marks = list(comments), evidence, marks
+        self._retracted: frozenset[str] = frozenset()
+        self._folder = self._run()
+        self.state = self._folder.finish()
+
+    def extend(self, comment: Comment, *, facts: Facts | None = None) -> IncidentState:
+        """The state once ``comment`` (newer than every comment folded) is on the record.
+
+        ``facts``: membership facts that also cover the new comment's author (asked anew
+        when it claims a team the tracker vouches for).
+        """
+        if facts is not None:
+            self._args = (self._args[0], self._args[1], facts, self._args[3])
+            self._folder.facts = facts
         try:
-            for comment, gone in tagged:
-                folder.comment(comment, gone)
-        except _Restart as again:
-            retracted = retracted | {again.event_id}
-            continue
-        folder.evidence(comments, evidence)
-        folder.marks(marks)
-        return folder.finish()
-    raise AssertionError("unreachable: every pass retracts one more event")  # pragma: no cover
+            self._folder.comment(comment, False)
+        except _Restart as again:  # it retracts an event: the record is folded again
+            self._retracted = self._retracted | {again.event_id}
+            self._tagged.append((comment, False))
+            self._comments.append(comment)
+            self._folder = self._run()
+        else:
+            self._tagged.append((comment, False))
+            self._comments.append(comment)
+        self.state = self._folder.finish()
+        return self.state
+
+    def _run(self) -> _Folder:
+        for _ in range(_MAX_PASSES):
+            folder = _Folder(*self._args, self._retracted)
+            folder.s.ref, folder.s.title, folder.s.url = self._record
+            try:
+                for comment, gone in self._tagged:
+                    folder.comment(comment, gone)
+            except _Restart as again:
+                self._retracted = self._retracted | {again.event_id}
+                continue
+            folder.evidence(self._comments, self._evidence)
+            folder.marks(self._marks)
+            return folder
+        raise AssertionError("unreachable: every pass retracts one more event")  # pragma: no cover
 
 
 def record_prefix(record: Sequence[Event], last: str | None) -> list[Event]:

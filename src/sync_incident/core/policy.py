@@ -104,6 +104,7 @@ class ProductPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     required_signoffs: list[str] = []
+    require_ship: bool | None = None  # None: the policy's require_ship
 
 
 class Policy(BaseModel):
@@ -195,11 +196,22 @@ class Policy(BaseModel):
         return None
 
     def required_for(self, release: str) -> list[str]:
+        rules = self._product(release)
+        return list(rules.required_signoffs) if rules is not None else []
+
+    def ship_required_for(self, release: str) -> bool:
+        """Whether the gate needs the ship decision for ``release``: the product's say, else ours."""
+        rules = self._product(release)
+        if rules is not None and rules.require_ship is not None:
+            return rules.require_ship
+        return self.require_ship
+
+    def _product(self, release: str) -> ProductPolicy | None:
         product = release.rpartition(" ")[0].casefold()
         for name, rules in self.products.items():
             if name.casefold() == product:
-                return list(rules.required_signoffs)
-        return []
+                return rules
+        return None
 
 
 @dataclass(frozen=True)

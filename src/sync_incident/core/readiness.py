@@ -24,7 +24,7 @@ from sync_incident.core.sentences import clause, sentence
 from sync_incident.core.state import Hold, IncidentState, ShipRecord, Signoff
 from sync_incident.core.times import utc as when
 
-VERDICT_SCHEMA = 2
+VERDICT_SCHEMA = 3
 Status = Literal["signed", "stale", "revoked", "missing", "unknown team", "unchecked"]
 
 
@@ -72,7 +72,8 @@ class Verdict(BaseModel):
     holds: list[HoldView]
     ship_required: bool = False
     ship_decision: ShipView | None = None
-    reasons: list[str]
+    reasons: list[str]  # in the order to act on them: holds, sign-offs, doubts, the ship decision
+    summary: str = ""  # when ready: what it rests on, the ship decision included
     policy: str
 
     @property
@@ -87,9 +88,31 @@ class Verdict(BaseModel):
     def headline(self) -> str:
         """``NOT READY — Firefox 96.0.1 has no sign-off from QA.``: the verdict and what to act on.
 
-        The first reason loses its own label ("Not ready: "), which the verdict already says.
+        The first reason loses its own label ("Not ready: "), which the verdict already says;
+        READY says what it rests on, the ship decision included.
         """
-        return f"{self.label} — {unlabelled(self.reasons[0])}" if self.reasons else self.label
+        if not self.reasons:
+            return f"{self.label} — {self.summary}" if self.summary else self.label
+        return f"{self.label} — {unlabelled(self.reasons[0])}"
+
+    @property
+    def said(self) -> str:
+        """``NOT READY — reason reason reason``: the verdict word and ALL its reasons, in order.
+
+        READY says what it rests on (:attr:`summary`), the ship decision included.
+        """
+        words = " ".join(unlabelled(r) for r in self.reasons) or self.summary
+        return f"{self.label} — {words}" if words else self.label
+
+    @property
+    def line(self) -> str:
+        """``NOT READY Firefox 96.0.1 — reason reason``: what one-line views show per release.
+
+        ``list``, the digest, the status card and ``show``'s head all print this: every
+        reason, none cut.
+        """
+        label, _, words = self.said.partition(" — ")
+        return f"{label} {self.release} — {words}" if words else f"{label} {self.release}"
 
 
 LABELS = ("Not ready: ", "Blocked: ", "In doubt: ")
@@ -128,13 +151,18 @@ def readiness(
     facts: Facts | None = None,
     require_ship: bool | None = None,
 ) -> Verdict:
-    """Say whether ``release`` may ship, and every reason why not."""
+    """Say whether ``release`` may ship, and every reason why not, in the order to act on them.
+
+    What is required is resolved here, once, for every caller: the policy's required teams for
+    the product plus ``required`` (a request adds teams, it never drops the policy's); the ship
+    decision when the policy, the product or ``require_ship`` asks for it (a request can ask
+    for it, never waive it).
+    """
     policy = policy or Policy()
     facts = facts or Facts()
     release = state.concerns(release) or normalise_release(release)
     key = release_key(release)
-    ship_needed = policy.require_ship if require_ship is None else require_ship
-    doubts = _doubt_reasons(state)
+    ship_needed = policy.ship_required_for(release) or bool(require_ship)
     reasons = _record_reasons(state, release)
     holds = [h for h in state.holds if release_key(h.release) == key]
     reasons += [
@@ -148,8 +176,9 @@ def readiness(
             "or set required_signoffs for the product in the policy."
         )
     statuses = [_team(state, release, t, every_hold, policy, facts, reasons) for t in teams]
+    doubts = _doubt_reasons(state)
+    reasons += doubts
     ship = _ship(state, release, every_hold, policy, ship_needed, reasons)
-    reasons = doubts + reasons
     verdict: Literal["ready", "not-ready", "in-doubt"] = "ready"
     if doubts:
         verdict = "in-doubt"
@@ -166,8 +195,27 @@ def readiness(
         ship_required=ship_needed,
         ship_decision=ship,
         reasons=reasons,
+        summary=_summary(teams, ship, ship_needed, policy) if not reasons else "",
         policy="permissive" if policy.permissive else "configured",
     )
+
+
+def _summary(teams: list[str], ship: ShipView | None, needed: bool, policy: Policy) -> str:
+    """What READY rests on: ``QA and Releng signed off; Relman's ship decision is given.``"""
+    signed = f"{_and(teams)} signed off"
+    if ship is not None and not ship.stale:
+        decision = f"{policy.ship_team}'s ship decision is given ({ship.by}, {when(ship.at)})"
+    elif needed:  # unreachable when ready: a required decision missing is a reason
+        decision = f"{policy.ship_team}'s ship decision is missing"
+    else:
+        decision = f"{policy.ship_team}'s ship decision is not required"
+    return f"{signed}; {decision}."
+
+
+def _and(names: list[str]) -> str:
+    if len(names) <= 2:
+        return " and ".join(names)
+    return ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 def _doubt_reasons(state: IncidentState) -> list[str]:
@@ -193,7 +241,7 @@ def _record_reasons(state: IncidentState, release: str) -> list[str]:
 
 
 def _required(release: str, required: list[str] | None, policy: Policy) -> list[str]:
-    names = list(required or []) or policy.required_for(release)
+    names = [*policy.required_for(release), *(required or [])]
     out: list[str] = []
     for name in names:
         canonical = policy.team_name(name) or name

@@ -159,7 +159,11 @@ class Rules:
         return ""
 
     def on_status(self, e: StatusUpdate, act: Act) -> str:
-        self.s.last_status = e.summary
+        self.s.last_status, self.s.last_status_by, self.s.last_status_at = (
+            e.summary,
+            act.actor,
+            act.at,
+        )
         if self.s.status == "resolved":  # a word after the end promises no further update
             return ""
         if e.next_update_due is not None or e.clear_next_update:

@@ -194,6 +194,8 @@ class IncidentState(BaseModel):
     last_update: datetime | None = None
     last_event_id: str | None = None  # what the next event written should follow
     last_status: str | None = None
+    last_status_by: str | None = None
+    last_status_at: datetime | None = None
     next_update_due: datetime | None = None
     update_overdue: bool = False
     doubts: list[Doubt] = []  # open: the gate refuses while any exists

@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sync_incident.application.once import post_once
+from sync_incident.application.overview import overview
 from sync_incident.core.comments import Comment
 from sync_incident.core.events import event_id_for
 from sync_incident.core.fold import checkpoint_of
@@ -50,7 +52,6 @@ from sync_incident.core.refs import IncidentRef, parse_ref
 from sync_incident.core.state import IncidentState
 from sync_incident.daemon.reminders import due_reminders
 from sync_incident.digest.model import build_digest, render_markdown
-from sync_incident.digest.run import post_once
 from sync_incident.digest.schedule import (
     digest_key,
     has_key,
@@ -342,6 +343,7 @@ class Daemon:
                 return
             try:
                 reading = await session.read(watch.ref, previous=watch.reading)
+                await session.catch_up(watch.ref, reading)  # the daemon keeps the mirror in line
             except SyncIncidentError as exc:
                 report.failed += 1
                 if isinstance(exc, TrackerError) and not isinstance(exc, NotFound | AccessDenied):
@@ -520,11 +522,15 @@ class Daemon:
         key = digest_key(refs, self._discover, slot)
         if key in self.done:
             return
-        states = [w.state for w in self.watches.values() if w.state and w.state.status == "active"]
-        if not states:
+        seen = [
+            overview(w.state, self.settings.policy, w.facts, now)
+            for w in self.watches.values()
+            if w.state and w.state.status == "active"
+        ]
+        if not seen:
             self.done.add(key)
             return
-        text = render_markdown(build_digest(states, self.settings.policy, now))
+        text = render_markdown(build_digest(seen, self.settings.policy, now))
         fresh = True
         if ds.post_to:
             try:

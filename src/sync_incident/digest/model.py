@@ -1,87 +1,23 @@
-"""The digest model (the documented ``digest --json`` schema) and its Markdown rendering.
+"""The digest (the documented ``digest --json`` schema) and its Markdown rendering.
 
-Pure: :func:`build_digest` turns folded states into a :class:`Digest`, :func:`render_markdown`
-renders it in at most ~40 lines for 5 incidents.
+Pure: :func:`build_digest` turns overviews (:mod:`sync_incident.application.overview`) into a
+:class:`Digest`: each incident is the same :class:`IncidentSummary` that ``list --json`` and
+``/api/incidents`` give, so the three never disagree. :func:`render_markdown` writes one line
+per release with its verdict and every reason (never cut), then what waits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel
 
+from sync_incident.application.overview import SUMMARY_SCHEMA, IncidentSummary, Overview
 from sync_incident.core.policy import Policy
-from sync_incident.core.releases import release_key
-from sync_incident.core.state import IncidentState, Step
-from sync_incident.core.times import age, minutes_between, utc
-from sync_incident.views import handoff_stale, stale_note
+from sync_incident.core.times import age, utc
 
-DIGEST_SCHEMA = 1
-SCREEN_LINES = 40
-LINE_WIDTH = 160
-
-
-class HoldLine(BaseModel):
-    release: str
-    by: str
-    since: datetime
-    reason: str
-
-
-class ReleaseProgress(BaseModel):
-    """One release through the gate's readiness: its verdict, first reason and each team."""
-
-    release: str
-    required: list[str]
-    signed: list[str]
-    missing: list[str]  # required teams with no sign-off at all
-    holds: int
-    ready: bool
-    verdict: str = "not-ready"  # the gate's: ready / not-ready / in-doubt
-    reason: str | None = None  # the gate's first reason, the one to act on
-    stale: list[str] = []  # signed, but before a hold raised later
-    revoked: list[str] = []
-
-
-class HandoffLine(BaseModel):
-    id: str
-    by: str
-    to: str
-    role: str
-    since: datetime
-    waited_minutes: int
-    stale: bool = False  # waited at least the policy's stale_handoff_minutes
-
-
-class StepLine(BaseModel):
-    step: str
-    title: str
-    owner: str | None
-    state: str
-    due: datetime | None
-    overdue: bool
-
-
-class IncidentDigest(BaseModel):
-    ref: str
-    title: str
-    url: str
-    status: str
-    severity: str | None
-    ic: str | None
-    opened_at: datetime | None
-    age_minutes: int | None
-    last_update: datetime | None
-    last_update_minutes: int | None
-    next_update_due: datetime | None
-    update_overdue: bool
-    overdue_minutes: int | None
-    holds: list[HoldLine]
-    releases: list[ReleaseProgress]
-    pending_handoffs: list[HandoffLine]
-    steps: list[StepLine]  # blocked or overdue checklist steps only
-    doubts: int
+DIGEST_SCHEMA = SUMMARY_SCHEMA
 
 
 class Unreadable(BaseModel):
@@ -94,127 +30,32 @@ class Digest(BaseModel):
 
     schema_version: int = DIGEST_SCHEMA
     generated_at: datetime
-    incidents: list[IncidentDigest]
+    incidents: list[IncidentSummary]
     unreadable: list[Unreadable] = []
     stale_handoff_minutes: int = 120  # the policy's: a handoff waiting this long is stale
 
 
 def build_digest(
-    states: Sequence[IncidentState],
+    seen: Sequence[Overview],
     policy: Policy,
     now: datetime,
     *,
     unreadable: Iterable[Unreadable] = (),
 ) -> Digest:
-    """The digest of ``states`` as of ``now`` (pure: no I/O, no clock)."""
+    """The digest of the incidents ``seen`` as of ``now`` (pure: no I/O, no clock)."""
     return Digest(
         generated_at=now,
-        incidents=[_incident(s, policy, now) for s in states],
+        incidents=[o.summary(now) for o in seen],
         unreadable=list(unreadable),
         stale_handoff_minutes=policy.stale_handoff_minutes,
-    )
-
-
-def _incident(s: IncidentState, policy: Policy, now: datetime) -> IncidentDigest:
-    due = s.next_update_due
-    overdue = bool(s.status == "active" and due is not None and due < now)
-    return IncidentDigest(
-        ref=s.ref,
-        title=s.title,
-        url=s.url,
-        status=s.status,
-        severity=s.severity,
-        ic=s.ic,
-        opened_at=s.opened_at,
-        age_minutes=minutes_between(s.opened_at, now) if s.opened_at else None,
-        last_update=s.last_update,
-        last_update_minutes=minutes_between(s.last_update, now) if s.last_update else None,
-        next_update_due=due,
-        update_overdue=overdue,
-        overdue_minutes=minutes_between(due, now) if overdue and due else None,
-        holds=[HoldLine(release=h.release, by=h.by, since=h.at, reason=h.reason) for h in s.holds],
-        releases=[_progress(s, release, policy) for release in _releases(s)],
-        pending_handoffs=[
-            HandoffLine(
-                id=h.id,
-                by=h.by,
-                to=h.to,
-                role=h.role,
-                since=h.at,
-                waited_minutes=minutes_between(h.at, now),
-                stale=handoff_stale(minutes_between(h.at, now), policy.stale_handoff_minutes),
-            )
-            for h in s.pending_handoffs
-        ],
-        steps=[
-            StepLine(
-                step=st.step,
-                title=st.title,
-                owner=st.owner,
-                state=st.state,
-                due=st.due,
-                overdue=_step_overdue(st, now),
-            )
-            for st in s.checklist
-            if st.state == "blocked" or _step_overdue(st, now)
-        ],
-        doubts=len(s.doubts),
-    )
-
-
-def _step_overdue(step: Step, now: datetime) -> bool:
-    return bool(step.due is not None and step.state != "done" and step.due < now)
-
-
-def _releases(s: IncidentState) -> list[str]:
-    seen: dict[str, str] = {}
-    for release in [*s.releases, *(x.release for x in s.signoffs), *(h.release for h in s.holds)]:
-        seen.setdefault(release_key(release), release)
-    return list(seen.values())
-
-
-def _progress(s: IncidentState, release: str, policy: Policy) -> ReleaseProgress:
-    from sync_incident.core.readiness import readiness
-
-    verdict = readiness(s, release, policy=policy)
-    key = release_key(release)
-    if verdict.required:
-        signed = [t.team for t in verdict.teams if t.signed]
-    else:  # nothing required: show who signed anyway, and that the gate will refuse
-        signed = [x.team for x in s.signoffs if release_key(x.release) == key]
-
-    def teams(*statuses: str) -> list[str]:
-        return [t.team for t in verdict.teams if not t.signed and t.status in statuses]
-
-    return ReleaseProgress(
-        release=release,
-        required=verdict.required,
-        signed=signed,
-        missing=teams("missing", "unknown team", "unchecked"),
-        holds=len(verdict.holds),
-        ready=verdict.ready,
-        verdict=verdict.verdict,
-        reason=verdict.reasons[0] if verdict.reasons else None,
-        stale=teams("stale"),
-        revoked=teams("revoked"),
     )
 
 
 # --- Markdown --------------------------------------------------------------------------------
 
 
-def _hhmm(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%m-%d %H:%M UTC")
-
-
-def _cut(text: str, width: int) -> str:
-    indent = text[: len(text) - len(text.lstrip(" "))]
-    line = indent + " ".join(text.split())
-    return line if len(line) <= width else line[: width - 1] + "…"
-
-
 def render_markdown(digest: Digest) -> str:
-    """At most 4 lines per incident plus a header: 5 incidents fit one 40-line screen."""
+    """Per incident: its head, the update, one line per release (every reason), what waits."""
     n = len(digest.incidents)
     lines = [
         f"**Incident digest** · {utc(digest.generated_at)} · {n} incident{'s' if n != 1 else ''}"
@@ -224,22 +65,28 @@ def render_markdown(digest: Digest) -> str:
     for inc in digest.incidents:
         lines.extend(_incident_lines(inc, digest.stale_handoff_minutes))
     for bad in digest.unreadable:
-        lines.append(_cut(f"- **{bad.ref}** could not be read: {bad.error}", LINE_WIDTH))
+        lines.append(_flat(f"- **{bad.ref}** could not be read: {bad.error}"))
     return "\n".join(lines)
 
 
-def _incident_lines(inc: IncidentDigest, stale_after: int) -> list[str]:
-    out = [_cut(_head_line(inc), LINE_WIDTH), _cut(_update_line(inc), LINE_WIDTH)]
-    parts = [_release_part(inc, rel) for rel in inc.releases]
-    if parts:
-        out.append(_cut("  - " + " · ".join(parts), LINE_WIDTH))
+def _flat(text: str) -> str:
+    """One line: comment text never breaks the list (nothing is cut)."""
+    indent = text[: len(text) - len(text.lstrip(" "))]
+    return indent + " ".join(text.split())
+
+
+def _incident_lines(inc: IncidentSummary, stale_after: int) -> list[str]:
+    out = [_flat(_head_line(inc)), _flat(_update_line(inc))]
+    out += [_flat(f"  - {v.line}") for v in inc.releases]
+    if not inc.releases:
+        out.append("  - No release is named: add one with `sync-incident add-release`.")
     waiting = _waiting(inc, stale_after)
     if waiting:
-        out.append(_cut("  - Waiting: " + " · ".join(waiting), LINE_WIDTH))
+        out.append(_flat("  - Waiting: " + " · ".join(waiting)))
     return out
 
 
-def _head_line(inc: IncidentDigest) -> str:
+def _head_line(inc: IncidentSummary) -> str:
     # resolved: the age runs from the opening, not from the resolution
     status = (
         f"RESOLVED, opened {age(inc.age_minutes)} ago"
@@ -247,52 +94,29 @@ def _head_line(inc: IncidentDigest) -> str:
         else f"{inc.status} for {age(inc.age_minutes)}"
     )
     head = (
-        f"- **{inc.ref}** {_cut(inc.title or '(no title)', 60)} ({inc.severity or '?'}) · "
+        f"- **{inc.ref}** {inc.title or '(no title)'} ({inc.severity or '?'}) · "
         f"IC {inc.ic or 'none'} · {status}"
     )
     if inc.doubts:
-        head += f" · **{inc.doubts} in doubt**"
+        head += f" · **{len(inc.doubts)} in doubt**"
     return head
 
 
-def _update_line(inc: IncidentDigest) -> str:
+def _update_line(inc: IncidentSummary) -> str:
     if not inc.last_update:
         update = "  - Update: none yet"
     else:
         update = f"  - Update: last {age(inc.last_update_minutes)} ago"
     if inc.next_update_due:
-        update += f" · next due {_hhmm(inc.next_update_due)}"
+        update += f" · next due {utc(inc.next_update_due)}"
         if inc.update_overdue:
             update += f" **OVERDUE by {age(inc.overdue_minutes)}**"
     return update
 
 
-_LABELS = {"ready": "READY", "not-ready": "NOT READY", "in-doubt": "IN DOUBT"}
+def _waiting(inc: IncidentSummary, stale_after: int) -> list[str]:
+    from sync_incident.views import stale_note
 
-
-def _release_part(inc: IncidentDigest, rel: ReleaseProgress) -> str:
-    """``Firefox 96.0.1 NOT READY: HOLD (bob: …) sign-offs 1/2, QA stale``: the gate's verdict."""
-    holds = [h for h in inc.holds if release_key(h.release) == release_key(rel.release)]
-    text = f"{rel.release} **{_LABELS.get(rel.verdict, rel.verdict.upper())}**:"
-    if holds:
-        text += " **HOLD** (" + ", ".join(f"{h.by}: {_cut(h.reason, 40)}" for h in holds) + ")"
-    if not rel.required:
-        signed = ", ".join(rel.signed) or "none"
-        return text + f" no sign-offs required by the policy (signed: {signed})"
-    text += f" sign-offs {len(rel.signed)}/{len(rel.required)}"
-    problems = [
-        *(f"{team} missing" for team in rel.missing),
-        *(f"{team} stale" for team in rel.stale),
-        *(f"{team} revoked" for team in rel.revoked),
-    ]
-    if problems:
-        return text + ", " + ", ".join(problems)
-    if rel.verdict == "in-doubt" and rel.reason:
-        return text + f"; {rel.reason}"
-    return text
-
-
-def _waiting(inc: IncidentDigest, stale_after: int) -> list[str]:
     waiting = [
         f"handoff {'of IC' if h.role == 'ic' else 'of steps'} {h.by}→{h.to} waiting "
         f"{age(h.waited_minutes)}{stale_note(h.waited_minutes, stale_after) if h.stale else ''}"
@@ -303,5 +127,5 @@ def _waiting(inc: IncidentDigest, stale_after: int) -> list[str]:
         if st.state == "blocked":
             waiting.append(f"step {st.step} blocked ({owner})")
         elif st.due:
-            waiting.append(f"step {st.step} overdue since {_hhmm(st.due)} ({owner})")
+            waiting.append(f"step {st.step} overdue since {utc(st.due)} ({owner})")
     return waiting

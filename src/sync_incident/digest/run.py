@@ -6,64 +6,34 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from sync_incident.application.once import post_once
+from sync_incident.application.overview import Overview, overview
 from sync_incident.core.errors import SyncIncidentError, UsageError
-from sync_incident.core.events import DigestPosted, Event, event_id_for
+from sync_incident.core.events import DigestPosted, event_id_for
 from sync_incident.core.refs import IncidentRef, ReferenceError, parse_ref
-from sync_incident.core.state import IncidentState
 from sync_incident.digest.model import Digest, Unreadable, build_digest, render_markdown
-from sync_incident.digest.schedule import digest_key, has_key, ours, period_for
+from sync_incident.digest.schedule import digest_key, period_for
 from sync_incident.digest.webhooks import send_webhooks
 
 if TYPE_CHECKING:
-    from sync_incident.service import Reading, Session
+    from sync_incident.service import Session
 
 log = logging.getLogger("sync_incident.digest")
 
 
-async def post_once(
-    session: Session, ref: IncidentRef, event: Event, key: str, reading: Reading | None = None
-) -> bool:
-    """Post ``event`` on ``ref`` unless we already posted an event with ``key``; True if posted.
-
-    The check reads the tracker right before posting. Two replicas may both pass it; they post
-    the same event id (see :func:`~sync_incident.core.events.event_id_for`), so the tracker's marker check
-    stores it once or the fold counts it once. Digests and reminders are informational, so
-    nothing is mirrored: a designated digest bug must not be tagged as an active incident.
-    """
-    reading = reading or await session.read(ref)
-    me = await session.whoami(ref.kind)
-    posted_ids = {e.event_id for e in reading.state.timeline if e.accepted}
-    if (
-        has_key(reading.state, key, account=ours(session.policy, me.login))
-        or event.id in posted_ids
-    ):
-        log.info("already posted", extra={"event": "skip", "key": key, "incident": str(ref)})
-        return False
-    outcome = await session.post(ref, [event], reading=reading, lint=False, mirror=False)
-    if outcome.duplicate:
-        log.info(
-            "found, not posted again", extra={"event": "dup", "key": key, "incident": str(ref)}
-        )
-        return False
-    log.info(
-        "posted",
-        extra={"event": "posted", "key": key, "incident": str(ref), "comment": outcome.comment_id},
-    )
-    return True
-
-
-async def read_states(
+async def read_overviews(
     session: Session, refs: Sequence[IncidentRef], *, concurrency: int = 8
-) -> tuple[list[IncidentState], list[Unreadable]]:
-    """Read and fold every incident (bounded concurrency); failures become ``Unreadable``."""
-    states: list[IncidentState] = []
+) -> tuple[list[Overview], list[Unreadable]]:
+    """Read every incident (bounded concurrency) into its overview; failures: ``Unreadable``."""
+    seen: list[Overview] = []
     bad: list[Unreadable] = []
+    now = session.clock()
     for ref, result in (await session.read_many(refs, concurrency=concurrency)).items():
         if isinstance(result, SyncIncidentError):
             bad.append(Unreadable(ref=str(ref), error=f"{result.label}: {result.message}"))
         else:
-            states.append(result.state)
-    return states, bad
+            seen.append(overview(result.state, session.policy, result.facts, now))
+    return seen, bad
 
 
 def split_refs(words: Sequence[str]) -> list[list[str]]:
@@ -104,10 +74,10 @@ async def run_digest(
             "no incidents to digest",
             hint="name them, list them in config `incidents`, or pass --all-active",
         )
-    states, bad = await read_states(session, targets)
+    seen, bad = await read_overviews(session, targets)
     if not explicit:  # a digest of *active* incidents
-        states = [s for s in states if s.status != "resolved"]
-    digest = build_digest(states, session.policy, now, unreadable=bad)
+        seen = [o for o in seen if o.state.status != "resolved"]
+    digest = build_digest(seen, session.policy, now, unreadable=bad)
     if not digest.incidents:
         return digest, []
     text = render_markdown(digest)

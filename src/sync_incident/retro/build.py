@@ -42,7 +42,8 @@ from sync_incident.retro.model import (
 )
 
 if TYPE_CHECKING:
-    from sync_incident.core.policy import Policy
+    from sync_incident.application.overview import Overview
+    from sync_incident.core.policy import Facts, Policy
     from sync_incident.core.readiness import Verdict
     from sync_incident.core.state import Entry, Handoff, IncidentState
 
@@ -58,8 +59,18 @@ def _zone_known(policy: Policy, person: str) -> str | None:
     return found.timezone
 
 
-def build_retro(state: IncidentState, policy: Policy, *, now: datetime) -> Retro:
+def build_retro(
+    state: IncidentState, policy: Policy, *, now: datetime, facts: Facts | None = None
+) -> Retro:
     """The draft retrospective of ``state``; pure (see the module docstring for definitions)."""
+    from sync_incident.application.overview import overview
+
+    return retro_of(overview(state, policy, facts, now), now=now)
+
+
+def retro_of(seen: Overview, *, now: datetime) -> Retro:
+    """The draft retrospective of an incident's overview (its releases as the gate judges them)."""
+    state, policy = seen.state, seen.policy
     entries = [e for e in state.timeline if e.accepted and e.type not in _MACHINE_EVENTS]
     recorded = [e.at for e in entries]
     if state.status == "resolved" and state.resolved_at is not None:
@@ -71,7 +82,7 @@ def build_retro(state: IncidentState, policy: Policy, *, now: datetime) -> Retro
 
     zones = _zones(state, policy)
     tenures = _tenures(state, as_of)
-    release_rows = _releases(state, policy)
+    release_rows = _releases(seen)
     return Retro(
         ref=state.ref,
         url=state.url,
@@ -326,22 +337,14 @@ def _participant(
     )
 
 
-def _releases(state: IncidentState, policy: Policy) -> list[ReleaseRow]:
+def _releases(seen: Overview) -> list[ReleaseRow]:
     """Each release with the gate's verdict: the draft never decides readiness on its own."""
-    from sync_incident.core.readiness import readiness
     from sync_incident.core.releases import release_key
 
-    order: dict[str, str] = {}
-    for release in [
-        *state.releases,
-        *(h.release for h in [*state.released_holds, *state.holds]),
-        *(s.release for s in [*state.signoffs, *state.revoked_signoffs]),
-        *(s.release for s in state.ship_decisions),
-    ]:
-        order.setdefault(release_key(release), release)
+    state = seen.state
     rows = []
-    for key, release in order.items():
-        verdict = readiness(state, release, policy=policy)
+    for verdict in seen.verdicts:
+        release, key = verdict.release, release_key(verdict.release)
         # the sign-offs the gate judges stale, by who gave them and when
         stale = {(t.team, t.by, t.at): t.why for t in verdict.teams if t.status == "stale"}
         ship = verdict.ship_decision

@@ -129,7 +129,9 @@ async def post_retro(
                 f"{header}\n\n{best[:cut]}\n\n_(Draft cut to fit the tracker's limit; run "
                 f"`sync-incident retro {ref}` for the whole draft.)_"
             )
-    outcome = await session.post(ref, [event], reading=reading, lint=False)
+    from sync_incident.application.act import post_events
+
+    outcome = await post_events(session, ref, [event], reading=reading, lint=False)
     return PostResult(
         posted=True,
         revision=revision,
@@ -150,7 +152,7 @@ async def run_retro(
 ) -> tuple[str, PostResult | None]:
     """Read the incident and draft the retrospective (``fmt``); post the Markdown if asked."""
     reading = await session.read(ref)
-    draft = build_retro(reading.state, session.policy, now=session.clock())
+    draft = build_retro(reading.state, session.policy, now=session.clock(), facts=reading.facts)
     markdown = render_markdown(draft)
     page = render_html(draft) if fmt is Format.html else markdown
     result = await post_retro(session, ref, markdown, reading) if post else None

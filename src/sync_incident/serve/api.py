@@ -3,10 +3,11 @@
 - ``GET /api/incidents``: every watched incident, summarised (schema in the README);
 - ``GET /api/incidents/{ref}``: exactly ``show --json`` (:func:`~sync_incident.views.incident_json`)
   from the daemon's last read (an incident it does not watch: read on demand, :mod:`.lookup`);
-- ``GET /api/gate?ref=&release=&require=&require_ship=``: exactly ``gate --json``. It reads the
-  incident FRESH, as ``sync-incident gate`` does (:meth:`~sync_incident.service.Session.read_within`
-  with ``[gate] deadline_seconds``), never from the board. 200: ready; 409: not ready (the
-  verdict says why); 503: could not decide: any error at all, the release must not ship.
+- ``GET /api/gate?ref=&release=&require=&require_ship=``: exactly ``gate --json``: the same
+  use case (:func:`~sync_incident.application.decide.decide`), a FRESH read, never the board.
+  200: ready; 409: not ready (the verdict says why); 404: not an incident this server reads
+  (only its trackers, GitHub: its ``[github] repos``); 503: could not decide: any error at
+  all, the release must not ship. Reads are bounded as page reads are (:mod:`.lookup`).
 """
 
 from __future__ import annotations
@@ -23,40 +24,26 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
+    from sync_incident.application.decide import GateRequest
+    from sync_incident.core.readiness import Verdict
     from sync_incident.serve.app import Context
 
 log = logging.getLogger("sync_incident.serve")
-LIST_SCHEMA = 1
+LIST_SCHEMA = 2
 
 
-def summary(known: Known) -> dict[str, Any]:
-    """One incident in ``/api/incidents``: enough for a dashboard; the rest at ``href``."""
-    s = known.state
+def summary(known: Known, now: datetime) -> dict[str, Any]:
+    """One incident in ``/api/incidents``: its summary, as ``list --json`` and the digest show
+    it, plus where to read it whole (``href``)."""
     base: dict[str, Any] = {
         "ref": str(known.ref),
         "key": known.ref.key,
         "href": href(known.ref, "/api/incidents/"),
         "error": known.error or None,
     }
-    if s is None:
+    if known.overview is None:
         return {**base, "status": "unknown"}
-    return {
-        **base,
-        "ref": s.ref or str(known.ref),
-        "title": s.title,
-        "url": s.url,
-        "status": s.status,
-        "severity": s.severity,
-        "ic": s.ic,
-        "ic_since": s.ic_since.isoformat() if s.ic_since else None,
-        "last_update": s.last_update.isoformat() if s.last_update else None,
-        "next_update_due": s.next_update_due.isoformat() if s.next_update_due else None,
-        "update_overdue": s.update_overdue,
-        "holds": [h.model_dump(mode="json") for h in s.holds],
-        "pending_handoffs": [h.model_dump(mode="json") for h in s.pending_handoffs],
-        "doubts": len(s.doubts),
-        "releases": [v.model_dump(mode="json") for v in known.verdicts],
-    }
+    return {**base, **known.overview.summary(now).model_dump(mode="json")}
 
 
 def incidents(request: Request) -> Response:
@@ -68,7 +55,7 @@ def incidents(request: Request) -> Response:
         data = {
             "schema_version": LIST_SCHEMA,
             "generated_at": now.isoformat(),
-            "incidents": [summary(k) for k in ctx.board.known()],
+            "incidents": [summary(k, now) for k in ctx.board.known()],
         }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
@@ -89,22 +76,31 @@ async def incident(request: Request) -> Response:
     except Unreadable as exc:
         error = {"error": f"{text}: could not read it just now ({exc.message})"}
         return JSONResponse(error, status_code=503, headers={"Retry-After": RETRY_AFTER})
-    if known is None or known.state is None:
+    if known is None or known.overview is None:
         why = "not an incident this server can show" if known is None else "not read yet"
         return JSONResponse({"error": f"{text}: {why}"}, status_code=404)
-    body = incident_json(known.state, known.verdicts, policy=ctx.board.policy, facts=known.facts)
+    body = incident_json(known.overview)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 async def gate(request: Request) -> Response:
-    """The gate's verdict, read fresh; fails closed (503) on any error whatsoever."""
+    """The gate's verdict (:func:`~sync_incident.application.decide.decide`); fails closed."""
     from starlette.responses import JSONResponse, Response
 
     from sync_incident.core.readiness import undecided
 
     ctx: Context = request.app.state.ctx
     try:
-        verdict = await _verdict(ctx, request)
+        gate_request = _request(request)
+        if not ctx.lookup.allows(gate_request.ref):
+            body = undecided(
+                f"could not decide (not here): {gate_request.ref} is not on a tracker this "
+                "server reads",
+                "ask the server that watches it, or add its repository to [github] repos",
+            )
+            return JSONResponse(body, status_code=404, headers={"Cache-Control": "no-store"})
+        async with ctx.lookup.reading(gate_request.ref):
+            verdict = await _decide(ctx, gate_request)
     except Exception as exc:  # fail closed: a bug must not pass a release either
         label = getattr(exc, "label", type(exc).__name__)
         message = getattr(exc, "message", "") or "internal error"
@@ -125,10 +121,10 @@ async def gate(request: Request) -> Response:
     )
 
 
-async def _verdict(ctx: Context, request: Request) -> Any:
-    from sync_incident import intents
+def _request(request: Request) -> GateRequest:
+    """The gate request in the query string: ``ref``, ``release``, ``require``, ``require_ship``."""
+    from sync_incident.application.decide import GateRequest
     from sync_incident.core.errors import UsageError
-    from sync_incident.core.readiness import readiness
     from sync_incident.core.refs import ReferenceError, parse_ref
 
     params = request.query_params
@@ -139,18 +135,14 @@ async def _verdict(ctx: Context, request: Request) -> Any:
         ref = parse_ref(ref_text)
     except ReferenceError as exc:
         raise UsageError(str(exc)) from None
-    wanted = intents.release(release_text)
-    require = [t.strip() for v in params.getlist("require") for t in v.split(",") if t.strip()]
     ship = params.get("require_ship", "false").strip().lower()
     if ship not in ("true", "false", "1", "0", "yes", "no", ""):
         raise UsageError(f"require_ship must be true or false, not {ship!r}")
-    session = ctx.session
-    reading = await session.read_within(ref, ctx.settings.gate.deadline_seconds)
-    return readiness(
-        reading.state,
-        wanted,
-        required=require or None,
-        policy=session.policy,
-        facts=reading.facts,
-        require_ship=ship in ("true", "1", "yes"),
-    )
+    require = params.getlist("require")
+    return GateRequest.of(ref, release_text, require, require_ship=ship in ("true", "1", "yes"))
+
+
+async def _decide(ctx: Context, request: GateRequest) -> Verdict:
+    from sync_incident.application.decide import decide
+
+    return await decide(ctx.session, request)

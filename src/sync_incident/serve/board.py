@@ -4,9 +4,9 @@ The daemon re-reads incidents (incrementally, and at once when a webhook pokes o
 each read it calls :meth:`Board.seen`, which bumps :attr:`Board.generation` and wakes every
 server-sent-event stream waiting in :meth:`Board.wait`; so does an incident the daemon stops
 watching (:meth:`Board.dropped`) and an incident read on demand
-(:class:`~sync_incident.serve.lookup.Lookup` calls :meth:`Board.touch`). Verdicts are
-computed once per folded state (the same :func:`~sync_incident.views.verdicts` as ``show``),
-not once per page view.
+(:class:`~sync_incident.serve.lookup.Lookup` calls :meth:`Board.touch`). The overview (the
+state and one verdict per release, :mod:`sync_incident.application.overview`, the same as
+``show``'s) is made once per folded state, not once per page view.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sync_incident.application.overview import Overview, overview
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.readiness import Verdict
 from sync_incident.core.refs import IncidentRef, ReferenceError, parse_ref
 from sync_incident.core.state import IncidentState
-from sync_incident.views import verdicts
 
 if TYPE_CHECKING:
     from sync_incident.daemon.poller import Daemon, Watch
@@ -35,13 +35,19 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Known:
-    """One watched incident as last read: its state (None before the first read), verdicts."""
+    """One incident as last read: its overview (None before the first read) or an error."""
 
     ref: IncidentRef
-    state: IncidentState | None
-    facts: Facts
-    verdicts: list[Verdict]
+    overview: Overview | None
     error: str = ""
+
+    @property
+    def state(self) -> IncidentState | None:
+        return self.overview.state if self.overview is not None else None
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        return self.overview.verdicts if self.overview is not None else []
 
     @property
     def active(self) -> bool:
@@ -57,7 +63,7 @@ class Board:
         self.clock = clock
         self.generation = 0
         self._changed = asyncio.Event()  # replaced after each read: waiters of that read wake
-        self._verdicts: dict[str, tuple[IncidentState, list[Verdict]]] = {}
+        self._overviews: dict[str, tuple[IncidentState, Overview]] = {}
         daemon.listeners.append(self.seen)
         daemon.dropped.append(self.dropped)
 
@@ -67,7 +73,7 @@ class Board:
 
     def dropped(self, watch: Watch) -> None:
         """A listener on the daemon: it no longer watches ``watch`` (off the status page)."""
-        self._verdicts.pop(watch.ref.key, None)
+        self._overviews.pop(watch.ref.key, None)
         self.touch()
 
     def touch(self) -> None:
@@ -107,18 +113,18 @@ class Board:
         return self._known(watch) if watch is not None else None
 
     def known_of(self, ref: IncidentRef, state: IncidentState, facts: Facts) -> Known:
-        """An incident the daemon does not watch, as read just now (verdicts as for the rest)."""
-        return Known(ref, state, facts, verdicts(state, self.policy, facts))
+        """An incident the daemon does not watch, as read just now (judged as the rest)."""
+        return Known(ref, overview(state, self.policy, facts, self.clock()))
 
     def _known(self, watch: Watch) -> Known:
         state = watch.state
         if state is None:
-            return Known(watch.ref, None, watch.facts, [], watch.error)
-        cached = self._verdicts.get(watch.ref.key)
+            return Known(watch.ref, None, watch.error)
+        cached = self._overviews.get(watch.ref.key)
         if cached is None or cached[0] is not state:
-            cached = (state, verdicts(state, self.policy, watch.facts))
-            self._verdicts[watch.ref.key] = cached
-        return Known(watch.ref, state, watch.facts, cached[1], watch.error)
+            cached = (state, overview(state, self.policy, watch.facts, self.clock()))
+            self._overviews[watch.ref.key] = cached
+        return Known(watch.ref, cached[1], watch.error)
 
     # --- what /readyz and /metrics report -----------------------------------------------------
 

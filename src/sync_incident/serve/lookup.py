@@ -27,8 +27,9 @@ forgets what was kept of it (:meth:`Lookup.forget`), so the next view reads agai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -137,6 +138,21 @@ class Lookup:
             task.add_done_callback(lambda done: self._settled(ref.key, done))
         # shielded: a visitor who goes away does not cancel the read the others wait for
         return await asyncio.shield(task)
+
+    def allows(self, ref: IncidentRef) -> bool:
+        """Whether visitors may make this server read ``ref`` (its trackers, its repos)."""
+        return self._allowed(ref)
+
+    @contextlib.asynccontextmanager
+    async def reading(self, ref: IncidentRef) -> AsyncIterator[None]:
+        """A read on a visitor's behalf (the gate's): one of the bounded reads in flight.
+
+        Raises :class:`Unreadable` at once while the daemon backs the tracker off.
+        """
+        if ref.kind in self.board.trackers_down():
+            raise Unreadable(f"{ref.kind} is not answering (the server is backing off)")
+        async with self._gate:
+            yield
 
     def forget(self, ref: IncidentRef) -> None:
         """Drop what was kept of ``ref``: the next view reads it again."""

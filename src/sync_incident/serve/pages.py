@@ -132,15 +132,7 @@ class Pages:
 
     def card_of(self, known: Known, now: datetime, events: int | None = None) -> Card:
         shown = self.events if events is None else events
-        return card(
-            known.ref,
-            known.state,
-            known.verdicts,
-            self.board.policy,
-            now,
-            events=shown,
-            error=known.error,
-        )
+        return card(known.ref, known.overview, now, events=shown, error=known.error)
 
     # --- the board ------------------------------------------------------------------------------
 
@@ -175,8 +167,8 @@ class Pages:
             c = self.card_of(known, now, 10_000)
             state = known.state
             text = ""
-            if state is not None:
-                text = state_text(state, known.verdicts, timeline=None, policy=self.board.policy)
+            if known.overview is not None:
+                text = state_text(known.overview, timeline=None)
             retro = ""
             if state is not None and state.status == "resolved":
                 retro = href(known.ref, "/retro/")
@@ -200,10 +192,11 @@ class Pages:
 
     def retro_page(self, known: Known) -> str:
         """The retrospective draft (the same page as ``retro --format html``), from the board."""
-        from sync_incident.retro import build_retro, render_html
+        from sync_incident.retro import render_html
+        from sync_incident.retro.build import retro_of
 
-        assert known.state is not None
-        return render_html(build_retro(known.state, self.board.policy, now=self.board.clock()))
+        assert known.overview is not None
+        return render_html(retro_of(known.overview, now=self.board.clock()))
 
     def not_found(self, text: str) -> str:
         from markupsafe import escape

@@ -1,9 +1,9 @@
-"""What the status page shows of one incident: a pure view model over the folded state.
+"""What the status page shows of one incident: a pure view model over its overview.
 
-Built from the state the daemon last folded, the membership facts of that read and the
-policy, through the gate's own :func:`~sync_incident.core.readiness.readiness` (via
-:func:`~sync_incident.views.verdicts`), so the page never says READY where ``gate`` would not.
-Only ``now`` moves: local times, ages and "overdue" are computed for the moment of rendering.
+Built from the :class:`~sync_incident.application.overview.Overview` of the daemon's last read
+(the state and the gate's verdict on each release, with that read's membership facts), so the
+page never says READY where ``gate`` would not and never judges a release itself. Only ``now``
+moves: local times, ages and "overdue" are computed for the moment of rendering.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from sync_incident.application.overview import Overview
 from sync_incident.core.events import INFORMATIONAL
 from sync_incident.core.hours import end_of_day, next_day_start
 from sync_incident.core.policy import Policy
@@ -71,7 +72,7 @@ class ReleaseView:
     release: str
     verdict: str  # ready / not-ready / in-doubt
     label: str
-    reason: str  # the first reason: the one to act on
+    reason: str  # every reason in one line, in the order to act on them (never cut)
     reasons: list[str]
 
 
@@ -131,18 +132,17 @@ class Card:
 
 def card(
     ref: IncidentRef,
-    state: IncidentState | None,
-    found: list[Verdict],
-    policy: Policy,
+    seen: Overview | None,
     now: datetime,
     *,
     events: int = 5,
     error: str = "",
 ) -> Card:
     """The card of one watched incident as of ``now`` (``events``: timeline entries shown)."""
-    if state is None:
+    if seen is None:
         why = error or "not read yet: the first poll is on its way"
         return Card(str(ref), ref.key, href(ref), str(ref), "", slug(ref.key), error=why)
+    state, found, policy = seen.state, seen.verdicts, seen.policy
     teams, matrix = sign_off_matrix(found)
     return Card(
         ref=state.ref or str(ref),
@@ -193,12 +193,13 @@ def handoff_view(h: Handoff, policy: Policy, now: datetime) -> HandoffView:
 
 
 def release_view(v: Verdict) -> ReleaseView:
+    words = v.said.partition(" — ")[2]
     return ReleaseView(
         release=v.release,
         verdict=v.verdict,
         label=VERDICTS[v.verdict],
-        reason=v.reasons[0] if v.reasons else "Every required team signed off; no hold is open.",
-        reasons=list(v.reasons),
+        reason=words,
+        reasons=list(v.reasons) or [v.summary],
     )
 
 

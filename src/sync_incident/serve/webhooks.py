@@ -159,7 +159,7 @@ async def _dispatch(ctx: Context, source: str, delivery: str, change: Change) ->
 
 async def record_witness(ctx: Context, change: Change) -> str:
     """Post the change's witness event once; the result for the delivery log."""
-    from sync_incident.digest.run import post_once
+    from sync_incident.application.once import post_once
 
     assert change.witness is not None
     session, policy = ctx.session, ctx.settings.policy

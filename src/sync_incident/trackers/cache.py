@@ -180,6 +180,23 @@ class Cache:
                 " PRIMARY KEY (ns, key))"
             )
 
+    @classmethod
+    def open(cls, path: Path) -> Cache:
+        """The cache at ``path``; an in-memory one when that file cannot be used as a cache.
+
+        A cache is only a cache: a file that is not a SQLite database (or cannot be opened)
+        must not make a command fail. The next good file is used again.
+        """
+        try:
+            return cls(path)
+        except (sqlite3.Error, OSError) as exc:
+            import logging
+
+            logging.getLogger("sync_incident.cache").warning(
+                "the cache %s cannot be used (%s); reading without it", path, exc
+            )
+            return cls(None)
+
     def load(self, key: str) -> CachedIncident:
         """The cached incident for ``key`` (an empty one when nothing or garbage is cached)."""
         raw = self.get("incident", key)

@@ -186,25 +186,32 @@ def test_a_mirror_left_behind_by_a_plain_account_catches_up_on_the_next_editbugs
     assert "[ic:qa]" in world.fake.bugs[world.bug].whiteboard
 
 
-def test_any_read_by_an_editbugs_account_brings_a_stale_mirror_in_line(
+def test_a_read_never_writes_the_mirror_the_daemons_catch_up_does(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Session.read calls sync_mirror: the whiteboard catches up on the next read (issue 13)."""
+    """Reads (show, the gate, pages) write nothing; the daemon's catch-up after its read does."""
     world.fake.bugs[world.bug].whiteboard = "[incident:active] [ic:dana] [qa-notes]"
     opened = codec.render([Opened(title="Crash", ic="alice")], "plain")
     world.fake.add_comment(world.bug, ME, opened)
     monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA_API_KEY", ME_KEY)
     settings = Settings(bugzilla={"url": BASE, "login": ME}, cache=tmp_path / "c.sqlite3")
 
-    async def read(fresh: bool) -> None:
+    async def read(fresh: bool, catch_up: bool = False) -> None:
         transports = {"bugzilla": httpx.MockTransport(world.fake.handler)}
         async with Session(settings, transports=transports, sleep=world.sleep) as session:
-            await session.read(world.ref, fresh=fresh)
+            reading = await session.read(world.ref, fresh=fresh)
+            if catch_up:
+                await session.catch_up(world.ref, reading)
 
-    run(read(fresh=True))  # the gate reads fresh: it catches the mirror up too
+    start = len(world.fake.log)
+    run(read(fresh=True))  # the gate's read
+    run(read(fresh=False))  # show's
+    assert [s for s in world.sent(start) if s.startswith("PUT")] == []
+    assert world.fake.bugs[world.bug].whiteboard == "[incident:active] [ic:dana] [qa-notes]"
+    run(read(fresh=False, catch_up=True))  # the daemon's
     assert world.fake.bugs[world.bug].whiteboard == "[qa-notes] [incident:active] [ic:alice]"
     start = len(world.fake.log)
-    run(read(fresh=False))
+    run(read(fresh=False, catch_up=True))  # in line already: nothing written
     assert [s for s in world.sent(start) if s.startswith("PUT")] == []
 
 

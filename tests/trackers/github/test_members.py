@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sync_incident.application.act import post_events
 from sync_incident.config import Settings
 from sync_incident.core.errors import AccessDenied, RefusedError
 from sync_incident.core.events import Opened, SignoffGiven, SignoffRevoked
@@ -108,7 +109,7 @@ def test_an_active_team_member_may_revoke_the_teams_signoff_pending_may_not(
         )
         transports = {"github": httpx.MockTransport(world.fake.handler)}
         async with Session(settings, transports=transports, sleep=world.clock.sleep) as s:
-            await s.post(world.ref, events)
+            await post_events(s, world.ref, events)
             return (await s.read(world.ref, fresh=True)).state
 
     run(act(ME, [Opened(title="Crash", ic="bot", releases=[release])]))
@@ -146,7 +147,7 @@ def test_the_gate_in_a_long_running_session_asks_membership_again(
 
     async def post(login: str, event: Any) -> None:
         async with Session(settings(login), transports=transports, sleep=nap) as s:
-            await s.post(world.ref, [event])
+            await post_events(s, world.ref, [event])
 
     run(post(ME, Opened(title="Crash", ic="bot", releases=[release])))
     run(

@@ -9,9 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sync_incident.application.act import open_new
+from sync_incident.application.intents import Open
 from sync_incident.config import Settings
 from sync_incident.core.errors import Unavailable
-from sync_incident.core.events import Opened
 from sync_incident.core.refs import IncidentRef
 from sync_incident.service import Session
 from sync_incident.testing.github import Fault
@@ -201,7 +202,9 @@ def test_open_writes_the_opened_event_once_as_a_comment(
         settings = Settings(github={"api_url": API}, cache=tmp_path / "cache.sqlite3")
         transports = {"github": httpx.MockTransport(world.fake.handler)}
         async with Session(settings, transports=transports, sleep=world.clock.sleep) as s:
-            return await s.open_new("github", Opened(title="Crash", ic="alice"), location=REPO)
+            return (
+                await open_new(s, "github", Open(title="Crash", ic="alice"), location=REPO)
+            ).where
 
     monkeypatch.setenv("GITHUB_TOKEN", ME_TOKEN)
     ref = run(go())

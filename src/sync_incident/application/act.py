@@ -1,0 +1,260 @@
+"""Acting on an incident: an intent, one read, the rules, one post. The only way to post.
+
+:func:`act` is what every adapter calls to change an incident (the CLI's posting commands, chat):
+it reads the incident once, asks the tracker once who acts, builds the intent's events on that
+reading (:mod:`.intents`), checks them against the rules by folding them on top of the
+reading's fold (no second fold of the record), renders the comment once and posts it once,
+with the mirrored fields computed from the :mod:`overview <.overview>` of the state after it.
+
+:func:`post_events` does the same for events already built (the daemon's reminders and
+digests through :mod:`.once`, the retrospective's draft); :func:`open_new` files a new bug or
+issue whose first comment opens the incident.
+
+``dry_run`` runs every step but the post, so it refuses exactly what a real post refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sync_incident.application.intents import Actor, Ask, Intent, Open
+from sync_incident.application.overview import Overview, overview
+from sync_incident.core import codec
+from sync_incident.core.comments import Account, Comment
+from sync_incident.core.errors import RefusedError, UsageError
+from sync_incident.core.events import Event, Opened
+from sync_incident.core.fold import Folding
+from sync_incident.core.refs import IncidentRef, TrackerKind
+from sync_incident.core.sentences import Context
+from sync_incident.core.state import IncidentState
+from sync_incident.core.summaries import noun
+from sync_incident.mirror import mirror_for
+from sync_incident.trackers.base import NewIncident
+
+if TYPE_CHECKING:
+    from sync_incident.core.lint import Finding
+    from sync_incident.service import Reading, Session
+
+PENDING_ID = "(this comment)"
+
+
+@dataclass
+class Outcome:
+    """What posting did (or, with ``dry_run``, would do)."""
+
+    ref: IncidentRef
+    body: str
+    events: list[Event]
+    findings: list[Finding]
+    overview: Overview  # the incident after the events
+    posted: bool = False
+    duplicate: bool = False
+    comment_id: str | None = None
+    mirror_error: str = ""  # posted, but the mirrored fields could not be updated
+    notes: list[str] = field(default_factory=list)  # warnings for the person who acts
+
+    @property
+    def state(self) -> IncidentState:
+        return self.overview.state
+
+
+async def actor(session: Session, kind: TrackerKind, account: Account) -> Actor:
+    """Who acts with ``account``, as the policy names them, on their clock."""
+    name = session.policy.person_for(kind, account) or account.login
+    person = session.policy.people.get(name)
+    tz = session.settings.timezone or (person.timezone if person else None)
+    return Actor(name=name, tz=tz, now=session.clock())
+
+
+async def act(
+    session: Session,
+    ref: IncidentRef,
+    intent: Intent,
+    *,
+    dry_run: bool = False,
+    strict: bool = False,
+) -> Outcome:
+    """Read ``ref`` once, build ``intent``'s events on it, check the rules, post once.
+
+    Raises :class:`~.intents.Unchanged` when the record already says it (nothing posted),
+    and the usual errors (usage, refused, tracker) otherwise; nothing is posted then either.
+    """
+    reading = await session.read(ref)
+    account = await session.whoami(ref.kind)
+    me = await actor(session, ref.kind, account)
+    events = intent.events(Ask(reading.state, me, session.policy))
+    return await publish(session, ref, reading, account, me, events, dry_run=dry_run, strict=strict)
+
+
+async def post_events(
+    session: Session,
+    ref: IncidentRef,
+    events: Sequence[Event],
+    *,
+    reading: Reading | None = None,
+    dry_run: bool = False,
+    strict: bool = False,
+    lint: bool = True,
+    mirror: bool = True,
+) -> Outcome:
+    """Post events already built: read once (unless given ``reading``, which is consumed),
+    check the rules, post once."""
+    reading = reading if reading is not None else await session.read(ref)
+    account = await session.whoami(ref.kind)
+    me = await actor(session, ref.kind, account)
+    return await publish(
+        session,
+        ref,
+        reading,
+        account,
+        me,
+        events,
+        dry_run=dry_run,
+        strict=strict,
+        lint=lint,
+        mirror=mirror,
+    )
+
+
+async def publish(
+    session: Session,
+    ref: IncidentRef,
+    reading: Reading,
+    account: Account,
+    me: Actor,
+    events: Sequence[Event],
+    *,
+    dry_run: bool = False,
+    strict: bool = False,
+    lint: bool = True,
+    mirror: bool = True,
+) -> Outcome:
+    """Post ``events`` as one comment on ``reading`` (consumed: its state moves on), or say why not.
+
+    ``mirror=False`` leaves the tracker's mirrored fields alone (a digest on a bug that is not
+    an incident must not be tagged as one).
+    """
+    if not events:
+        raise UsageError("nothing to post")
+    from sync_incident.core.lint import lint_event  # here: reading commands never lint
+
+    findings = [f for e in events for f in lint_event(e)] if lint else []
+    if strict and findings:
+        raise RefusedError(
+            "vague wording: " + "; ".join(str(f) for f in findings),
+            hint="say what is true, naming the team, product and version (or drop --strict)",
+        )
+    tracker = session.tracker(ref.kind)
+    snap = reading.snapshot
+    events = chained(events, reading.state.last_event_id)
+    order = max((c.order for c in snap.comments), default=0) + 1
+    trailers = "\n".join(codec.trailer(e, tracker.flavor) for e in events)
+    pending = Comment(PENDING_ID, account, session.clock(), trailers, order=order)
+    before = _before(reading.state)  # what the sentences name: the incident before the event
+    facts = await session.facts_with(ref, reading, [pending])
+    after = reading.folding.extend(pending, facts=facts)
+    refuse_if_rejected(after, events)
+    seen = overview(after, session.policy, facts, session.clock())
+    ctx = Context(actor=me.name, ref=str(ref), state=before, outcome=outcome_of(seen, events))
+    body = session.renderer.render(events, tracker.flavor, ctx)
+    outcome = Outcome(ref, body, list(events), findings, seen, notes=me.notes)
+    if dry_run:
+        return outcome
+    fields = mirror_for(seen, ref.kind) if mirror else None
+    posted = await tracker.post(ref, body, marker=events[0].id, mirror=fields)
+    outcome.posted, outcome.duplicate = True, posted.duplicate
+    outcome.comment_id, outcome.mirror_error = posted.comment_id, posted.mirror_error
+    return outcome
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A new incident bug / issue: where (None on a dry run), its first comment and event."""
+
+    ref: IncidentRef | None
+    body: str
+    event: Opened
+
+    @property
+    def where(self) -> IncidentRef:
+        """The new incident (a filed one: not a dry run)."""
+        if self.ref is None:
+            raise UsageError("nothing was filed: this was a dry run")
+        return self.ref
+
+
+async def open_new(
+    session: Session,
+    kind: TrackerKind,
+    intent: Open,
+    *,
+    location: str = "",
+    dry_run: bool = False,
+) -> Filed:
+    """File a new incident bug / issue whose first comment opens it."""
+    tracker = session.tracker(kind)
+    account = await tracker.whoami()
+    me = await actor(session, kind, account)
+    if not intent.title:
+        raise UsageError("a new incident needs --title", hint="or name an existing bug to adopt")
+    event = intent.opened(session.policy, me.name, intent.title)
+    body = session.renderer.render([event], tracker.flavor, Context(actor=me.name))
+    pending = Comment(PENDING_ID, account, session.clock(), body, order=1)
+    folding = Folding([pending], kind=kind, policy=session.policy, now=session.clock())
+    refuse_if_rejected(folding.state, [event])
+    if dry_run:
+        return Filed(None, body, event)
+    seen = overview(folding.state, session.policy, None, session.clock())
+    fields = mirror_for(seen, kind)
+    new = NewIncident(
+        title=intent.title, body=body, marker=event.id, location=location, mirror=fields
+    )
+    ref = await tracker.create(new)
+    # finds the opened comment (never posts it twice) and sets what create could not
+    await tracker.post(ref, body, marker=event.id, mirror=fields)
+    return Filed(ref, body, event)
+
+
+def _before(state: IncidentState) -> IncidentState:
+    """A copy of what the sentences read of the state before an event (the fold moves on)."""
+    return state.model_copy(
+        update={
+            "holds": list(state.holds),
+            "handoffs": [h.model_copy() for h in state.handoffs],
+            "timeline": list(state.timeline),
+        }
+    )
+
+
+def chained(events: Sequence[Event], last: str | None) -> list[Event]:
+    """``events`` each naming the event it follows: the last one the writer saw, then each other.
+
+    A later event pointing at one a reader cannot see proves a deletion to every reader.
+    """
+    out: list[Event] = []
+    for event in events:
+        if event.follows is None and last is not None:
+            event = event.model_copy(update={"follows": last})
+        out.append(event)
+        last = event.id
+    return out
+
+
+def outcome_of(seen: Overview, events: Sequence[Event]) -> list[str]:
+    """For a resolve: each release's final verdict with every reason (what the sentence lists)."""
+    if not any(e.type == "resolved" for e in events):
+        return []
+    return [f"{v.release}: {v.said}" for v in seen.verdicts]
+
+
+def refuse_if_rejected(state: IncidentState, events: Sequence[Event]) -> None:
+    """Raise :class:`RefusedError` when the fold rejected one of ``events`` (not yet posted)."""
+    ids = {e.id for e in events}
+    for entry in state.timeline:
+        if entry.comment_id == PENDING_ID and entry.event_id in ids and not entry.accepted:
+            raise RefusedError(
+                f"the rules would reject this {noun(entry.type)}: {entry.reason}",
+                hint="nothing was posted",
+            )

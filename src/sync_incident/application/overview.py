@@ -1,0 +1,254 @@
+"""The overview: an incident's state and ONE verdict per release, computed once per reading.
+
+Every view renders an :class:`Overview` and nothing else: ``show`` (text and ``--json``),
+``list``, the digest, the retrospective, the status card and incident page, the mirrored status
+block, the resolve comment. None of them calls :func:`~sync_incident.core.readiness.readiness`
+itself, so none can say READY where the gate would not: the verdicts are made here, with the
+membership facts of the reading and the policy's requirements (teams and the ship decision, per
+product), exactly as :mod:`.decide` makes the gate's.
+
+:class:`IncidentSummary` is the one documented shape of an incident at a glance, shared by
+``list --json``, ``digest --json`` and ``serve``'s ``/api/incidents``.
+
+Pure: no I/O, no clock (``now`` is given).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from sync_incident.core.policy import Facts, Policy
+from sync_incident.core.readiness import Verdict, readiness
+from sync_incident.core.releases import release_key
+from sync_incident.core.state import Doubt, Handoff, IncidentState, Signoff, Step
+from sync_incident.core.times import minutes_between
+
+SUMMARY_SCHEMA = 2
+
+
+def handoff_stale(waited_minutes: int | None, limit: int) -> bool:
+    """Whether a pending handoff waited ``limit`` minutes (the policy's
+    ``stale_handoff_minutes``) or longer: every view marks it the same."""
+    return waited_minutes is not None and waited_minutes >= limit
+
+
+@dataclass(frozen=True)
+class Overview:
+    """One incident as every view shows it: the state, the verdicts, the policy, the moment."""
+
+    state: IncidentState
+    verdicts: list[Verdict]  # one per release of the incident, in the incident's order
+    policy: Policy
+    facts: Facts
+    now: datetime
+    _statuses: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def ref(self) -> str:
+        return self.state.ref
+
+    @property
+    def active(self) -> bool:
+        return self.state.status == "active"
+
+    def verdict(self, release: str) -> Verdict | None:
+        key = release_key(release)
+        return next((v for v in self.verdicts if release_key(v.release) == key), None)
+
+    def signoff_status(self, signoff: Signoff) -> str:
+        """A sign-off in force as the gate sees it: ``signed`` or ``stale`` (or why it cannot count)."""
+        return self._statuses.get(signoff.event_id, "signed")
+
+    def handoff_stale(self, offer: Handoff) -> bool:
+        """A pending handoff waiting longer than the policy allows."""
+        return offer.status == "pending" and handoff_stale(
+            offer.waited_minutes, self.policy.stale_handoff_minutes
+        )
+
+    def summary(self, now: datetime | None = None) -> IncidentSummary:
+        """The incident at a glance (``list --json``, ``digest --json``, ``/api/incidents``).
+
+        ``now``: the moment ages and "overdue" are counted to (default: the overview's).
+        """
+        return summarise(self, now or self.now)
+
+
+def overview(state: IncidentState, policy: Policy, facts: Facts | None, now: datetime) -> Overview:
+    """The overview of a folded state: every release judged once, with the reading's facts."""
+    facts = facts or Facts()
+    verdicts = [readiness(state, r, policy=policy, facts=facts) for r in releases_named(state)]
+    statuses: dict[str, str] = {}
+    for verdict in verdicts:
+        key = release_key(verdict.release)
+        for team in verdict.teams:
+            for signoff in state.signoffs:
+                same = team.team.casefold() == signoff.team.casefold()
+                if same and release_key(signoff.release) == key:
+                    statuses[signoff.event_id] = team.status
+    for signoff in state.signoffs:
+        if signoff.event_id not in statuses:
+            # a team the release does not require: as the gate would judge it if it did
+            alone = readiness(
+                state, signoff.release, required=[signoff.team], policy=policy, facts=facts
+            )
+            mine = [t for t in alone.teams if t.team.casefold() == signoff.team.casefold()]
+            statuses[signoff.event_id] = mine[0].status if mine else "signed"
+    return Overview(state, verdicts, policy, facts, now, statuses)
+
+
+def releases_named(state: IncidentState) -> list[str]:
+    """The incident's releases, then any other release a hold, sign-off or decision names.
+
+    A hold belongs to the release it names, whatever happened to the release's bookkeeping:
+    a view that listed only the incident's releases would hide it.
+    """
+    named: dict[str, str] = {}
+    for release in [
+        *state.releases,
+        *(h.release for h in [*state.holds, *state.released_holds]),
+        *(s.release for s in [*state.signoffs, *state.revoked_signoffs]),
+        *(s.release for s in state.ship_decisions),
+    ]:
+        named.setdefault(release_key(release), release)
+    return list(named.values())
+
+
+# --- the incident at a glance: one shape for list, digest and the API -------------------------
+
+
+class HoldLine(BaseModel):
+    id: str
+    release: str
+    by: str
+    since: datetime
+    reason: str
+    waited_minutes: int
+
+
+class HandoffLine(BaseModel):
+    id: str
+    by: str
+    to: str
+    role: str
+    steps: list[str]
+    since: datetime
+    waited_minutes: int
+    stale: bool  # waited at least the policy's stale_handoff_minutes
+
+
+class StepLine(BaseModel):
+    step: str
+    title: str
+    owner: str | None
+    state: str
+    due: datetime | None
+    overdue: bool
+
+
+class DoubtLine(BaseModel):
+    where: str
+    author: str
+    detail: str
+
+
+class IncidentSummary(BaseModel):
+    """One incident at a glance; ``releases`` are the gate's verdicts, as ``gate --json``."""
+
+    ref: str
+    title: str
+    url: str
+    status: str
+    severity: str | None
+    ic: str | None
+    ic_since: datetime | None
+    opened_at: datetime | None
+    age_minutes: int | None
+    resolved_at: datetime | None
+    last_update: datetime | None
+    last_update_minutes: int | None
+    last_status: str | None
+    last_status_by: str | None
+    last_status_at: datetime | None
+    next_update_due: datetime | None
+    update_overdue: bool
+    overdue_minutes: int | None
+    releases: list[Verdict]
+    holds: list[HoldLine]
+    pending_handoffs: list[HandoffLine]
+    steps: list[StepLine]  # blocked or overdue checklist steps only
+    doubts: list[DoubtLine]
+
+
+def summarise(o: Overview, now: datetime) -> IncidentSummary:
+    s = o.state
+    due = s.next_update_due
+    overdue = bool(o.active and due is not None and due < now)
+    return IncidentSummary(
+        ref=s.ref,
+        title=s.title,
+        url=s.url,
+        status=s.status,
+        severity=s.severity,
+        ic=s.ic,
+        ic_since=s.ic_since,
+        opened_at=s.opened_at,
+        age_minutes=minutes_between(s.opened_at, now) if s.opened_at else None,
+        resolved_at=s.resolved_at,
+        last_update=s.last_update,
+        last_update_minutes=minutes_between(s.last_update, now) if s.last_update else None,
+        last_status=s.last_status,
+        last_status_by=s.last_status_by,
+        last_status_at=s.last_status_at,
+        next_update_due=due,
+        update_overdue=overdue,
+        overdue_minutes=minutes_between(due, now) if overdue and due else None,
+        releases=list(o.verdicts),
+        holds=[
+            HoldLine(
+                id=h.id,
+                release=h.release,
+                by=h.by,
+                since=h.at,
+                reason=h.reason,
+                waited_minutes=minutes_between(h.at, now),
+            )
+            for h in s.holds
+        ],
+        pending_handoffs=[
+            HandoffLine(
+                id=h.id,
+                by=h.by,
+                to=h.to,
+                role=h.role,
+                steps=list(h.steps),
+                since=h.at,
+                waited_minutes=minutes_between(h.at, now),
+                stale=handoff_stale(minutes_between(h.at, now), o.policy.stale_handoff_minutes),
+            )
+            for h in s.pending_handoffs
+        ],
+        steps=[_step(st, now) for st in s.checklist if st.state == "blocked" or _late(st, now)],
+        doubts=[_doubt(d) for d in s.doubts],
+    )
+
+
+def _late(step: Step, now: datetime) -> bool:
+    return bool(step.due is not None and step.state != "done" and step.due < now)
+
+
+def _step(step: Step, now: datetime) -> StepLine:
+    return StepLine(
+        step=step.step,
+        title=step.title,
+        owner=step.owner,
+        state=step.state,
+        due=step.due,
+        overdue=_late(step, now),
+    )
+
+
+def _doubt(doubt: Doubt) -> DoubtLine:
+    return DoubtLine(where=doubt.where, author=doubt.author, detail=doubt.detail)
