@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
@@ -35,7 +34,7 @@ from sync_incident.core.hours import next_day_start
 from sync_incident.core.policy import Policy
 from sync_incident.core.releases import normalise_release
 from sync_incident.core.state import Handoff, Hold, IncidentState
-from sync_incident.core.times import parse_time, utc
+from sync_incident.core.times import Typed, for_people, for_person, read_time
 
 M = TypeVar("M", bound=BaseModel)
 CLEAR = ("none", "clear", "-")
@@ -62,12 +61,24 @@ class Actor:
         self, text: str | None, *, what: str = "the time", future: bool = False
     ) -> datetime | None:
         """A typed time in this person's zone; a past one is noted when ``future``."""
+        typed = self.typed(text, what=what, future=future)
+        return typed.at if typed else None
+
+    def typed(
+        self, text: str | None, *, what: str = "the time", future: bool = False
+    ) -> Typed | None:
+        """A typed time with the zone it was typed in (:func:`~sync_incident.core.times.
+        read_time`); a past one is noted when ``future``, and so is a day word read in a zone
+        whose calendar day is not this person's."""
         if not text:
             return None
-        moment = parse_time(text, now=self.now, tz=self.tz)
-        if future and moment < self.now:
-            self.notes.append(f"{what} ({utc(moment)}) is in the past")
-        return moment
+        typed = read_time(text, now=self.now, tz=self.tz)
+        if typed.note:
+            self.notes.append(typed.note)
+        if future and typed.at < self.now:
+            shown = for_people(typed.at, typed=typed.zone)
+            self.notes.append(f"{what} ({shown}) is in the past")
+        return typed
 
 
 def build(cls: type[M], **fields: Any) -> M:
@@ -173,8 +184,11 @@ def next_steps(specs: Sequence[str], me: Actor) -> list[NextStep]:
                 f"--next {spec!r} needs what, who and by when: 'what | owner | by'",
                 hint="for example --next 'Finish step 5 | beatrice | 18:00 Europe/Berlin'",
             )
-        by = me.time(parts[2], what=f"next step {parts[0]!r}", future=True)
-        out.append(build(NextStep, what=parts[0], owner=parts[1], by=by))
+        by = me.typed(parts[2], what=f"next step {parts[0]!r}", future=True)
+        zone = by.kept_zone if by else None
+        out.append(
+            build(NextStep, what=parts[0], owner=parts[1], by=by.at if by else None, by_zone=zone)
+        )
     return out
 
 
@@ -194,10 +208,9 @@ def recipient(state: IncidentState, policy: Policy, me: Actor) -> tuple[str, str
         )
     start, key = best
     zone = policy.people[key].timezone
-    local = start.astimezone(ZoneInfo(zone))
     if start <= me.now:
-        return key, f"{key}, who is at work now ({local:%H:%M} in {zone})"
-    return key, f"{key}, whose working day starts next ({local:%a %H:%M} {zone}, {start:%H:%M} UTC)"
+        return key, f"{key}, who is at work now (it is {for_person(me.now, zone, key)})"
+    return key, f"{key}, whose working day starts next, at {for_person(start, zone, key)}"
 
 
 # --- holds, releases, corrections -----------------------------------------------------------
@@ -280,6 +293,7 @@ def step(
     step_state: str | None = None,
     due: datetime | None = None,
     note: str = "",
+    due_zone: str | None = None,
 ) -> list[Event]:
     """Add the step when it does not exist yet (needs a title), else update it (title too).
 
@@ -292,7 +306,7 @@ def step(
             raise UsageError(
                 f"there is no step {step_id} yet", hint="pass --title to add it to the checklist"
             )
-        fields = {"owner": owner, "state": step_state or "todo", "due": due}
+        fields = {"owner": owner, "state": step_state or "todo", "due": due, "due_zone": due_zone}
         return [build(StepAdded, step=step_id, title=title, **fields)]
     if title is not None and " ".join(title.split()) == " ".join(current.title.split()):
         title = None
@@ -301,7 +315,8 @@ def step(
                 f"Step {step_id} is already titled {current.title!r}: nothing changed, "
                 "nothing posted."
             )
-    fields = {"state": step_state, "owner": owner, "due": due, "note": note}
+    zone = due_zone if due is not None else None
+    fields = {"state": step_state, "owner": owner, "due": due, "due_zone": zone, "note": note}
     return [build(StepUpdated, step=step_id, title=title, **fields)]
 
 
@@ -309,5 +324,13 @@ def status(summary: str, next_update: str | None, me: Actor) -> list[Event]:
     """A status update; ``--next-update none`` clears the promise, no option keeps it."""
     if next_update is not None and next_update.strip().lower() in CLEAR:
         return [build(StatusUpdate, summary=summary, clear_next_update=True)]
-    due = me.time(next_update, what="the next update", future=True)
-    return [build(StatusUpdate, summary=summary, next_update_due=due)]
+    due = me.typed(next_update, what="the next update", future=True)
+    zone = due.kept_zone if due else None
+    return [
+        build(
+            StatusUpdate,
+            summary=summary,
+            next_update_due=due.at if due else None,
+            next_update_zone=zone,
+        )
+    ]

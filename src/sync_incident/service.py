@@ -28,7 +28,7 @@ from sync_incident.core.fold import fold
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.refs import IncidentRef, TrackerKind
 from sync_incident.core.rules import teams_claimed
-from sync_incident.core.sentences import Context
+from sync_incident.core.sentences import Context, zones_of
 from sync_incident.core.state import IncidentState
 from sync_incident.core.summaries import noun
 from sync_incident.mirror import mirror_for
@@ -352,6 +352,7 @@ class Session:
             ref=str(ref),
             state=reading.state,
             outcome=outcome_of(after, self.policy, events),
+            zones=zones_of(self.policy),
         )
         body = self.renderer.render(events, tracker.flavor, ctx)
         outcome = Outcome(ref=ref, body=body, events=list(events), findings=findings, state=after)

@@ -249,8 +249,17 @@ def note(
     from sync_incident.core.events import Note
 
     def build(s: IncidentState, me: Actor) -> list[Event]:
-        at = me.time(occurred_at)
-        return [intents.build(Note, text=text, occurred_at=at, links=url or [])]
+        at = me.typed(occurred_at)
+        zone = at.kept_zone if at else None
+        return [
+            intents.build(
+                Note,
+                text=text,
+                occurred_at=at.at if at else None,
+                occurred_zone=zone,
+                links=url or [],
+            )
+        ]
 
     post(ctx, ref, build, dry_run, strict)
 
@@ -291,9 +300,16 @@ def step(
     from sync_incident import intents
 
     def build(s: IncidentState, me: Actor) -> list[Event]:
-        when = me.time(due, what=f"step {step_id}'s due time", future=True)
+        when = me.typed(due, what=f"step {step_id}'s due time", future=True)
         return intents.step(
-            s, step_id, title=title, owner=owner, step_state=state, due=when, note=note_text
+            s,
+            step_id,
+            title=title,
+            owner=owner,
+            step_state=state,
+            due=when.at if when else None,
+            due_zone=when.kept_zone if when else None,
+            note=note_text,
         )
 
     post(ctx, ref, build, dry_run, strict)
