@@ -7,14 +7,14 @@ renders it in at most ~40 lines for 5 incidents.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel
 
 from sync_incident.core.policy import Policy
 from sync_incident.core.releases import release_key
 from sync_incident.core.state import IncidentState, Step
-from sync_incident.core.times import age, minutes_between, utc
+from sync_incident.core.times import age, for_people, minutes_between, utc
 from sync_incident.views import handoff_stale, stale_note
 
 DIGEST_SCHEMA = 1
@@ -61,6 +61,8 @@ class StepLine(BaseModel):
     state: str
     due: datetime | None
     overdue: bool
+    due_zone: str | None = None  # the zone the due time was typed in
+    owner_timezone: str | None = None  # the policy's, for the owner's clock
 
 
 class IncidentDigest(BaseModel):
@@ -70,11 +72,13 @@ class IncidentDigest(BaseModel):
     status: str
     severity: str | None
     ic: str | None
+    ic_timezone: str | None = None  # the policy's, for the IC's clock
     opened_at: datetime | None
     age_minutes: int | None
     last_update: datetime | None
     last_update_minutes: int | None
     next_update_due: datetime | None
+    next_update_zone: str | None = None  # the zone the promise was typed in
     update_overdue: bool
     overdue_minutes: int | None
     holds: list[HoldLine]
@@ -125,11 +129,13 @@ def _incident(s: IncidentState, policy: Policy, now: datetime) -> IncidentDigest
         status=s.status,
         severity=s.severity,
         ic=s.ic,
+        ic_timezone=_zone(policy, s.ic),
         opened_at=s.opened_at,
         age_minutes=minutes_between(s.opened_at, now) if s.opened_at else None,
         last_update=s.last_update,
         last_update_minutes=minutes_between(s.last_update, now) if s.last_update else None,
         next_update_due=due,
+        next_update_zone=s.next_update_zone,
         update_overdue=overdue,
         overdue_minutes=minutes_between(due, now) if overdue and due else None,
         holds=[HoldLine(release=h.release, by=h.by, since=h.at, reason=h.reason) for h in s.holds],
@@ -154,12 +160,19 @@ def _incident(s: IncidentState, policy: Policy, now: datetime) -> IncidentDigest
                 state=st.state,
                 due=st.due,
                 overdue=_step_overdue(st, now),
+                due_zone=st.due_zone,
+                owner_timezone=_zone(policy, st.owner),
             )
             for st in s.checklist
             if st.state == "blocked" or _step_overdue(st, now)
         ],
         doubts=len(s.doubts),
     )
+
+
+def _zone(policy: Policy, person: str | None) -> str | None:
+    found = policy.people.get(person) if person else None
+    return found.timezone if found else None
 
 
 def _step_overdue(step: Step, now: datetime) -> bool:
@@ -201,10 +214,6 @@ def _progress(s: IncidentState, release: str, policy: Policy) -> ReleaseProgress
 
 
 # --- Markdown --------------------------------------------------------------------------------
-
-
-def _hhmm(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%m-%d %H:%M UTC")
 
 
 def _cut(text: str, width: int) -> str:
@@ -261,7 +270,9 @@ def _update_line(inc: IncidentDigest) -> str:
     else:
         update = f"  - Update: last {age(inc.last_update_minutes)} ago"
     if inc.next_update_due:
-        update += f" · next due {_hhmm(inc.next_update_due)}"
+        ic = [(inc.ic, inc.ic_timezone)] if inc.ic else []
+        due = for_people(inc.next_update_due, ic, typed=inc.next_update_zone)
+        update += f" · next due {due}"
         if inc.update_overdue:
             update += f" **OVERDUE by {age(inc.overdue_minutes)}**"
     return update
@@ -303,5 +314,7 @@ def _waiting(inc: IncidentDigest, stale_after: int) -> list[str]:
         if st.state == "blocked":
             waiting.append(f"step {st.step} blocked ({owner})")
         elif st.due:
-            waiting.append(f"step {st.step} overdue since {_hhmm(st.due)} ({owner})")
+            owner_clock = [(st.owner, st.owner_timezone)] if st.owner else []
+            since = for_people(st.due, owner_clock, typed=st.due_zone)
+            waiting.append(f"step {st.step} overdue since {since} ({owner})")
     return waiting
