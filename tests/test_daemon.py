@@ -143,6 +143,35 @@ def test_update_overdue_reminder_pings_the_ic(tmp_path: Path) -> None:
     assert due.key == "update-overdue:local:1:2026-10-24T07:00Z"
 
 
+def test_update_overdue_reminder_gives_the_ics_clock_and_the_zone_promised_in(
+    tmp_path: Path,
+) -> None:
+    due_at = T0 + timedelta(hours=1)  # 09:00 in Berlin, summer time; 03:00 in Toronto
+    promise = StatusUpdate(
+        summary="QA verifies.", next_update_due=due_at, next_update_zone="Europe/Berlin"
+    )
+    state = state_of(("alice", T0, Opened(title="Crash", ic="bob")), ("bob", T0, promise))
+    [due] = due_reminders(state, REF, make_settings(tmp_path), due_at + timedelta(minutes=1))
+    assert due.text.startswith(
+        "Reminder: the status update on local:1 was due at 2026-10-24 07:00 UTC "
+        "(09:00 Europe/Berlin; 03:00 America/Toronto for bob); "
+    )
+
+
+def test_end_of_day_reminder_writes_the_date_with_the_time(tmp_path: Path) -> None:
+    moment = datetime(2026, 10, 31, 20, 30, tzinfo=UTC)  # Toronto's day ends at 21:00 UTC
+    state = state_of(("alice", moment - timedelta(minutes=10), Opened(title="Crash", ic="bob")))
+    [due] = [
+        d
+        for d in due_reminders(state, REF, make_settings(tmp_path), moment)
+        if d.kind == "end-of-day"
+    ]
+    assert due.text.startswith(
+        "Reminder: bob's working day ends at 2026-10-31 21:00 UTC (17:00 America/Toronto for "
+        "bob) and no handoff"
+    )
+
+
 def test_no_update_reminder_after_n_hours_once_per_silence(tmp_path: Path) -> None:
     state = state_of(("alice", T0, Opened(title="Crash", ic="carol")))
     settings = make_settings(tmp_path)

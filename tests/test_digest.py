@@ -157,6 +157,36 @@ def test_markdown_shows_the_overdue_update_hold_and_missing_signoff() -> None:
     assert "step 3 blocked (carol)" in text and "step 4 overdue since" in text
 
 
+def test_digest_dates_are_iso_with_the_ics_and_the_owners_clocks() -> None:
+    # "next due 12-08 02:00 UTC" read as 12 August in Europe
+    late = T0.replace(hour=23)  # 2026-10-24 23:00 UTC: already the 25th in Berlin
+    state = fold(
+        comments(
+            ("alice", 0, Opened(title="Crash", ic="alice", releases=["Firefox 96.0.1"])),
+            ("alice", 5, StatusUpdate(summary="QA verifies.", next_update_due=late)),
+            (
+                "alice",
+                6,
+                StepAdded(step="4", title="Verify", owner="bob", due=T0 + timedelta(hours=1)),
+            ),
+        ),
+        kind="local",
+        policy=POLICY,
+        now=T0 + timedelta(hours=3),
+        ref="local:1",
+        title="Crash",
+    )
+    digest = build_digest([state], POLICY, T0 + timedelta(hours=3))
+    assert (digest.incidents[0].ic_timezone, digest.incidents[0].steps[0].owner_timezone) == (
+        "Europe/Berlin",
+        "America/Toronto",
+    )
+    text = render_markdown(digest)
+    assert "· next due 2026-10-24 23:00 UTC (2026-10-25 01:00 Europe/Berlin for alice)" in text
+    assert "step 4 overdue since 2026-10-24 07:00 UTC (03:00 America/Toronto for bob) (bob)" in text
+    assert not re.search(r"(?<![\d-])\d\d-\d\d \d\d:\d\d", text)  # no date without its year
+
+
 def test_a_handoff_waiting_as_long_as_the_policy_allows_is_stale_in_the_digest() -> None:
     state = busy_state(now=T0 + timedelta(hours=3))  # the handoff was offered at T0 + 60 min
     digest = build_digest([state], POLICY, T0 + timedelta(hours=3))  # waited 120 min: the limit

@@ -525,6 +525,7 @@ STATE_KEYS = {
     "schema_version",
     "resolution",
     "last_event_id",
+    "next_update_zone",
     "checked_doubts",
     "ref",
     "title",

@@ -150,6 +150,24 @@ def test_aware_time_is_converted_to_utc() -> None:
     assert note.occurred_at is not None and note.occurred_at.utcoffset() == timedelta(0)
 
 
+@pytest.mark.parametrize(
+    "zone",
+    ["Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "+05:45", "Mars/Olympus"],
+)
+def test_a_typed_zone_is_kept_by_its_shape_even_when_this_machine_does_not_know_it(
+    zone: str,
+) -> None:
+    # a reader with an older tz database must still read the event (and fold it alike)
+    step = NextStep(what="Verify", by=datetime(2022, 1, 12, tzinfo=UTC), by_zone=zone)
+    assert step.by_zone == zone
+
+
+@pytest.mark.parametrize("zone", ["", "../../etc/passwd", "Europe/Berlin; rm", "+5:45", "/UTC"])
+def test_a_typed_zone_that_is_no_zone_name_is_refused(zone: str) -> None:
+    with pytest.raises(ValidationError, match="must be a timezone name"):
+        StepAdded(step="4", title="Verify", due=datetime(2022, 1, 12, tzinfo=UTC), due_zone=zone)
+
+
 def test_naive_time_in_a_next_step_is_refused() -> None:
     with pytest.raises(ValidationError):
         NextStep(what="Step 5", by=datetime(2022, 1, 12))

@@ -6,7 +6,7 @@ context a posting command has: who posts, on which incident, and the state befor
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -232,6 +232,76 @@ def test_the_retract_golden_names_its_event_by_the_timeline_summary() -> None:
 def test_without_a_context_every_sentence_still_renders(event: Event) -> None:
     text = codec.Renderer().human(event)
     assert text and "None" not in text
+
+
+ZONES = {"dana": "America/Toronto", "beatrice": "America/Los_Angeles", "quinn": "UTC"}
+
+
+def zoned(actor: str) -> Context:
+    return Context(actor=actor, ref=BEFORE.ref, state=BEFORE.state, zones=ZONES)
+
+
+ZONED: list[tuple[str, Event, str]] = [
+    (
+        "dana",
+        HandoffOffered(
+            to="beatrice",
+            done="Steps 1 to 3 are done.",
+            todo="Step 4 remains",
+            next_steps=[
+                NextStep(
+                    what="Verify the fix", owner="beatrice", by=T, by_zone="America/Los_Angeles"
+                ),
+                NextStep(what="Ship the respin", owner="quinn", by=T, by_zone="Europe/Berlin"),
+                NextStep(what="Tell Relman", owner="dana", by=T),
+            ],
+        ),
+        "- Verify the fix: beatrice, by 2022-01-12 14:03 UTC (06:03 America/Los_Angeles for "
+        "beatrice).\n- Ship the respin: quinn, by 2022-01-12 14:03 UTC (15:03 Europe/Berlin).\n"
+        "- Tell Relman: dana, by 2022-01-12 14:03 UTC (09:03 America/Toronto for dana).",
+    ),
+    (
+        "dana",
+        StepAdded(step="5", title="Ship", owner="beatrice", due=T),
+        "Due by 2022-01-12 14:03 UTC (06:03 America/Los_Angeles for beatrice).",
+    ),
+    (
+        "dana",
+        StepUpdated(step="4", due=T, due_zone="Asia/Kathmandu"),  # step 4 is dana's
+        "Due by 2022-01-12 14:03 UTC (19:48 Asia/Kathmandu; 09:03 America/Toronto for dana).",
+    ),
+    (
+        "beatrice",
+        StatusUpdate(summary="QA verifies", next_update_due=T + timedelta(hours=12)),
+        "Next update due by 2022-01-13 02:03 UTC (2022-01-12 21:03 America/Toronto for dana; "
+        "2022-01-12 18:03 America/Los_Angeles for beatrice).",
+    ),
+    (
+        "quinn",
+        Note(text="The tree closed.", occurred_at=T, occurred_zone="Europe/Berlin"),
+        "(Backfilled: this happened at 2022-01-12 14:03 UTC (15:03 Europe/Berlin).)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("actor", "event", "expected"), ZONED, ids=[c[1].type for c in ZONED])
+def test_a_time_is_written_in_utc_the_zone_typed_and_on_the_clock_of_whom_it_concerns(
+    actor: str, event: Event, expected: str
+) -> None:
+    assert expected in codec.Renderer().human(event, zoned(actor))
+
+
+def test_without_the_policys_zones_a_typed_zone_is_still_echoed() -> None:
+    step = StepAdded(step="5", title="Ship", owner="beatrice", due=T, due_zone="Asia/Tokyo")
+    assert "Due by 2022-01-12 14:03 UTC (23:03 Asia/Tokyo)." in codec.Renderer().human(step)
+
+
+def test_zones_of_a_policy_are_each_persons_timezone() -> None:
+    from sync_incident.core.policy import Person, Policy
+    from sync_incident.core.sentences import zones_of
+
+    policy = Policy(people={"dana": Person(timezone="America/Toronto"), "quinn": Person()})
+    assert zones_of(policy) == {"dana": "America/Toronto", "quinn": "UTC"}
 
 
 def test_resolve_lists_each_release_and_its_final_state_word_for_word() -> None:

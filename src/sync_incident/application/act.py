@@ -27,7 +27,7 @@ from sync_incident.core.errors import RefusedError, UsageError
 from sync_incident.core.events import Event, Opened
 from sync_incident.core.fold import Folding
 from sync_incident.core.refs import IncidentRef, TrackerKind
-from sync_incident.core.sentences import Context
+from sync_incident.core.sentences import Context, zones_of
 from sync_incident.core.state import IncidentState
 from sync_incident.core.summaries import noun
 from sync_incident.mirror import mirror_for
@@ -157,7 +157,13 @@ async def publish(
     after = reading.folding.extend(pending, facts=facts)
     refuse_if_rejected(after, events)
     seen = overview(after, session.policy, facts, session.clock())
-    ctx = Context(actor=me.name, ref=str(ref), state=before, outcome=outcome_of(seen, events))
+    ctx = Context(
+        actor=me.name,
+        ref=str(ref),
+        state=before,
+        outcome=outcome_of(seen, events),
+        zones=zones_of(session.policy),
+    )
     body = session.renderer.render(events, tracker.flavor, ctx)
     outcome = Outcome(ref, body, list(events), findings, seen, notes=me.notes)
     if dry_run:
@@ -200,7 +206,8 @@ async def open_new(
     if not intent.title:
         raise UsageError("a new incident needs --title", hint="or name an existing bug to adopt")
     event = intent.opened(session.policy, me.name, intent.title)
-    body = session.renderer.render([event], tracker.flavor, Context(actor=me.name))
+    ctx = Context(actor=me.name, zones=zones_of(session.policy))
+    body = session.renderer.render([event], tracker.flavor, ctx)
     pending = Comment(PENDING_ID, account, session.clock(), body, order=1)
     folding = Folding([pending], kind=kind, policy=session.policy, now=session.clock())
     refuse_if_rejected(folding.state, [event])

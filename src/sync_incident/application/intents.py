@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
@@ -53,7 +52,7 @@ from sync_incident.core.hours import next_day_start
 from sync_incident.core.policy import Policy
 from sync_incident.core.releases import normalise_release
 from sync_incident.core.state import Handoff, Hold, IncidentState
-from sync_incident.core.times import parse_time, utc
+from sync_incident.core.times import Typed, for_people, for_person, read_time
 
 M = TypeVar("M", bound=BaseModel)
 CLEAR = ("none", "clear", "-")
@@ -80,12 +79,24 @@ class Actor:
         self, text: str | None, *, what: str = "the time", future: bool = False
     ) -> datetime | None:
         """A typed time in this person's zone; a past one is noted when ``future``."""
+        typed = self.typed(text, what=what, future=future)
+        return typed.at if typed else None
+
+    def typed(
+        self, text: str | None, *, what: str = "the time", future: bool = False
+    ) -> Typed | None:
+        """A typed time with the zone it was typed in (:func:`~sync_incident.core.times.
+        read_time`); a past one is noted when ``future``, and so is a day word read in a zone
+        whose calendar day is not this person's."""
         if not text:
             return None
-        moment = parse_time(text, now=self.now, tz=self.tz)
-        if future and moment < self.now:
-            self.notes.append(f"{what} ({utc(moment)}) is in the past")
-        return moment
+        typed = read_time(text, now=self.now, tz=self.tz)
+        if typed.note:
+            self.notes.append(typed.note)
+        if future and typed.at < self.now:
+            shown = for_people(typed.at, typed=typed.zone)
+            self.notes.append(f"{what} ({shown}) is in the past")
+        return typed
 
 
 @dataclass
@@ -198,8 +209,11 @@ def next_steps(specs: Sequence[str], me: Actor) -> list[NextStep]:
                 f"--next {spec!r} needs what, who and by when: 'what | owner | by'",
                 hint="for example --next 'Finish step 5 | beatrice | 18:00 Europe/Berlin'",
             )
-        by = me.time(parts[2], what=f"next step {parts[0]!r}", future=True)
-        out.append(build(NextStep, what=parts[0], owner=parts[1], by=by))
+        by = me.typed(parts[2], what=f"next step {parts[0]!r}", future=True)
+        zone = by.kept_zone if by else None
+        out.append(
+            build(NextStep, what=parts[0], owner=parts[1], by=by.at if by else None, by_zone=zone)
+        )
     return out
 
 
@@ -219,10 +233,9 @@ def recipient(state: IncidentState, policy: Policy, me: Actor) -> tuple[str, str
         )
     start, key = best
     zone = policy.people[key].timezone
-    local = start.astimezone(ZoneInfo(zone))
     if start <= me.now:
-        return key, f"{key}, who is at work now ({local:%H:%M} in {zone})"
-    return key, f"{key}, whose working day starts next ({local:%a %H:%M} {zone}, {start:%H:%M} UTC)"
+        return key, f"{key}, who is at work now (it is {for_person(me.now, zone, key)})"
+    return key, f"{key}, whose working day starts next, at {for_person(start, zone, key)}"
 
 
 def open_hold(state: IncidentState, me: str, target: str, hold_id: str | None) -> Hold:
@@ -277,8 +290,16 @@ class AddNote(Intent):
     links: tuple[str, ...] = ()
 
     def events(self, ask: Ask) -> list[Event]:
-        at = ask.me.time(self.occurred_at)
-        return [build(Note, text=self.text, occurred_at=at, links=list(self.links))]
+        at = ask.me.typed(self.occurred_at)
+        return [
+            build(
+                Note,
+                text=self.text,
+                occurred_at=at.at if at else None,
+                occurred_zone=at.kept_zone if at else None,
+                links=list(self.links),
+            )
+        ]
 
 
 @dataclass(frozen=True)
@@ -309,7 +330,9 @@ class ChangeStep(Intent):
     note: str = ""
 
     def events(self, ask: Ask) -> list[Event]:
-        due = ask.me.time(self.due, what=f"step {self.step}'s due time", future=True)
+        typed = ask.me.typed(self.due, what=f"step {self.step}'s due time", future=True)
+        due = typed.at if typed else None
+        zone = typed.kept_zone if typed else None
         current = next((s for s in ask.state.checklist if s.step == self.step), None)
         if current is None:
             if not self.title:
@@ -317,7 +340,12 @@ class ChangeStep(Intent):
                     f"there is no step {self.step} yet",
                     hint="pass --title to add it to the checklist",
                 )
-            added = {"owner": self.owner, "state": self.state or "todo", "due": due}
+            added = {
+                "owner": self.owner,
+                "state": self.state or "todo",
+                "due": due,
+                "due_zone": zone,
+            }
             return [build(StepAdded, step=self.step, title=self.title, **added)]
         title = self.title
         if title is not None and " ".join(title.split()) == " ".join(current.title.split()):
@@ -327,7 +355,13 @@ class ChangeStep(Intent):
                     f"Step {self.step} is already titled {current.title!r}: nothing changed, "
                     "nothing posted."
                 )
-        changes = {"state": self.state, "owner": self.owner, "due": due, "note": self.note}
+        changes = {
+            "state": self.state,
+            "owner": self.owner,
+            "due": due,
+            "due_zone": zone if due is not None else None,
+            "note": self.note,
+        }
         return [build(StepUpdated, step=self.step, title=title, **changes)]
 
 
@@ -342,8 +376,15 @@ class PostStatus(Intent):
     def events(self, ask: Ask) -> list[Event]:
         if self.next_update is not None and self.next_update.strip().lower() in CLEAR:
             return [build(StatusUpdate, summary=self.summary, clear_next_update=True)]
-        due = ask.me.time(self.next_update, what="the next update", future=True)
-        return [build(StatusUpdate, summary=self.summary, next_update_due=due)]
+        due = ask.me.typed(self.next_update, what="the next update", future=True)
+        return [
+            build(
+                StatusUpdate,
+                summary=self.summary,
+                next_update_due=due.at if due else None,
+                next_update_zone=due.kept_zone if due else None,
+            )
+        ]
 
 
 @dataclass(frozen=True)

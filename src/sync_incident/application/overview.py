@@ -62,6 +62,11 @@ class Overview:
         """A sign-off in force as the gate sees it: ``signed`` or ``stale`` (or why it cannot count)."""
         return self._statuses.get(signoff.event_id, "signed")
 
+    def timezone_of(self, person: str | None) -> str | None:
+        """A person's timezone in the policy (None when the policy does not know them)."""
+        found = self.policy.people.get(person) if person else None
+        return found.timezone if found else None
+
     def handoff_stale(self, offer: Handoff) -> bool:
         """A pending handoff waiting longer than the policy allows."""
         return offer.status == "pending" and handoff_stale(
@@ -146,6 +151,8 @@ class StepLine(BaseModel):
     state: str
     due: datetime | None
     overdue: bool
+    due_zone: str | None = None  # the zone the due time was typed in
+    owner_timezone: str | None = None  # the policy's, for the owner's clock
 
 
 class DoubtLine(BaseModel):
@@ -163,6 +170,7 @@ class IncidentSummary(BaseModel):
     status: str
     severity: str | None
     ic: str | None
+    ic_timezone: str | None  # the policy's, for the IC's clock
     ic_since: datetime | None
     opened_at: datetime | None
     age_minutes: int | None
@@ -173,6 +181,7 @@ class IncidentSummary(BaseModel):
     last_status_by: str | None
     last_status_at: datetime | None
     next_update_due: datetime | None
+    next_update_zone: str | None  # the zone the promise was typed in
     update_overdue: bool
     overdue_minutes: int | None
     releases: list[Verdict]
@@ -193,6 +202,7 @@ def summarise(o: Overview, now: datetime) -> IncidentSummary:
         status=s.status,
         severity=s.severity,
         ic=s.ic,
+        ic_timezone=o.timezone_of(s.ic),
         ic_since=s.ic_since,
         opened_at=s.opened_at,
         age_minutes=minutes_between(s.opened_at, now) if s.opened_at else None,
@@ -203,6 +213,7 @@ def summarise(o: Overview, now: datetime) -> IncidentSummary:
         last_status_by=s.last_status_by,
         last_status_at=s.last_status_at,
         next_update_due=due,
+        next_update_zone=s.next_update_zone,
         update_overdue=overdue,
         overdue_minutes=minutes_between(due, now) if overdue and due else None,
         releases=list(o.verdicts),
@@ -230,7 +241,11 @@ def summarise(o: Overview, now: datetime) -> IncidentSummary:
             )
             for h in s.pending_handoffs
         ],
-        steps=[_step(st, now) for st in s.checklist if st.state == "blocked" or _late(st, now)],
+        steps=[
+            _step(st, now, o.timezone_of(st.owner))
+            for st in s.checklist
+            if st.state == "blocked" or _late(st, now)
+        ],
         doubts=[_doubt(d) for d in s.doubts],
     )
 
@@ -239,7 +254,7 @@ def _late(step: Step, now: datetime) -> bool:
     return bool(step.due is not None and step.state != "done" and step.due < now)
 
 
-def _step(step: Step, now: datetime) -> StepLine:
+def _step(step: Step, now: datetime, owner_timezone: str | None) -> StepLine:
     return StepLine(
         step=step.step,
         title=step.title,
@@ -247,6 +262,8 @@ def _step(step: Step, now: datetime) -> StepLine:
         state=step.state,
         due=step.due,
         overdue=_late(step, now),
+        due_zone=step.due_zone,
+        owner_timezone=owner_timezone,
     )
 
 

@@ -120,8 +120,9 @@ ReleaseOpt = Annotated[
 FullOpt = Annotated[bool, typer.Option("--full", help="Show the whole timeline.")]
 # the forms core.times accepts (its HINT); not imported from there: `--help` must start fast
 TIME_HELP = (
-    "Time: '18:00 Europe/Berlin', 'tomorrow 09:00', '09:00' (in your timezone, else UTC), "
-    "'2022-01-12 14:03 UTC', ISO 8601 with an offset, or '+90m' / '+2h' / '+1d'."
+    "Time: '18:00 Europe/Berlin', 'tomorrow 09:00', '2026-12-07 08:50 Europe/Berlin', "
+    "'monday 09:00', '09:00' (in your timezone, else UTC), '2022-01-12 14:03 UTC', ISO 8601 "
+    "with an offset, or '+90m' / '+2h' / '+1d'. Day words are read in the zone typed."
 )
 
 

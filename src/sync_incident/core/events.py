@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from sync_incident.core.releases import normalise_release
+from sync_incident.core.times import ZONE_NAME
 
 FORMAT_MAJOR = 1
 
@@ -75,6 +76,14 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def _zone(value: str) -> str:
+    # by shape only: a reader whose tz database lacks the zone still reads the event (and
+    # writes the time in UTC alone)
+    if not ZONE_NAME.match(value):
+        raise ValueError("must be a timezone name like Europe/Berlin, or an offset like +05:30")
+    return value
+
+
 def _release(value: str) -> str:
     return normalise_release(value)
 
@@ -96,6 +105,9 @@ UtcTime = Annotated[datetime, AfterValidator(_utc)]
 Release = Annotated[str, AfterValidator(_release)]
 Name = Annotated[str, AfterValidator(_name)]
 Text = Annotated[str, AfterValidator(_text)]
+# the zone a time was typed in (or the author's, a time typed without one): its sentence
+# echoes the time in that zone. Never set for UTC, which adds nothing
+Zone = Annotated[str, AfterValidator(_zone)]
 
 
 # Validators are built on first use, not at import: a command meets a few of the 25 event
@@ -133,6 +145,7 @@ class Note(_Event):
     type: Literal["note"] = "note"
     text: Text
     occurred_at: UtcTime | None = None
+    occurred_zone: Zone | None = None
     links: list[str] = []
 
 
@@ -150,6 +163,7 @@ class StepAdded(_Event):
     owner: str | None = None
     state: StepState = "todo"
     due: UtcTime | None = None
+    due_zone: Zone | None = None
 
 
 class StepUpdated(_Event):
@@ -159,6 +173,7 @@ class StepUpdated(_Event):
     state: StepState | None = None
     owner: str | None = None
     due: UtcTime | None = None
+    due_zone: Zone | None = None
     note: str = ""
 
 
@@ -168,6 +183,7 @@ class StatusUpdate(_Event):
     type: Literal["status"] = "status"
     summary: Text
     next_update_due: UtcTime | None = None
+    next_update_zone: Zone | None = None
     clear_next_update: bool = False
 
 
@@ -182,6 +198,7 @@ class NextStep(BaseModel):
     what: Text
     owner: str | None = None
     by: UtcTime | None = None
+    by_zone: Zone | None = None
 
 
 class HandoffOffered(_Event):

@@ -168,6 +168,7 @@ class Rules:
             return ""
         if e.next_update_due is not None or e.clear_next_update:
             self.s.next_update_due = e.next_update_due
+            self.s.next_update_zone = e.next_update_zone
         return ""
 
     # --- checklist -----------------------------------------------------------------------
@@ -177,7 +178,13 @@ class Rules:
             return f"checklist step {e.step} already exists; update it instead"
         owner = self.person(e.owner) if e.owner else None
         step = Step(
-            step=e.step, title=e.title, owner=owner, state=e.state, due=e.due, updated_at=act.at
+            step=e.step,
+            title=e.title,
+            owner=owner,
+            state=e.state,
+            due=e.due,
+            due_zone=e.due_zone,
+            updated_at=act.at,
         )
         self.steps[e.step] = step
         self.s.checklist.append(step)
@@ -194,7 +201,7 @@ class Rules:
         if e.owner is not None:
             step.owner = self.person(e.owner)
         if e.due is not None:
-            step.due = e.due
+            step.due, step.due_zone = e.due, e.due_zone
         step.updated_at = act.at
         return ""
 
@@ -221,7 +228,12 @@ class Rules:
             done=e.done,
             todo=e.todo,
             next_steps=[
-                NextStepView(what=s.what, owner=self.person(s.owner) if s.owner else None, by=s.by)
+                NextStepView(
+                    what=s.what,
+                    owner=self.person(s.owner) if s.owner else None,
+                    by=s.by,
+                    by_zone=s.by_zone,
+                )
                 for s in e.next_steps
             ],
             notify=list(e.notify),
@@ -387,7 +399,7 @@ class Rules:
         if not e.summary.strip():
             return "resolving needs a summary: how did it end?"
         self.s.status, self.s.resolved_at, self.s.resolution = "resolved", act.at, e.summary
-        self.s.next_update_due = None  # resolved: no update is due any more
+        self.s.next_update_due = self.s.next_update_zone = None  # resolved: no update is due
         return ""
 
     def on_reopened(self, e: Reopened, act: Act) -> str:

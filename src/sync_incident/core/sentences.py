@@ -10,6 +10,7 @@ sentences that name no one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,10 +19,12 @@ from typing import TYPE_CHECKING
 from sync_incident.core.comments import normalise_body
 from sync_incident.core.events import Event
 from sync_incident.core.state import Entry, Handoff, Hold, IncidentState
-from sync_incident.core.times import utc
+from sync_incident.core.times import for_people, utc
 
 if TYPE_CHECKING:
     import jinja2
+
+    from sync_incident.core.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,18 @@ class Context:
     ref: str = ""  # "bug 1750000", "acme/releases#42", "local:7"
     state: IncidentState | None = None  # the incident before this event
     outcome: list[str] = field(default_factory=list)  # final state per release (resolve)
+    zones: Mapping[str, str] = field(default_factory=dict)  # person → timezone (the policy's)
 
     @property
     def ic(self) -> str | None:
         return self.state.ic if self.state else None
+
+    def when(self, moment: datetime | None, typed: str | None = None, *people: str | None) -> str:
+        """``2026-12-07 19:00 UTC (11:00 America/Los_Angeles for beatrice)``: a time in UTC, in
+        the zone it was ``typed`` in, and on the clock of each person it concerns."""
+        if moment is None:
+            return format_time(None)
+        return for_people(moment, [(p, self.zones.get(p)) for p in people if p], typed=typed)
 
     @property
     def incident(self) -> str:
@@ -52,6 +63,11 @@ class Context:
     def entry(self, event_id: str) -> Entry | None:
         found = [x for x in self.state.timeline if x.event_id == event_id] if self.state else []
         return found[-1] if found else None
+
+
+def zones_of(policy: Policy) -> dict[str, str]:
+    """Each person's timezone, as :class:`Context` takes them."""
+    return {key: person.timezone for key, person in policy.people.items()}
 
 
 def format_time(value: datetime | None) -> str:

@@ -75,6 +75,7 @@ class NextStepView(BaseModel):
     what: str
     owner: str | None = None
     by: datetime | None = None
+    by_zone: str | None = None  # the zone the time was typed in: views echo it there
 
 
 class Handoff(BaseModel):
@@ -100,6 +101,7 @@ class Step(BaseModel):
     owner: str | None = None
     state: Literal["todo", "doing", "done", "blocked"] = "todo"
     due: datetime | None = None
+    due_zone: str | None = None  # the zone the due time was typed in
     updated_at: datetime
     overdue: bool = False
 
@@ -197,6 +199,7 @@ class IncidentState(BaseModel):
     last_status_by: str | None = None
     last_status_at: datetime | None = None
     next_update_due: datetime | None = None
+    next_update_zone: str | None = None  # the zone the promise was typed in
     update_overdue: bool = False
     doubts: list[Doubt] = []  # open: the gate refuses while any exists
     checked_doubts: list[Doubt] = []  # checked by the incident commander

@@ -10,13 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sync_incident.core.comments import Flavor
 from sync_incident.core.hours import end_of_day
 from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import IncidentState
-from sync_incident.core.times import stamp, utc
+from sync_incident.core.times import for_people, for_person, stamp
 
 if TYPE_CHECKING:
     from sync_incident.config import Settings
@@ -42,6 +41,11 @@ def _mention(settings: Settings, ref: IncidentRef, person: str, flavor: Flavor) 
     if flavor == "github" and account:
         return f"@{account}"
     return settings.policy.display(person)
+
+
+def _zone(settings: Settings, person: str) -> str | None:
+    found = settings.policy.people.get(person)
+    return found.timezone if found else None
 
 
 def due_reminders(
@@ -92,8 +96,10 @@ def _update_overdue(
     ic, due = state.ic, state.next_update_due
     if not ic or due is None or now <= due:
         return None
+    zone = _zone(settings, ic)
+    at = for_people(due, [(ic, zone)], typed=state.next_update_zone)
     text = (
-        f"Reminder: the status update on {ref} was due at {utc(due)}; "
+        f"Reminder: the status update on {ref} was due at {at}; "
         f"{mention(ic)}, as incident commander, please post a status update."
     )
     return Due("update-overdue", ref, f"update-overdue:{ref.key}:{stamp(due)}", ic, text, due)
@@ -112,10 +118,9 @@ def _end_of_day(
     if found is None or offered:
         return None
     day, end = found
-    local_end = end.astimezone(ZoneInfo(person.timezone))
     text = (
-        f"Reminder: {ic}'s working day ends at {local_end:%H:%M} {person.timezone} "
-        f"({end:%H:%M} UTC) and no handoff of the incident commander role on {ref} is offered; "
+        f"Reminder: {ic}'s working day ends at {for_person(end, person.timezone, ic)} "
+        f"and no handoff of the incident commander role on {ref} is offered; "
         f"{mention(ic)}, please offer a handoff to the next incident commander."
     )
     key = f"end-of-day:{ref.key}:{ic}@{day.isoformat()}"

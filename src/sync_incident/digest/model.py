@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from sync_incident.application.overview import SUMMARY_SCHEMA, IncidentSummary, Overview
 from sync_incident.core.policy import Policy
-from sync_incident.core.times import age, utc
+from sync_incident.core.times import age, for_people, utc
 
 DIGEST_SCHEMA = SUMMARY_SCHEMA
 
@@ -108,7 +108,9 @@ def _update_line(inc: IncidentSummary) -> str:
     else:
         update = f"  - Update: last {age(inc.last_update_minutes)} ago"
     if inc.next_update_due:
-        update += f" · next due {utc(inc.next_update_due)}"
+        ic = [(inc.ic, inc.ic_timezone)] if inc.ic else []
+        due = for_people(inc.next_update_due, ic, typed=inc.next_update_zone)
+        update += f" · next due {due}"
         if inc.update_overdue:
             update += f" **OVERDUE by {age(inc.overdue_minutes)}**"
     return update
@@ -127,5 +129,7 @@ def _waiting(inc: IncidentSummary, stale_after: int) -> list[str]:
         if st.state == "blocked":
             waiting.append(f"step {st.step} blocked ({owner})")
         elif st.due:
-            waiting.append(f"step {st.step} overdue since {utc(st.due)} ({owner})")
+            owner_clock = [(st.owner, st.owner_timezone)] if st.owner else []
+            since = for_people(st.due, owner_clock, typed=st.due_zone)
+            waiting.append(f"step {st.step} overdue since {since} ({owner})")
     return waiting
