@@ -75,13 +75,6 @@ class Actor:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     notes: list[str] = field(default_factory=list)
 
-    def time(
-        self, text: str | None, *, what: str = "the time", future: bool = False
-    ) -> datetime | None:
-        """A typed time in this person's zone; a past one is noted when ``future``."""
-        typed = self.typed(text, what=what, future=future)
-        return typed.at if typed else None
-
     def typed(
         self, text: str | None, *, what: str = "the time", future: bool = False
     ) -> Typed | None:
