@@ -1,13 +1,13 @@
-"""Tracker backends behind one contract (:mod:`.base`), built in one place.
+"""Tracker backends behind one contract (:mod:`.base`), described by a typed value, built in one place.
 
-A new backend is one package exposing ``build(settings, context) -> Tracker``,
-``in_use(settings) -> bool`` and ``poll_minutes(settings) -> float`` (how often the daemon may
-read one incident), ``OVER_HTTP = True`` when it talks to a server (``serve`` counts its
-requests), and ``ACTS_AS_ANYONE = True`` when it can simulate several people, like the local
-tracker's ``--as``, and ``WEBHOOK`` (a :class:`~.webhooks.WebhookSource`) when its tracker
-can call ``serve``; plus one entry in :data:`BACKENDS`. Nothing above this package names a
-backend. Backends are imported only
-when built, so a command that reads a local incident never imports httpx.
+A backend is one package that exposes ``BACKEND``, a :class:`Backend`: its kind, how to build
+its tracker, whether the settings use it, how often the daemon may read one incident, whether
+it talks to a server over HTTP (``serve`` counts its requests), whether it can act as several
+people (the local tracker's ``--as``), and its webhook source when its tracker can call
+``serve``. :data:`BACKENDS` names the package of each kind (the kinds are
+:data:`~sync_incident.core.refs.TrackerKind`'s); nothing above this package names a backend.
+Backends are imported only when used, so a command that reads a local incident never imports
+httpx.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from sync_incident.core.errors import NotConfigured, UsageError
 
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
 Sleep = Callable[[float], Awaitable[None]]
 
-# kind -> module with ``build(settings, context)`` and ``in_use(settings)``
-BACKENDS: dict[str, str] = {
+# kind -> the package whose ``BACKEND`` describes it
+BACKENDS: dict[TrackerKind, str] = {
     "local": "sync_incident.trackers.local",
     "bugzilla": "sync_incident.trackers.bugzilla",
     "github": "sync_incident.trackers.github",
@@ -48,63 +48,60 @@ class BuildContext:
     sleep: Sleep | None = None
 
 
-class _Builder(Protocol):
-    def __call__(self, settings: Settings, context: BuildContext) -> Tracker: ...
+@dataclass(frozen=True)
+class Backend:
+    """One tracker backend: what the rest of the tool may know about it (see the docstring)."""
+
+    kind: TrackerKind
+    build: Callable[[Settings, BuildContext], Tracker]
+    in_use: Callable[[Settings], bool]  # whether these settings use it (list, daemon)
+    poll_minutes: Callable[[Settings], float]  # the daemon's interval for one incident
+    over_http: bool = False
+    acts_as_anyone: bool = False  # ``--as NAME`` may act as any person (local only)
+    webhook: WebhookSource | None = None  # answers ``POST /webhooks/<kind>`` in ``serve``
+
+
+def backend(kind: TrackerKind) -> Backend:
+    """The backend of ``kind`` (its package imported now)."""
+    module_name = BACKENDS.get(kind)
+    if module_name is None:
+        raise NotConfigured(f"no tracker backend named {kind!r}", hint=", ".join(BACKENDS))
+    found = importlib.import_module(module_name).BACKEND
+    if not isinstance(found, Backend) or found.kind != kind:
+        raise TypeError(f"{module_name}.BACKEND does not describe the {kind} backend")
+    return found
+
+
+def backends() -> list[Backend]:
+    return [backend(kind) for kind in BACKENDS]
 
 
 def build_tracker(kind: TrackerKind, settings: Settings, context: BuildContext) -> Tracker:
     """The tracker for ``kind``, configured from ``settings``."""
-    module_name = BACKENDS.get(kind)
-    if module_name is None:
-        raise NotConfigured(f"no tracker backend named {kind!r}", hint=", ".join(BACKENDS))
-    module = importlib.import_module(module_name)
-    if context.as_user and not getattr(module, "ACTS_AS_ANYONE", False):
+    found = backend(kind)
+    if context.as_user and not found.acts_as_anyone:
         raise UsageError(
             "--as works only with the local tracker",
             hint="on Bugzilla and GitHub you act as the owner of the API key or token",
         )
-    builder: _Builder = module.build
-    return builder(settings, context)
+    return found.build(settings, context)
 
 
 def kinds_in_use(settings: Settings) -> list[TrackerKind]:
     """The trackers this configuration uses (where `list` and the daemon look for incidents)."""
-    out: list[TrackerKind] = []
-    for kind, module_name in BACKENDS.items():
-        in_use: Callable[[Settings], bool] = importlib.import_module(module_name).in_use
-        if in_use(settings):
-            out.append(_KINDS[kind])
-    return out
+    return [b.kind for b in backends() if b.in_use(settings)]
 
 
 def poll_minutes(settings: Settings) -> dict[str, float]:
     """Per backend, the daemon's interval between two reads of one incident."""
-    out: dict[str, float] = {}
-    for kind, module_name in BACKENDS.items():
-        interval: Callable[[Settings], float] = importlib.import_module(module_name).poll_minutes
-        out[kind] = interval(settings)
-    return out
+    return {b.kind: b.poll_minutes(settings) for b in backends()}
 
 
 def over_http() -> list[str]:
     """The backends that talk to a server over HTTP (their transports can be wrapped)."""
-    return [
-        kind
-        for kind, module_name in BACKENDS.items()
-        if getattr(importlib.import_module(module_name), "OVER_HTTP", False)
-    ]
+    return [b.kind for b in backends() if b.over_http]
 
 
 def webhooks_by_kind() -> dict[str, WebhookSource]:
     """The backends whose tracker can call ``serve`` (``POST /webhooks/<kind>``), by kind."""
-    out: dict[str, WebhookSource] = {}
-    for kind, module_name in BACKENDS.items():
-        source: WebhookSource | None = getattr(
-            importlib.import_module(module_name), "WEBHOOK", None
-        )
-        if source is not None:
-            out[kind] = source
-    return out
-
-
-_KINDS: dict[str, TrackerKind] = {"local": "local", "bugzilla": "bugzilla", "github": "github"}
+    return {b.kind: b.webhook for b in backends() if b.webhook is not None}

@@ -35,6 +35,7 @@ import platformdirs
 from sync_incident.core.comments import Account, Comment, check_length, normalise_body
 from sync_incident.core.errors import NotFound, Rejected, TrackerError, Unavailable, UsageError
 from sync_incident.core.refs import IncidentRef, TrackerKind
+from sync_incident.trackers import Backend
 from sync_incident.trackers.base import Flavor, IncidentSnapshot, Mirror, NewIncident, Posted
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from sync_incident.trackers import BuildContext
 
 ENV_DB = "SYNC_INCIDENT_LOCAL_DB"
-ACTS_AS_ANYONE = True  # --as NAME: one machine plays every person
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
 MAX_USER_LENGTH = 100
@@ -453,3 +453,12 @@ def poll_minutes(settings: Settings) -> float:
 def in_use(settings: Settings) -> bool:
     """Local incidents count when the local tracker is the default or has a file of its own."""
     return settings.tracker == "local" or settings.local.db is not None
+
+
+BACKEND = Backend(
+    kind="local",
+    build=build,
+    in_use=in_use,
+    poll_minutes=poll_minutes,
+    acts_as_anyone=True,  # --as NAME: one machine plays every person
+)

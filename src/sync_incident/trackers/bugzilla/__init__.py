@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sync_incident.trackers import Backend
 from sync_incident.trackers.bugzilla.tracker import BugzillaTracker, build_bugzilla
 from sync_incident.trackers.bugzilla.webhooks import WEBHOOK
 
@@ -12,8 +13,7 @@ if TYPE_CHECKING:
     from sync_incident.trackers import BuildContext
 
 __all__ = [
-    "OVER_HTTP",
-    "WEBHOOK",
+    "BACKEND",
     "BugzillaTracker",
     "build",
     "build_bugzilla",
@@ -21,7 +21,6 @@ __all__ = [
     "poll_minutes",
 ]
 
-OVER_HTTP = True
 MIN_POLL_MINUTES = 5.0  # bugzilla.mozilla.org asks for no more than one read every 5 minutes
 
 
@@ -52,3 +51,13 @@ def in_use(settings: Settings) -> bool:
 def poll_minutes(settings: Settings) -> float:
     """``[bugzilla] poll_minutes``, never below BMO's 5 minutes."""
     return max(MIN_POLL_MINUTES, settings.bugzilla.poll_minutes)
+
+
+BACKEND = Backend(
+    kind="bugzilla",
+    build=build,
+    in_use=in_use,
+    poll_minutes=poll_minutes,
+    over_http=True,
+    webhook=WEBHOOK,
+)

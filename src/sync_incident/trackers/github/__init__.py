@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sync_incident.trackers import Backend
 from sync_incident.trackers.github.tracker import GitHubTracker, build_github
 from sync_incident.trackers.github.webhooks import WEBHOOK
 
@@ -12,16 +13,13 @@ if TYPE_CHECKING:
     from sync_incident.trackers import BuildContext
 
 __all__ = [
-    "OVER_HTTP",
-    "WEBHOOK",
+    "BACKEND",
     "GitHubTracker",
     "build",
     "build_github",
     "in_use",
     "poll_minutes",
 ]
-
-OVER_HTTP = True
 
 
 def build(settings: Settings, context: BuildContext) -> GitHubTracker:
@@ -45,3 +43,13 @@ def in_use(settings: Settings) -> bool:
 def poll_minutes(settings: Settings) -> float:
     """``[github] poll_minutes``: conditional reads that answer 304 cost no rate limit."""
     return settings.github.poll_minutes
+
+
+BACKEND = Backend(
+    kind="github",
+    build=build,
+    in_use=in_use,
+    poll_minutes=poll_minutes,
+    over_http=True,
+    webhook=WEBHOOK,
+)
