@@ -7,19 +7,12 @@ after a deliberate change, and read the diff before committing it.
 from __future__ import annotations
 
 import asyncio
-import functools
-import http.server
 import importlib.util
 import json
 import os
 import re
-import shutil
-import subprocess
-import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +49,6 @@ from sync_incident.retro import (
 )
 from sync_incident.service import Session
 from sync_incident.trackers.local import LocalTracker
-from tests.chromium import Chromium
 
 FIXTURES = Path(__file__).parent / "fixtures" / "retro"
 ARTIFACTS = Path(__file__).parents[1] / "test-artifacts"
@@ -650,162 +642,6 @@ def test_cli_retro_help_describes_the_command() -> None:
     assert "--format" in result.stdout and "--post" in result.stdout
 
 
-# --- the picture in a real browser -----------------------------------------------------------
-
-
-class _Dom(HTMLParser):
-    """Elements with their attributes and whether their first child is a <title>."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.elements: list[dict[str, str]] = []
-        self._previous: dict[str, str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        element = {k: v or "" for k, v in attrs}
-        element["_tag"] = tag
-        if tag == "title" and self._previous is not None:
-            self._previous["_titled"] = "1"
-        self._previous = element
-        self.elements.append(element)
-
-    def find(self, attr: str, value: str | None = None) -> list[dict[str, str]]:
-        return [e for e in self.elements if attr in e and (value is None or e[attr] == value)]
-
-
-def _chromium() -> str:
-    found = shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-    )
-    if found is None:
-        pytest.fail(f"chromium is not installed; install it with: {CHROMIUM_APT}")
-    return found
-
-
-@pytest.fixture
-def served(tmp_path: Path, recorded: Retro) -> Iterator[str]:
-    """The HTML on 127.0.0.1 only, for as long as the test runs."""
-    (tmp_path / "retro.html").write_text(render_html(recorded), encoding="utf-8")
-    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/retro.html"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def _browser(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            _chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            *extra,
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-@pytest.mark.slow
-def test_browser_shows_every_lane_and_marker(served: str, tmp_path: Path, recorded: Retro) -> None:
-    dumped = _browser(served, tmp_path / "profile", "--dump-dom")
-    assert dumped.returncode == 0, dumped.stderr[-2000:]
-    dom = _Dom()
-    dom.feed(dumped.stdout)
-    assert dom.find("id", "timeline"), "the SVG timeline is not in the page"
-
-    lanes = {e["data-lane"] for e in dom.find("data-lane")}
-    assert lanes == {"alice", "kenji", "beatrice", "quinn", "morgan"}
-    assert all(e.get("_titled") for e in dom.find("data-lane")), "every lane has a tooltip"
-
-    markers = [e["data-marker"] for e in dom.find("data-marker")]
-    for kind, count in {
-        "hold-raised": 1,
-        "hold-released": 1,
-        "signoff": 2,
-        "handoff-offered": 3,
-        "handoff-accepted": 2,
-        "handoff-declined": 1,
-        "ship": 1,
-    }.items():
-        assert markers.count(kind) == count, f"{kind}: {markers.count(kind)} markers"
-    assert all(e.get("_titled") for e in dom.find("data-marker")), "every marker has a tooltip"
-    assert {e["data-person"] for e in dom.find("data-marker", "ship")} == {"morgan"}
-    assert {e["data-person"] for e in dom.find("data-marker", "hold-raised")} == {"quinn"}
-
-    bars = [e for e in dom.find("class", "ic-tenure") if e["_tag"] == "rect"]
-    assert [b["data-person"] for b in bars] == ["alice", "beatrice", "kenji"]
-    assert all(b.get("_titled") for b in bars)
-    assert {e["data-milestone"] for e in dom.find("data-milestone")} == {
-        "first-sign",
-        "opened",
-        "mitigated",
-        "resolved",
-    }
-    assert len(dom.find("data-handoff")) >= 3  # links in the picture and rows in the table
-    assert {e["data-legend"] for e in dom.find("data-legend")} >= {
-        "ic-tenure",
-        "hold-raised",
-        "signoff",
-        "handoff-declined",
-        "ship",
-    }
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "retro.png"
-    shot.unlink(missing_ok=True)
-    taken = _browser(
-        served, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1400,1000"
-    )
-    assert taken.returncode == 0, taken.stderr[-2000:]
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
-
-
-# --- the picture at a glance: measured in Chromium through the DevTools protocol --------------
-
-VIEWPORT = 1400
-A4_LANDSCAPE_PX = 1032  # 297 mm less 2 × 12 mm margins, at 96 px per inch
-PAGE_HIGH_PX = 180 / 25.4 * 96  # the print stylesheet's max-height for the picture
-MEASURE = """(() => {
-  const box = (e) => { const r = e.getBoundingClientRect();
-                       return {l: r.left, r: r.right, t: r.top, b: r.bottom}; };
-  const svg = document.getElementById("timeline");
-  const texts = [...svg.querySelectorAll("text")].filter((e) => e.textContent.trim())
-    .map((e) => ({text: e.textContent, ...box(e)}));
-  const markers = [...svg.querySelectorAll("g.marker")]
-    .map((e) => ({utc: e.dataset.utc, event: e.dataset.event, ...box(e)}));
-  const milestones = Object.fromEntries([...svg.querySelectorAll("g[data-milestone]")]
-    .map((e) => [e.dataset.milestone, e.dataset.utc]));
-  return JSON.stringify({
-    texts, markers, milestones, svg: box(svg),
-    plot: box(svg.querySelector("rect.plot-area")),
-    breaks: svg.querySelectorAll("g.axis-break").length,
-    table: box(document.querySelector("#timeline-table table")),
-    viewport: document.documentElement.clientWidth,
-    scroll: document.documentElement.scrollWidth,
-  });
-})()"""
-
-
 def _load_generator(name: str) -> Any:
     spec = importlib.util.spec_from_file_location(name, FIXTURES / f"{name}.py")
     assert spec is not None and spec.loader is not None
@@ -974,98 +810,3 @@ def test_words_wrap_whole_never_anywhere(recorded: Retro) -> None:
     style = render_html(recorded).split("<style>")[1].split("</style>")[0]
     assert "overflow-wrap: break-word" in style and "anywhere" not in style
     assert "@media (max-width: 700px)" in style  # one column on a phone
-
-
-@pytest.fixture(scope="module")
-def pages(
-    tmp_path_factory: pytest.TempPathFactory, recorded: Retro, demo: Retro
-) -> dict[str, Path]:
-    """The four pages a reader looks at, written once for the browser tests."""
-    folder = tmp_path_factory.mktemp("pages")
-    retros = {
-        "recorded": recorded,
-        "demo": demo,
-        "long": _long_retro(ancient=False),
-        "long-backfill": _long_retro(ancient=True),
-    }
-    out = {}
-    for name, retro in retros.items():
-        out[name] = folder / f"{name}.html"
-        out[name].write_text(render_html(retro), encoding="utf-8")
-    return out
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
-    with Chromium(_chromium(), tmp_path_factory.mktemp("profile")) as chromium:
-        yield chromium
-
-
-def _measure(browser: Chromium, page: Path, width: int, media: str = "screen") -> dict[str, Any]:
-    browser.open(page.as_uri(), width, 1000, media)
-    found: dict[str, Any] = json.loads(browser.evaluate(MEASURE))
-    return found
-
-
-def _overlapping(texts: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    def meet(a: dict[str, Any], b: dict[str, Any]) -> bool:
-        return all(
-            (a[lo] < b[hi] - 0.5) and (b[lo] < a[hi] - 0.5) for lo, hi in (("l", "r"), ("t", "b"))
-        )
-
-    return [
-        (a["text"], b["text"]) for i, a in enumerate(texts) for b in texts[i + 1 :] if meet(a, b)
-    ]
-
-
-def _inside(inner: dict[str, Any], outer: dict[str, Any]) -> bool:
-    return bool(
-        inner["l"] >= outer["l"] - 0.5
-        and inner["r"] <= outer["r"] + 0.5
-        and inner["t"] >= outer["t"] - 0.5
-        and inner["b"] <= outer["b"] + 0.5
-    )
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["recorded", "demo", "long", "long-backfill"])
-def test_picture_labels_never_overlap_and_the_page_fits_1400px(
-    browser: Chromium, pages: dict[str, Path], name: str
-) -> None:
-    seen = _measure(browser, pages[name], VIEWPORT)
-    ARTIFACTS.mkdir(exist_ok=True)
-    browser.screenshot(ARTIFACTS / f"retro-{name}.png")
-
-    assert len(seen["texts"]) > 20
-    assert _overlapping(seen["texts"]) == []
-    assert [t["text"] for t in seen["texts"] if not _inside(t, seen["svg"])] == []
-    outside = [m["event"] for m in seen["markers"] if not _inside(m, seen["plot"])]
-    assert outside == [], "every marker sits inside the plot"
-    assert seen["table"]["r"] <= seen["viewport"], "the timeline table fits the page"
-    assert seen["scroll"] <= seen["viewport"], "nothing makes the page scroll sideways"
-
-
-@pytest.mark.slow
-def test_an_ancient_backfill_does_not_squeeze_the_incident_to_the_edge(
-    browser: Chromium, pages: dict[str, Path]
-) -> None:
-    seen = _measure(browser, pages["long-backfill"], VIEWPORT)
-    assert seen["breaks"] == 1, "the axis breaks around the years without events"
-    opened, resolved = seen["milestones"]["opened"], seen["milestones"]["resolved"]
-    own = [(m["l"] + m["r"]) / 2 for m in seen["markers"] if opened <= m["utc"] <= resolved]
-    assert len(own) >= 60
-    width = seen["plot"]["r"] - seen["plot"]["l"]
-    assert (max(own) - min(own)) / width >= 0.7, "the incident's hours use most of the axis"
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["recorded", "long-backfill"])
-def test_print_layout_fits_a4_landscape(
-    browser: Chromium, pages: dict[str, Path], name: str
-) -> None:
-    seen = _measure(browser, pages[name], A4_LANDSCAPE_PX, media="print")
-    assert seen["scroll"] <= A4_LANDSCAPE_PX, "nothing is cut at the right margin"
-    assert seen["table"]["r"] <= A4_LANDSCAPE_PX
-    assert seen["svg"]["r"] - seen["svg"]["l"] <= A4_LANDSCAPE_PX + 0.5
-    assert seen["svg"]["b"] - seen["svg"]["t"] <= PAGE_HIGH_PX + 0.5, "the picture fits one page"
-    assert _overlapping(seen["texts"]) == []

@@ -363,7 +363,7 @@ def _release_lanes(frame: _Frame) -> Iterator[str]:
         body += el("line", {"x1": 0, "x2": WIDTH, "y1": top, "y2": top, "stroke": "#e0e0e0"})
         name = fit(row.release, *FONTS["release-name"], LABEL_W - 16)
         body += text(8, top + 19, name, "release-name")
-        shipped = f"shipped {row.mitigated_at:%m-%d %H:%M}" if row.mitigated_at else "not shipped"
+        shipped = "ship decision" if row.mitigated_at else "no ship decision"
         body += text(8, top + 19 + 14, f"{row.verdict.lower()}, {shipped}", "lane-zone")
         attrs = {"class": "release-lane", "data-release": row.release}
         yield el("g", attrs, title(f"{row.release}: {row.verdict}") + body)

@@ -203,7 +203,8 @@ class Pages:
         from sync_incident.retro import build_retro, render_html
 
         assert known.state is not None
-        return render_html(build_retro(known.state, self.board.policy, now=self.board.clock()))
+        retro = build_retro(known.state, self.board.policy, now=self.board.clock())
+        return render_html(retro, back=href(known.ref))
 
     def not_found(self, text: str) -> str:
         from markupsafe import escape
