@@ -266,6 +266,7 @@ def _timeline(
                     local=[wall(at, z.name) for z in zones],
                     tag=_tag(entry, policy, products),
                     zone=column.get(entry.actor),
+                    own_zone=_zone_known(policy, entry.actor) or "",
                     release=str(entry.data.get("release", "")),
                     decision=entry.type in DECISIONS,
                     full=_full(entry),

@@ -81,14 +81,15 @@ class TimelineRow:
     local: list[str]  # ``at`` in each of :attr:`Retro.zones`, same order ("2022-01-10 09:05")
     tag: str = ""  # a short label for the picture: "QA 96.0.2", "hold 96.0.2"; or ""
     zone: int | None = None  # the actor's column in :attr:`Retro.zones`; None: UTC or unknown
+    own_zone: str = ""  # the actor's own IANA zone ("" when the policy names none)
     release: str = ""  # the release a hold, sign-off or ship decision names
     decision: bool = False  # a hold, sign-off, ship decision, handoff or IC change
     full: list[tuple[str, str]] = field(default_factory=list)  # what the summary shortens
 
     @property
     def actor_local(self) -> str:
-        """The actor's own wall-clock time; "" when it is UTC or their zone is not known."""
-        return self.local[self.zone] if self.zone is not None else ""
+        """The actor's own wall-clock time ("2022-01-10 09:05"); "" when their zone is unknown."""
+        return wall(self.at, self.own_zone) if self.own_zone else ""
 
 
 @dataclass(frozen=True)
