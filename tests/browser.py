@@ -99,9 +99,6 @@ MEASURE_PAGE = """() => {
   const root = document.documentElement;
   return {
     overflow: Math.max(0, root.scrollWidth - root.clientWidth),
-    wide: [...document.querySelectorAll("body *")]
-      .filter((e) => !e.closest(".picture svg") && e.getBoundingClientRect().right > root.clientWidth + 0.5)
-      .slice(0, 5).map((e) => e.tagName + "." + e.className),
     broken,
     height: root.scrollHeight,
   };

@@ -86,7 +86,7 @@ def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
 # --- what a reader sees, on a phone and on a desktop -------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["seed", "long"])
+@pytest.mark.parametrize("name", ["seed", "recorded", "long"])
 @pytest.mark.parametrize("page", ["phone", "desktop"], indirect=True)
 def test_the_page_fits_its_screen_and_no_word_breaks(
     page: Any, pages: dict[str, Path], name: str
