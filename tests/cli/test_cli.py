@@ -546,6 +546,7 @@ STATE_KEYS = {
     "released_holds",
     "signoffs",
     "revoked_signoffs",
+    "replaced_signoffs",
     "ship_decisions",
     "handoffs",
     "checklist",

@@ -56,6 +56,7 @@ def test_a_resolved_incident_not_watched_has_its_page_retro_and_json(world: Worl
     assert f'<a href="{page(number, "/retro/")}">Retrospective draft</a>' in answer.text
     retro = world.get(page(number, "/retro/"))
     assert retro.status_code == 200 and "The fix shipped in 95.0.2." in retro.text
+    assert f'<a href="{page(number)}" id="back">' in retro.text  # back to the incident page
     data = world.get(page(number, "/api/incidents/")).json()
     assert data["status"] == "resolved" and data["title"] == OLD.title
 

@@ -115,6 +115,7 @@ def releases_named(state: IncidentState) -> list[str]:
         *state.releases,
         *(h.release for h in [*state.holds, *state.released_holds]),
         *(s.release for s in [*state.signoffs, *state.revoked_signoffs]),
+        *(s.release for s in state.replaced_signoffs),
         *(s.release for s in state.ship_decisions),
     ]:
         named.setdefault(release_key(release), release)

@@ -346,6 +346,7 @@ class Rules:
         old = self.signoff_by_key.get(key)
         if old is not None:
             self.s.signoffs.remove(old)
+            self.s.replaced_signoffs.append(old)
         self.signoff_by_key[key] = signoff
         self.s.signoffs.append(signoff)
         return ""

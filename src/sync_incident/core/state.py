@@ -187,6 +187,7 @@ class IncidentState(BaseModel):
     released_holds: list[Hold] = []
     signoffs: list[Signoff] = []  # in force: one per (release, team)
     revoked_signoffs: list[Signoff] = []
+    replaced_signoffs: list[Signoff] = []  # superseded by a later sign-off of the same team
     ship_decisions: list[ShipRecord] = []
     handoffs: list[Handoff] = []
     checklist: list[Step] = []

@@ -6,9 +6,12 @@ teams and timezones) and returns a :class:`~sync_incident.retro.model.Retro`.
 Definitions the draft relies on:
 
 - *opened*: the accepted ``opened`` event (the comment's creation time).
-- *mitigated*: the first ship decision (Relman asked to ship a release to users); when there
-  is none, the first status update posted at or after the release of the last hold (when
-  every hold was released); otherwise it is not recorded and the draft says so.
+- *mitigated*, per release: its first ship decision (Relman asked to ship it to users). The
+  incident is mitigated when the last of the releases that shipped was decided: an early
+  ship decision on one release does not mitigate an incident whose other releases stay
+  blocked. With no ship decision at all, the first status update posted at or after the
+  release of the last hold (when every hold was released); otherwise it is not recorded and
+  the draft says so.
 - *resolved*: the accepted ``resolved`` event, when the incident is resolved.
 - Durations run to the resolution, or, for an active incident, to the last recorded event:
   the draft is a function of the record alone, so posting it twice without new events posts
@@ -20,8 +23,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
-from sync_incident.core.times import duration, local_time, minutes_between
+from sync_incident.core.times import duration, minutes_between
 from sync_incident.retro.model import (
     SECTIONS,
     HandoffRow,
@@ -39,13 +43,34 @@ from sync_incident.retro.model import (
     TimelineRow,
     Window,
     Zone,
+    offset,
+    wall,
 )
 
 if TYPE_CHECKING:
     from sync_incident.application.overview import Overview
     from sync_incident.core.policy import Facts, Policy
     from sync_incident.core.readiness import Verdict
-    from sync_incident.core.state import Entry, Handoff, IncidentState
+    from sync_incident.core.state import Entry, Handoff, IncidentState, Signoff
+
+# What the timeline's "decisions only" view keeps: who may ship, who holds, who is in charge.
+DECISIONS = frozenset(
+    {
+        "opened",
+        "resolved",
+        "reopened",
+        "hold.raised",
+        "hold.released",
+        "signoff.given",
+        "signoff.revoked",
+        "ship",
+        "handoff.offered",
+        "handoff.accepted",
+        "handoff.declined",
+        "retract",
+        "doubt.checked",
+    }
+)
 
 # Posted by the tool itself; never part of the retrospective (a posted draft must not change
 # the next draft, or reposting would never be idempotent).
@@ -80,9 +105,10 @@ def retro_of(seen: Overview, *, now: datetime) -> Retro:
     else:
         as_of = now
 
-    zones = _zones(state, policy)
+    zones, utc_names = _zones(state, policy, entries)
     tenures = _tenures(state, as_of)
     release_rows = _releases(seen)
+    products = list(dict.fromkeys(r.release.rpartition(" ")[0] for r in release_rows))
     return Retro(
         ref=state.ref,
         url=state.url,
@@ -92,12 +118,14 @@ def retro_of(seen: Overview, *, now: datetime) -> Retro:
         status=state.status,
         severity=state.severity,
         releases=list(state.releases),
-        products=list(dict.fromkeys(r.release.rpartition(" ")[0] for r in release_rows)),
+        products=products,
         ic=state.ic,
-        window=_window(state, policy, entries, as_of),
+        window=_window(state, policy, entries, as_of, release_rows),
         zones=zones,
-        timeline=_timeline(entries, zones, {h.id: h for h in state.handoffs}),
-        participants=_participants(state, policy, entries, tenures),
+        timeline=_timeline(
+            entries, zones, {h.id: h for h in state.handoffs}, policy, len(products) > 1
+        ),
+        participants=_participants(state, policy, entries, tenures, release_rows),
         tenures=tenures,
         handoffs=_handoffs(state),
         holds=_holds(state, as_of),
@@ -106,6 +134,7 @@ def retro_of(seen: Overview, *, now: datetime) -> Retro:
         problems=_problems(state),
         sections=_sections(state),
         names={p: policy.display(p) for p in [*policy.people, *_people(state)]},
+        utc_names=utc_names,
     )
 
 
@@ -170,22 +199,41 @@ def _people(state: IncidentState) -> list[str]:
     return list(seen)
 
 
-def _zones(state: IncidentState, policy: Policy) -> list[Zone]:
-    by_zone: dict[str, list[str]] = {}
+def _zones(
+    state: IncidentState, policy: Policy, entries: list[Entry]
+) -> tuple[list[Zone], list[str]]:
+    """The participants' timezones, one column per distinct offset over the incident.
+
+    Two zones share a column when they keep the same UTC offset at every moment the timeline
+    shows (New York and Toronto do; New York and Bogotá part when the clocks change). Zones
+    equal to UTC throughout get no column: the UTC column names them. Columns run west to
+    east by the offset at the opening.
+    """
+    moments = sorted({e.occurred_at or e.at for e in entries}) or [
+        state.opened_at or datetime(2000, 1, 1, tzinfo=UTC)
+    ]
+    people: dict[str, list[str]] = {}
     for person in _people(state):
         zone = _zone_known(policy, person)
-        if zone is not None and zone not in ("UTC", "Etc/UTC"):
-            by_zone.setdefault(zone, []).append(person)
-    # west to east, by the offset at the opening, so columns read like a map
-    from zoneinfo import ZoneInfo
-
-    ref = state.opened_at or datetime(2000, 1, 1, tzinfo=UTC)
-
-    def offset(zone: str) -> float:
-        delta = ref.astimezone(ZoneInfo(zone)).utcoffset()
-        return delta.total_seconds() if delta is not None else 0.0
-
-    return [Zone(z, people) for z, people in sorted(by_zone.items(), key=lambda i: offset(i[0]))]
+        if zone is not None:
+            people.setdefault(zone, []).append(person)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for zone in people:
+        groups.setdefault(tuple(offset(m, zone) for m in moments), []).append(zone)
+    utc_names: list[str] = []
+    zones: list[tuple[tuple[float, str], Zone]] = []
+    for signature, names in groups.items():
+        names.sort(key=lambda z: (-len(people[z]), z))
+        if set(signature) == {"UTC+00:00"}:
+            utc_names += names
+            continue
+        members = [p for z in names for p in people[z]]
+        shown = " → ".join(dict.fromkeys(signature))
+        ref = state.opened_at or moments[0]
+        delta = ref.astimezone(ZoneInfo(names[0])).utcoffset()
+        key = (delta.total_seconds() if delta is not None else 0.0, names[0])
+        zones.append((key, Zone(names[0], members, names, shown)))
+    return [z for _, z in sorted(zones, key=lambda item: item[0])], sorted(utc_names)
 
 
 def _summary(entry: Entry, offers: dict[str, Handoff]) -> str:
@@ -202,8 +250,15 @@ def _summary(entry: Entry, offers: dict[str, Handoff]) -> str:
 
 
 def _timeline(
-    entries: list[Entry], zones: list[Zone], offers: dict[str, Handoff]
+    entries: list[Entry],
+    zones: list[Zone],
+    offers: dict[str, Handoff],
+    policy: Policy,
+    products: bool,
 ) -> list[TimelineRow]:
+    """The accepted events in the order they happened; ``products``: several products, so a
+    tag names the whole release ("ship Focus 98.1"), not only its version."""
+    column = {person: i for i, z in enumerate(zones) for person in z.people}
     rows = []
     for index, entry in enumerate(entries):
         at = entry.occurred_at or entry.at
@@ -219,8 +274,13 @@ def _timeline(
                     type=entry.type,
                     summary=_summary(entry, offers),
                     event_id=entry.event_id,
-                    local=[local_time(at, z.name) for z in zones],
-                    tag=_tag(entry),
+                    local=[wall(at, z.name) for z in zones],
+                    tag=_tag(entry, policy, products),
+                    zone=column.get(entry.actor),
+                    own_zone=_zone_known(policy, entry.actor) or "",
+                    release=str(entry.data.get("release", "")),
+                    decision=entry.type in DECISIONS,
+                    full=_full(entry),
                 ),
             )
         )
@@ -228,13 +288,35 @@ def _timeline(
     return [r[2] for r in rows]
 
 
-def _tag(entry: Entry) -> str:
-    """What the picture writes beside a decisive marker (the rest is in its hover text)."""
-    version = str(entry.data.get("release", "")).rpartition(" ")[2]
+# free-text fields a one-line summary may shorten, and what the details call them
+_TEXTS = (
+    ("text", "Text"),
+    ("summary", "Summary"),
+    ("statement", "Statement"),
+    ("reason", "Reason"),
+    ("finding", "Finding"),
+    ("done", "Done"),
+    ("todo", "To do"),
+)
+
+
+def _full(entry: Entry) -> list[tuple[str, str]]:
+    """The event's own words where the summary cut them ("…"), and a handoff's done / to do."""
+    if "…" not in entry.summary and entry.type != "handoff.offered":
+        return []
+    found = [(label, entry.data.get(key)) for key, label in _TEXTS]
+    return [(label, value) for label, value in found if isinstance(value, str) and value]
+
+
+def _tag(entry: Entry, policy: Policy, products: bool) -> str:
+    """What the picture writes beside a decisive marker: always with the release it names."""
+    release = str(entry.data.get("release", ""))
+    version = release if products else release.rpartition(" ")[2]
     team = str(entry.data.get("team", ""))
+    team = policy.team_name(team) or team
     return {
-        "signoff.given": team,
-        "signoff.revoked": f"{team} revoked",
+        "signoff.given": f"{team} {version}",
+        "signoff.revoked": f"{team} {version} revoked",
         "hold.raised": f"hold {version}",
         "hold.released": f"released {version}",
         "ship": f"ship {version}",
@@ -242,7 +324,13 @@ def _tag(entry: Entry) -> str:
     }.get(entry.type, "")
 
 
-def _window(state: IncidentState, policy: Policy, entries: list[Entry], as_of: datetime) -> Window:
+def _window(
+    state: IncidentState,
+    policy: Policy,
+    entries: list[Entry],
+    as_of: datetime,
+    releases: list[ReleaseRow],
+) -> Window:
     opened_at = state.opened_at
     backfilled = [e.occurred_at for e in entries if e.occurred_at is not None]
     first_sign = min(backfilled) if backfilled else None
@@ -250,10 +338,20 @@ def _window(state: IncidentState, policy: Policy, entries: list[Entry], as_of: d
         first_sign = None
     mitigated_at: datetime | None = None
     how = "not recorded (no ship decision, and no status update after every hold was released)"
-    if state.ship_decisions:
-        ship = state.ship_decisions[0]
-        mitigated_at = ship.at
-        how = f'the first ship decision, by {policy.display(ship.by)} ("{ship.statement}")'
+    shipped = [r for r in releases if r.mitigated_at is not None]
+    if shipped:
+        last = max(shipped, key=lambda r: r.mitigated_at or as_of)
+        ship = next(s for s in state.ship_decisions if s.at == last.mitigated_at)
+        mitigated_at = last.mitigated_at
+        how = (
+            f"the ship decision on {last.release}, by {policy.display(ship.by)} "
+            f'("{ship.statement}")'
+        )
+        if len(shipped) > 1:
+            how += f", the last of the {len(shipped)} releases that shipped"
+        unshipped = [r.release for r in releases if r.mitigated_at is None]
+        if unshipped:
+            how += "; no ship decision on " + ", ".join(unshipped)
     elif state.released_holds and not state.holds:
         last_release = max(h.released_at for h in state.released_holds if h.released_at)
         status = next(
@@ -287,12 +385,23 @@ def _window(state: IncidentState, policy: Policy, entries: list[Entry], as_of: d
 
 
 def _participants(
-    state: IncidentState, policy: Policy, entries: list[Entry], tenures: list[TenureRow]
+    state: IncidentState,
+    policy: Policy,
+    entries: list[Entry],
+    tenures: list[TenureRow],
+    releases: list[ReleaseRow],
 ) -> list[Participant]:
     return [
-        _participant(state, policy, person, [e for e in entries if e.actor == person], tenures)
+        _participant(
+            state, policy, person, [e for e in entries if e.actor == person], tenures, releases
+        )
         for person in _people(state)
     ]
+
+
+def _mark(status: str) -> str:
+    """`` (replaced)`` after a sign-off that no longer counts; nothing after one in force."""
+    return "" if status == "in force" else f" ({status})"
 
 
 def _participant(
@@ -301,6 +410,7 @@ def _participant(
     person: str,
     mine: list[Entry],
     tenures: list[TenureRow],
+    releases: list[ReleaseRow],
 ) -> Participant:
     """What ``person`` did in the incident, from their events (``mine``) and the folded state."""
     done = ("step.updated", "step.added")
@@ -309,11 +419,10 @@ def _participant(
         for e in mine
         if e.type in done and e.data.get("state") == "done"
     ]
-    signoffs = [
-        f"{s.team} on {s.release}" + (" (revoked)" if s.revoked_at else "")
-        for s in sorted([*state.signoffs, *state.revoked_signoffs], key=lambda s: s.at)
-        if s.by == person
-    ]
+    given = sorted(
+        ((row.release, s) for row in releases for s in row.signoffs), key=lambda item: item[1].at
+    )
+    signoffs = [f"{s.team} on {release}{_mark(s.status)}" for release, s in given if s.by == person]
     ships = [s.release for s in state.ship_decisions if s.by == person]
     count = Counter(e.type for e in mine)
     held = [t.minutes for t in tenures if t.ic == person]
@@ -342,30 +451,12 @@ def _releases(seen: Overview) -> list[ReleaseRow]:
     from sync_incident.core.releases import release_key
 
     state = seen.state
+    given = [*state.signoffs, *state.revoked_signoffs, *state.replaced_signoffs]
     rows = []
     for verdict in seen.verdicts:
         release, key = verdict.release, release_key(verdict.release)
-        # the sign-offs the gate judges stale, by who gave them and when
-        stale = {(t.team, t.by, t.at): t.why for t in verdict.teams if t.status == "stale"}
-        ship = verdict.ship_decision
-        signoffs = sorted(
-            (
-                SignoffRow(
-                    team=s.team,
-                    by=s.by,
-                    at=s.at,
-                    statement=s.statement,
-                    revoked_by=s.revoked_by,
-                    revoked_at=s.revoked_at,
-                    revoke_reason=s.revoke_reason,
-                    stale=None if s.revoked_at else stale.get((s.team, s.by, s.at)),
-                )
-                for s in [*state.signoffs, *state.revoked_signoffs]
-                if release_key(s.release) == key
-            ),
-            key=lambda s: s.at,
-        )
-
+        ships = [s for s in state.ship_decisions if release_key(s.release) == key]
+        first_ship = ships[0].at if ships else None
         rows.append(
             ReleaseRow(
                 release=release,
@@ -374,21 +465,61 @@ def _releases(seen: Overview) -> list[ReleaseRow]:
                 stale=_teams(verdict, "stale"),
                 ready=verdict.ready,
                 reasons=list(verdict.reasons),
-                signoffs=signoffs,
+                signoffs=_signoffs(
+                    state, verdict, [s for s in given if release_key(s.release) == key]
+                ),
                 ships=[
                     ShipRow(
                         by=s.by,
                         at=s.at,
                         statement=s.statement,
-                        stale=ship.why
-                        if ship is not None and ship.stale and ship.event_id == s.event_id
+                        stale=verdict.ship_decision.why
+                        if verdict.ship_decision is not None
+                        and verdict.ship_decision.stale
+                        and verdict.ship_decision.event_id == s.event_id
                         else None,
                     )
-                    for s in state.ship_decisions
-                    if release_key(s.release) == key
+                    for s in ships
                 ],
                 verdict=verdict.label,
                 revoked=_teams(verdict, "revoked"),
+                mitigated_at=first_ship,
+                to_mitigated_minutes=minutes_between(state.opened_at, first_ship)
+                if state.opened_at is not None and first_ship is not None
+                else None,
+            )
+        )
+    return rows
+
+
+def _signoffs(state: IncidentState, verdict: Verdict, given: list[Signoff]) -> list[SignoffRow]:
+    """Every sign-off on one release, in force or not: revoked, replaced (and whether a later
+    hold had made it stale first) or stale as the gate sees it."""
+    from sync_incident.core.releases import release_key
+
+    stale = {(t.team, t.by, t.at): t.why for t in verdict.teams if t.status == "stale"}
+    holds = [*state.released_holds, *state.holds]
+    rows = []
+    for s in sorted(given, key=lambda s: s.pos):
+        later = [o for o in given if o.pos > s.pos and o.team.casefold() == s.team.casefold()]
+        replaced = min(later, key=lambda o: o.pos) if s in state.replaced_signoffs else None
+        held = replaced is not None and any(
+            release_key(h.release) == release_key(s.release) and s.pos < h.pos < replaced.pos
+            for h in holds
+        )
+        rows.append(
+            SignoffRow(
+                team=s.team,
+                by=s.by,
+                at=s.at,
+                statement=s.statement,
+                revoked_by=s.revoked_by,
+                revoked_at=s.revoked_at,
+                revoke_reason=s.revoke_reason,
+                stale=None if s.revoked_at or replaced else stale.get((s.team, s.by, s.at)),
+                replaced_by=replaced.by if replaced else None,
+                replaced_at=replaced.at if replaced else None,
+                was_stale=held,
             )
         )
     return rows
@@ -411,23 +542,51 @@ def _links(state: IncidentState, entries: list[Entry]) -> list[LinkRow]:
 
 
 def _problems(state: IncidentState) -> list[Problem]:
-    out = [
-        Problem(kind="rejected", at=e.at, who=e.actor, what=e.summary, why=e.reason)
-        for e in state.timeline
-        if not e.accepted
-    ]
+    """Rejected and retracted events, open and checked doubts, then other warnings."""
+    retractions = {
+        str(e.data.get("event")): e for e in state.timeline if e.type == "retract" and e.accepted
+    }
+    out = []
+    for e in state.timeline:
+        if e.accepted:
+            continue
+        withdrawn = retractions.get(e.event_id) if e.retracted else None
+        if withdrawn is not None:
+            why = str(withdrawn.data.get("reason", "")) or "no reason given"
+            out.append(
+                Problem(
+                    kind="retracted",
+                    at=e.at,
+                    who=e.actor,
+                    what=e.summary,
+                    why=why,
+                    by=withdrawn.actor,
+                    by_at=withdrawn.at,
+                )
+            )
+        else:
+            out.append(Problem(kind="rejected", at=e.at, who=e.actor, what=e.summary, why=e.reason))
     times = {e.comment_id: e.at for e in state.timeline}
-    out += [
-        Problem(
-            kind=d.kind,
-            at=times.get(d.comment_id),
-            who=d.author,
-            what=f"comment {d.comment_id}",
-            why=d.detail,
+    for d in [*state.doubts, *state.checked_doubts]:
+        checked = d.checked_by is not None
+        out.append(
+            Problem(
+                kind="checked" if checked else d.kind,
+                at=times.get(d.comment_id),
+                who=d.author,
+                what=d.where,
+                why=d.detail,
+                by=d.checked_by,
+                by_at=d.checked_at,
+                finding=d.finding,
+                doubt=d.kind,
+            )
         )
-        for d in state.doubts
-    ]
-    doubted = {f"comment {d.comment_id} by" for d in state.doubts if d.kind == "unreadable"}
+    doubted = {
+        f"comment {d.comment_id} by"
+        for d in [*state.doubts, *state.checked_doubts]
+        if d.kind == "unreadable"
+    }
     out += [
         Problem(kind="warning", at=None, who="", what="", why=w)
         for w in state.warnings

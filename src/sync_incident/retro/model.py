@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sync_incident.core import times
 
@@ -49,10 +50,23 @@ class Format(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Zone:
-    """A timeline column: one timezone and the participants who live in it."""
+    """A timeline column: the participants' timezones that keep one UTC offset over the incident.
+
+    ``name`` is the first IANA name (west to east, then by name); ``names`` every IANA name the
+    column stands for; ``offsets`` the offset over the incident ("UTC−05:00", or
+    "UTC−05:00 → UTC−04:00" where the clocks changed). Never an abbreviation: "CST" and "IST"
+    each name three zones.
+    """
 
     name: str
     people: list[str]
+    names: list[str] = field(default_factory=list)
+    offsets: str = ""
+
+    @property
+    def label(self) -> str:
+        """``America/New_York = America/Toronto``: every IANA name of the column."""
+        return " = ".join(self.names or [self.name])
 
 
 @dataclass(frozen=True)
@@ -64,8 +78,18 @@ class TimelineRow:
     type: str
     summary: str
     event_id: str
-    local: list[str]  # ``at`` in each of :attr:`Retro.zones`, same order
-    tag: str = ""  # a short label for the picture: "QA", "hold 96.0.2", "ship 96.0.2"; or ""
+    local: list[str]  # ``at`` in each of :attr:`Retro.zones`, same order ("2022-01-10 09:05")
+    tag: str = ""  # a short label for the picture: "QA 96.0.2", "hold 96.0.2"; or ""
+    zone: int | None = None  # the actor's column in :attr:`Retro.zones`; None: UTC or unknown
+    own_zone: str = ""  # the actor's own IANA zone ("" when the policy names none)
+    release: str = ""  # the release a hold, sign-off or ship decision names
+    decision: bool = False  # a hold, sign-off, ship decision, handoff or IC change
+    full: list[tuple[str, str]] = field(default_factory=list)  # what the summary shortens
+
+    @property
+    def actor_local(self) -> str:
+        """The actor's own wall-clock time ("2022-01-10 09:05"); "" when their zone is unknown."""
+        return wall(self.at, self.own_zone) if self.own_zone else ""
 
 
 @dataclass(frozen=True)
@@ -74,7 +98,7 @@ class Window:
     opened_by: str | None
     first_sign_at: datetime | None  # earliest backfilled event, when before the opening
     first_sign_minutes: int | None  # how long before the opening
-    mitigated_at: datetime | None
+    mitigated_at: datetime | None  # the incident: the last release that shipped was decided
     mitigated_how: str  # which definition applied, in words
     resolved_at: datetime | None
     as_of: datetime  # where durations of open intervals end
@@ -150,6 +174,18 @@ class SignoffRow:
     revoked_at: datetime | None = None
     revoke_reason: str = ""
     stale: str | None = None  # why the gate calls this sign-off stale; None when it does not
+    replaced_by: str | None = None  # a later sign-off of the same team took its place
+    replaced_at: datetime | None = None
+    was_stale: bool = False  # replaced after a later hold had made it stale
+
+    @property
+    def status(self) -> str:
+        """``revoked``, ``replaced``, ``stale`` or ``in force``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.replaced_at is not None:
+            return "replaced"
+        return "stale" if self.stale else "in force"
 
 
 @dataclass(frozen=True)
@@ -174,6 +210,8 @@ class ReleaseRow:
     ships: list[ShipRow]
     verdict: str = "NOT READY"  # the gate's label: READY, NOT READY or IN DOUBT
     revoked: list[str] = field(default_factory=list)  # required teams whose sign-off was revoked
+    mitigated_at: datetime | None = None  # its first ship decision
+    to_mitigated_minutes: int | None = None  # from the opening
 
 
 @dataclass(frozen=True)
@@ -187,11 +225,22 @@ class LinkRow:
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # "rejected", "edited", "vanished", "unreadable", "warning"
+    """An event that did not count, or something that made the record doubtful.
+
+    ``kind``: "rejected" (the rules refused it), "retracted" (withdrawn by ``by``),
+    a doubt's kind ("edited", "vanished", "unreadable", …) while it is open, "checked" once the
+    incident commander checked it (``by``, ``by_at``, ``finding``), or "warning".
+    """
+
+    kind: str
     at: datetime | None
     who: str
     what: str
     why: str
+    by: str | None = None  # who retracted it, or who checked the doubt
+    by_at: datetime | None = None  # when ``by`` did
+    finding: str = ""
+    doubt: str = ""  # the doubt's own kind, for a checked one ("unreadable")
 
 
 @dataclass(frozen=True)
@@ -225,7 +274,7 @@ class Retro:
     products: list[str]
     ic: str | None
     window: Window
-    zones: list[Zone]
+    zones: list[Zone]  # the participants' distinct offsets, not UTC's
     timeline: list[TimelineRow]
     participants: list[Participant]
     tenures: list[TenureRow]
@@ -236,6 +285,7 @@ class Retro:
     problems: list[Problem]
     sections: list[Section]
     names: dict[str, str] = field(default_factory=dict)  # person key -> display name
+    utc_names: list[str] = field(default_factory=list)  # participants' zones equal to UTC
 
     def name(self, person: str | None) -> str:
         if person is None:
@@ -249,3 +299,16 @@ class Retro:
 def utc(value: datetime | None) -> str:
     """``2022-01-12 14:03 UTC``; ``—`` where the record has no time."""
     return times.utc(value, missing="—")
+
+
+def wall(moment: datetime, zone: str) -> str:
+    """``2022-01-10 09:05``: the wall-clock time in ``zone`` (an IANA name), ISO date, 24 h."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def offset(moment: datetime, zone: str) -> str:
+    """``UTC−05:00``, ``UTC+05:30``: the zone's offset at ``moment`` (never an abbreviation)."""
+    delta = moment.astimezone(ZoneInfo(zone)).utcoffset() or timedelta(0)
+    minutes = int(delta.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "−"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

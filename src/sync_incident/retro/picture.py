@@ -1,13 +1,18 @@
-"""The timeline picture: one inline SVG, a lane per participant, readable at a glance.
+"""The timeline picture: one inline SVG, a lane per release and per participant.
 
 From top to bottom: the date and time rows of the axis (UTC), milestone labels, the impact band,
-one lane per participant (IC bars, hold spans, handoff links, markers and short tags for the
-decisive ones), the time row again, and the legend. The axis breaks around long silences
+one lane per release (its holds, one row per hold in force at once, each labelled with who
+holds it; its sign-offs, revocations and ship decisions), one lane per participant (IC bars,
+handoff links, markers and short tags for the decisive ones, each naming its release), the
+time row again, and the legend. Every marker is a link to its row in the page's timeline, so
+a keyboard or a finger reaches what the hover text says. The axis breaks around long silences
 (:mod:`.scale`), and every text label is laid out so that none overlaps another
 (:mod:`.layout`); what a label cannot say, or a dropped label would have said, is in the hover
 text (``<title>``) of its element.
 
-Stable hooks for tests and styling: every lane is ``<g class="lane" data-lane=PERSON>``; every
+Stable hooks for tests and styling: every release lane is ``<g class="release-lane"
+data-release=RELEASE>``, its hold spans ``<line class="hold-span" data-hold=ID
+data-release=RELEASE data-person=PERSON>``; every lane is ``<g class="lane" data-lane=PERSON>``; every
 marker is ``<g class="marker marker-KIND" data-marker=KIND data-event=ID data-person=PERSON
 data-utc=…>``; IC bars are ``<rect class="ic-tenure" data-person=PERSON>``; milestones are
 ``<g data-milestone=NAME data-utc=…>``; breaks are ``<g class="axis-break">``; the plot area is
@@ -20,9 +25,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from sync_incident.core.releases import release_key
 from sync_incident.core.times import duration, minutes_between, stamp
 from sync_incident.retro.layout import Label, Placed, fit, place, text_width
-from sync_incident.retro.model import Retro, TimelineRow, utc
+from sync_incident.retro.model import HoldRow, Retro, TimelineRow, utc
 from sync_incident.retro.scale import Break, Tick, TimeScale, build_scale
 from sync_incident.retro.svg import FONTS, LEGEND, MARKER_OF, el, shape, text, title
 
@@ -36,9 +42,11 @@ DATE_Y, TIME_Y = 14.0, 29.0  # baselines of the axis rows
 MILESTONE_ROWS = (61.0, 47.0)  # baselines, nearest the band first
 BAND_Y, BAND_H = 66.0, 14.0
 TOP = 88.0  # the first lane
+RELEASE_H = 30.0  # a release lane without holds; each row of holds adds HOLD_ROW
+HOLD_ROW = 22.0
 NUDGE = 12.0  # how far a decisive marker moves up or down to clear another
-LANE_H = 56.0
-MARK_DY, HOLD_DY, TAG_DY = 22.0, 36.0, 52.0  # within a lane: markers, hold spans, tags
+LANE_H = 42.0
+MARK_DY, TAG_DY = 17.0, 37.0  # within a lane: markers, their tags
 
 _TAG_PRIORITY = {"ship": 5, "hold-raised": 4, "signoff-revoked": 4, "hold-released": 3}
 
@@ -49,6 +57,8 @@ class _Frame:
     scale: TimeScale
     lane_y: dict[str, float]
     bottom: float
+    release_y: dict[str, tuple[float, float]]  # release key -> (top, height) of its lane
+    hold_row: dict[str, int]  # hold id -> its row within the release lane
 
     def x(self, moment: datetime) -> float:
         return self.scale.x(moment)
@@ -59,12 +69,14 @@ def timeline_svg(retro: Retro) -> str:
     frame = _frame(retro)
     legend, legend_h = _legend(frame.bottom + 34, broken=bool(frame.scale.breaks))
     parts = [
+        *_release_lanes(frame),
         *_lanes(frame),
         _plot_area(frame),
         *_grid(frame),
         *_impact(frame),
         *_tenures(frame),
         *_holds(frame),
+        *_release_marks(frame),
         *_handoff_links(frame),
         *_breaks(frame),
         *_milestones(frame),
@@ -92,10 +104,50 @@ def _frame(retro: Retro) -> _Frame:
     moments = [r.at for r in retro.timeline] + [w.as_of]
     moments += [m for m in (w.opened_at, w.mitigated_at, w.resolved_at, w.first_sign_at) if m]
     moments += [t.since for t in retro.tenures] + [h.at for h in retro.holds]
+    scale = build_scale(moments, PLOT_LOW, PLOT_HIGH)
+    hold_row = _hold_rows(retro, scale)
+    release_y: dict[str, tuple[float, float]] = {}
+    top = TOP
+    for row in retro.release_rows:
+        rows = {hold_row[h.id] for h in retro.holds if _same(h.release, row.release)}
+        height = RELEASE_H + HOLD_ROW * len(rows)
+        release_y[release_key(row.release)] = (top, height)
+        top += height
     lanes = [p.person for p in retro.participants]
-    lane_y = {p: TOP + i * LANE_H for i, p in enumerate(lanes)}
-    bottom = TOP + max(1, len(lanes)) * LANE_H
-    return _Frame(retro, build_scale(moments, PLOT_LOW, PLOT_HIGH), lane_y, bottom)
+    lane_y = {p: top + i * LANE_H for i, p in enumerate(lanes)}
+    bottom = top + max(1, len(lanes)) * LANE_H
+    return _Frame(retro, scale, lane_y, bottom, release_y, hold_row)
+
+
+def _same(a: str, b: str) -> bool:
+    return release_key(a) == release_key(b)
+
+
+def _hold_rows(retro: Retro, scale: TimeScale) -> dict[str, int]:
+    """Per release, the first row where a hold (and its label) overlaps no other hold."""
+    rows: dict[str, int] = {}
+    taken: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    for hold in sorted(retro.holds, key=lambda h: h.at):
+        left = min(scale.x(hold.at), PLOT_HIGH - _hold_label_w(retro, hold))
+        end = scale.x(hold.released_at or retro.window.as_of)
+        right = max(end, left + _hold_label_w(retro, hold) + 8)
+        row = 0
+        while any(
+            left < b + 6 and a < right + 6
+            for a, b in taken.get((release_key(hold.release), row), [])
+        ):
+            row += 1
+        taken.setdefault((release_key(hold.release), row), []).append((left, right))
+        rows[hold.id] = row
+    return rows
+
+
+def _hold_label_w(retro: Retro, hold: HoldRow) -> float:
+    return text_width(_hold_label(retro, hold), *FONTS["hold-label"])
+
+
+def _hold_label(retro: Retro, hold: HoldRow) -> str:
+    return f"held by {retro.name(hold.by)}"
 
 
 def _plot_area(frame: _Frame) -> str:
@@ -282,8 +334,8 @@ def _lanes(frame: _Frame) -> Iterator[str]:
         box = {"x": 0, "y": y, "width": WIDTH, "height": LANE_H, "fill": fill}
         name = fit(f"{p.name} · {teams}", *FONTS["lane-name"], LABEL_W - 16)
         body = title(tip) + el("rect", {**box, "class": "lane-bg"})
-        body += text(8, y + 19, name, "lane-name")
-        body += text(8, y + 35, fit(where, *FONTS["lane-zone"], LABEL_W - 16), "lane-zone")
+        body += text(8, y + 17, name, "lane-name")
+        body += text(8, y + 32, fit(where, *FONTS["lane-zone"], LABEL_W - 16), "lane-zone")
         yield el("g", {"class": "lane", "id": f"lane-{p.person}", "data-lane": p.person}, body)
 
 
@@ -302,20 +354,66 @@ def _tenures(frame: _Frame) -> Iterator[str]:
         yield el("rect", {**attrs, **data}, title(tip))
 
 
+def _release_lanes(frame: _Frame) -> Iterator[str]:
+    """A band per release: its name, and the gate's verdict at the end of the record."""
+    for row in frame.retro.release_rows:
+        top, height = frame.release_y[release_key(row.release)]
+        box = {"x": 0, "y": top, "width": WIDTH, "height": height, "fill": "#fff8f6"}
+        body = el("rect", {**box, "class": "release-bg"})
+        body += el("line", {"x1": 0, "x2": WIDTH, "y1": top, "y2": top, "stroke": "#e0e0e0"})
+        name = fit(row.release, *FONTS["release-name"], LABEL_W - 16)
+        body += text(8, top + 19, name, "release-name")
+        shipped = "ship decision" if row.mitigated_at else "no ship decision"
+        body += text(8, top + 19 + 14, f"{row.verdict.lower()}, {shipped}", "lane-zone")
+        attrs = {"class": "release-lane", "data-release": row.release}
+        yield el("g", attrs, title(f"{row.release}: {row.verdict}") + body)
+
+
 def _holds(frame: _Frame) -> Iterator[str]:
-    """From raised to released (or the end), under the raiser's lane."""
+    """From raised to released (or the end), in the release's lane, labelled with who holds it."""
     r = frame.retro
     for hold in r.holds:
-        if hold.by not in frame.lane_y:
+        lane = frame.release_y.get(release_key(hold.release))
+        if lane is None:
             continue
-        y = frame.lane_y[hold.by] + HOLD_DY
+        y = lane[0] + RELEASE_H - 4 + HOLD_ROW * frame.hold_row[hold.id]
         x1, x2 = frame.x(hold.at), frame.x(hold.released_at or r.window.as_of)
         tip = f"hold on {hold.release} by {r.name(hold.by)}, {duration(hold.held_minutes)}"
         if hold.released_by:
             tip += f", released by {r.name(hold.released_by)}"
-        line = {"x1": x1, "x2": x2, "y1": y, "y2": y, "stroke": LEGEND["hold-raised"][1]}
-        attrs = {**line, "stroke-width": 3, "class": "hold-span", "data-hold": hold.id}
-        yield el("line", attrs, title(tip))
+        line = {
+            "x1": x1,
+            "x2": max(x2, x1 + 2),
+            "y1": y,
+            "y2": y,
+            "stroke": LEGEND["hold-raised"][1],
+        }
+        attrs = {**line, "stroke-width": 5, "class": "hold-span", "data-hold": hold.id}
+        attrs |= {"data-release": hold.release, "data-person": hold.by}
+        words = _hold_label(r, hold)
+        at = min(x1, PLOT_HIGH - _hold_label_w(r, hold))
+        label = text(at, y + 15, words, "hold-label", data_hold=hold.id)
+        yield el("g", {"class": "hold"}, el("line", attrs, title(tip)) + label)
+
+
+def _release_marks(frame: _Frame) -> Iterator[str]:
+    """Sign-offs, revocations and ship decisions again, in the lane of the release they name."""
+    r = frame.retro
+    for row in r.timeline:
+        kind = MARKER_OF.get(row.type, "")
+        lane = frame.release_y.get(release_key(row.release)) if row.release else None
+        if lane is None or kind not in ("signoff", "signoff-revoked", "ship"):
+            continue
+        x, y = frame.x(row.at), lane[0] + 12
+        body = title(f"{utc(row.at)} · {row.summary}") + shape(kind, x, y)
+        attrs = {"class": "release-mark", "data-kind": kind, "data-event": row.event_id}
+        yield _link(row, el("g", attrs, body))
+
+
+def _link(row: TimelineRow, body: str) -> str:
+    """``body`` as a link to the event's row in the timeline (keyboard and touch reach it)."""
+    label = f"{utc(row.at)}: {row.summary}"
+    return el("a", {"href": f"#e-{row.event_id}", "aria-label": label}, body)
 
 
 def _handoff_links(frame: _Frame) -> Iterator[str]:
@@ -384,7 +482,7 @@ def _markers(frame: _Frame) -> Iterator[str]:
             "data-type": row.type,
             "data-utc": stamp(row.at),
         }
-        yield el("g", attrs, title(tip) + shape(kind, x, y, row.backfilled))
+        yield _link(row, el("g", attrs, title(tip) + shape(kind, x, y, row.backfilled)))
 
 
 def _tags(frame: _Frame) -> Iterator[str]:

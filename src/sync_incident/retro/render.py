@@ -19,11 +19,28 @@ from sync_incident.views import web_url
 
 if TYPE_CHECKING:
     import jinja2
+    from markupsafe import Markup
 
 
 def clock(moment: datetime, zone: str) -> str:
     """``Tue 02:05 JST``: the weekday and time in ``zone`` (the table cell is narrow)."""
     return local_time(moment, zone, with_date=False)
+
+
+def breakable(value: object) -> Markup:
+    """A URL, escaped, that may wrap after ``/ . ? & =`` rather than inside a word."""
+    from markupsafe import Markup, escape
+
+    text = str(escape(str(value)))
+    for mark in ("/", ".", "?", "&amp;", "="):
+        text = text.replace(mark, mark + "<wbr>")
+    return Markup(text)
+
+
+def _nowrap(text: str) -> Markup:
+    from markupsafe import Markup, escape
+
+    return Markup('<span class="time">') + escape(text) + Markup("</span>")
 
 
 def md_cell(value: object) -> str:
@@ -47,22 +64,41 @@ def _env(autoescape: bool) -> jinja2.Environment:
         utc=utc,
         cell=md_cell,
         clock=clock,
+        breakable=breakable,
         sentence=sentence,
         name_of=lambda person, r: r.name(person),
     )
+    if autoescape:  # a time never wraps inside ("2026-12-" / "04 17:00")
+        env.filters["utc"] = lambda value: _nowrap(utc(value))
+        env.filters["duration"] = lambda value: _nowrap(duration(value))
     env.tests["web_url"] = web_url  # `{% if url is web_url %}`: only http(s) becomes an href
     return env
 
 
+MAX_ZONE_COLUMNS = 3  # more distinct timezones: one "their local time" column instead
+
+
 def render_markdown(retro: Retro) -> str:
-    """The draft as Markdown (what ``--post`` puts on the tracker)."""
-    text = _env(False).get_template("retro.md.j2").render(r=retro)
+    """The draft as Markdown (what ``--post`` puts on the tracker).
+
+    The timeline has a column per timezone while there are at most
+    :data:`MAX_ZONE_COLUMNS`; with more, one column gives the time where whoever acted lives.
+    """
+    template = _env(False).get_template("retro.md.j2")
+    text = template.render(r=retro, max_zone_columns=MAX_ZONE_COLUMNS)
     return "\n".join(line.rstrip() for line in text.split("\n")).strip() + "\n"
 
 
-def render_html(retro: Retro) -> str:
-    """One self-contained HTML page (inline CSS, inline SVG, no scripts, no network)."""
+def render_html(retro: Retro, *, back: str | None = None) -> str:
+    """One self-contained HTML page (inline CSS, inline SVG, no scripts, no network).
+
+    ``back`` is where "Back to the incident" leads: ``serve``'s incident page; by default the
+    incident on its tracker (when that is a web address).
+    """
     from markupsafe import Markup
 
+    if back is None and web_url(retro.url):
+        back = retro.url
     svg = Markup(timeline_svg(retro))  # every value inside is escaped by _el
-    return _env(True).get_template("retro.html.j2").render(r=retro, svg=svg, legend=LEGEND)
+    template = _env(True).get_template("retro.html.j2")
+    return template.render(r=retro, svg=svg, legend=LEGEND, back=back)

@@ -27,7 +27,7 @@ _STEPS = [timedelta(minutes=m) for m in (15, 30, 60, 120, 180, 360, 720)] + [
     timedelta(days=d) for d in (1, 2, 7, 14, 28)
 ]
 _MIN_STEP_PX = 60.0  # between time-of-day ticks ("18:00" is about 35 px)
-_MIN_DAY_STEP_PX = 84.0  # between date ticks ("Wed 09 Mar" is about 70 px)
+_MIN_DAY_STEP_PX = 120.0  # between date ticks ("Wed 2022-03-09" is about 105 px)
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def _segment_ticks(seg: Segment, x: Callable[[datetime], float]) -> list[Tick]:
     while tick <= seg.end:
         day = tick.hour == 0 and tick.minute == 0
         daily = step >= timedelta(days=1)
-        date_label = _date(tick, year=False) if day or daily else ""
+        date_label = _date(tick) if day or daily else ""
         out.append(Tick(tick, x(tick), True, day, "" if daily else f"{tick:%H:%M}", date_label))
         tick += step
     # name the segment's day, with the year, where it starts
@@ -184,5 +184,6 @@ def _segment_ticks(seg: Segment, x: Callable[[datetime], float]) -> list[Tick]:
     return out
 
 
-def _date(moment: datetime, *, year: bool = True) -> str:
-    return f"{moment:%a %d %b %Y}" if year else f"{moment:%a %d %b}"
+def _date(moment: datetime) -> str:
+    """``Wed 2022-03-09``: an ISO date, with its weekday (a weekend changes who answers)."""
+    return f"{moment:%a %Y-%m-%d}"

@@ -34,6 +34,8 @@ _WHITE_EDGE = {"stroke": "#ffffff", "stroke-width": 1.2}
 # text class -> (font size in px, bold); the layout estimates widths from the same numbers
 FONTS: dict[str, tuple[float, bool]] = {
     "lane-name": (13, True),
+    "release-name": (13, True),
+    "hold-label": (10, False),
     "lane-zone": (11, False),
     "axis-title": (11, True),
     "date-label": (11, True),
@@ -62,11 +64,12 @@ def title(text: str) -> str:
 
 
 def text(x: float, y: float, content: str, cls: str, anchor: str = "start", **data: str) -> str:
-    """A ``<text>`` in the font of its class (see :data:`FONTS`); ``data`` become ``data-*``."""
+    """A ``<text>`` in the font of its class (see :data:`FONTS`); ``data`` become ``data-*``
+    (``data_hold`` becomes ``data-hold``)."""
     size, bold = FONTS[cls]
     attrs: dict[str, object] = {"x": x, "y": y, "text-anchor": anchor, "class": cls}
     attrs |= {"font-size": f"{size:g}", "font-weight": "bold" if bold else "normal"}
-    attrs |= {f"data-{key}": value for key, value in data.items()}
+    attrs |= {f"data-{key.replace('_', '-')}": value for key, value in data.items()}
     return el("text", attrs, text=content)
 
 

@@ -196,7 +196,8 @@ class Pages:
         from sync_incident.retro.build import retro_of
 
         assert known.overview is not None
-        return render_html(retro_of(known.overview, now=self.board.clock()))
+        retro = retro_of(known.overview, now=self.board.clock())
+        return render_html(retro, back=href(known.ref))
 
     def not_found(self, text: str) -> str:
         from markupsafe import escape
