@@ -71,7 +71,17 @@ def test_show_json_carries_each_release_exactly_as_the_gate_reports_it(
     for who, args in (
         ("quinn", ("signoff", ref, "--team", "QA", "--release", REL)),
         ("alice", ("hold", ref, "--release", REL, "--reason", "a crash spike on startup")),
-        ("alice", ("release-hold", ref, "--release", REL, "--reason", "It was a driver bug.")),
+        (
+            "alice",
+            (
+                "release-hold",
+                ref,
+                "--release",
+                REL,
+                "--reason",
+                "The crash was a driver bug, fixed in build 2.",
+            ),
+        ),
         ("rachel", ("signoff", ref, "--team", "Releng", "--release", REL)),
     ):
         assert run(db, policy, *args, who=who)[0] == 0
@@ -90,7 +100,17 @@ def test_show_json_signoffs_carry_the_gates_status_for_each(db: Path, policy: Pa
         ("rachel", ("signoff", ref, "--team", "Releng", "--release", REL)),
         ("morgan", ("signoff", ref, "--team", "Relman", "--release", REL)),  # not required
         ("alice", ("hold", ref, "--release", REL, "--reason", "a crash spike on startup")),
-        ("alice", ("release-hold", ref, "--release", REL, "--reason", "It was a driver bug.")),
+        (
+            "alice",
+            (
+                "release-hold",
+                ref,
+                "--release",
+                REL,
+                "--reason",
+                "The crash was a driver bug, fixed in build 2.",
+            ),
+        ),
         ("rachel", ("signoff", ref, "--team", "Releng", "--release", REL)),
     ):
         assert run(db, policy, *args, who=who)[0] == 0, args

@@ -13,7 +13,7 @@ from sync_incident.core.events import (
     SignoffGiven,
     StatusUpdate,
 )
-from sync_incident.core.lint import Finding, lint_event, lint_text
+from sync_incident.core.lint import explicit_form, lint_event, lint_text, weak_reason
 
 
 def phrases(text: str) -> list[str]:
@@ -138,21 +138,38 @@ def test_explicit_signoff_event_has_no_finding() -> None:
     assert lint_event(event) == []
 
 
-def test_signoff_not_naming_the_release_is_flagged() -> None:
-    event = SignoffGiven(team="QA", release="Firefox 96.0.1", statement="QA signs off.")
-    assert lint_event(event) == [
-        Finding("statement", "Firefox 96.0.1", "the statement does not name 'Firefox 96.0.1'")
-    ]
+def test_a_persons_own_words_on_a_signoff_are_linted_the_tools_sentence_is_not() -> None:
+    """The tool writes "QA signs off on Firefox 96.0.1." first; a statement is the person's
+    own words after it, so it need not repeat the team and release, but may not be vague."""
+    plain = SignoffGiven(team="QA", release="Firefox 96.0.1", statement="Tested on 3 platforms.")
+    assert lint_event(plain) == []
+    vague = SignoffGiven(team="QA", release="Firefox 96.0.1", statement="LGTM")
+    assert [f.phrase for f in lint_event(vague)] == ["LGTM"]
+    assert "--statement" in explicit_form(vague)
 
 
-def test_signoff_not_naming_the_team_is_flagged() -> None:
-    event = SignoffGiven(team="Releng", release="Firefox 96.0.1", statement="Firefox 96.0.1 is ok.")
-    assert [f.phrase for f in lint_event(event)] == ["Releng"]
+@pytest.mark.parametrize(
+    ("reason", "weak"),
+    [
+        ("ok", True),
+        ("no", True),
+        ("x", True),
+        ("done", True),
+        ("fixed", True),
+        ("ok, done.", True),
+        ("crash", True),  # one word: says nothing about why
+        ("", True),
+        ("a crash spike on startup", False),
+        ("fixed in build 2", False),
+    ],
+)
+def test_a_reason_is_a_reason(reason: str, weak: bool) -> None:
+    assert bool(weak_reason(reason)) is weak
 
 
-def test_ship_decision_not_naming_the_release_is_flagged() -> None:
-    event = ShipDecision(release="Focus 97.0", statement="Please ship to users.")
-    assert [f.phrase for f in lint_event(event)] == ["Focus 97.0"]
+def test_the_reason_threshold_is_a_parameter() -> None:
+    assert weak_reason("crash spike", min_words=2) == ""
+    assert "2 word" in weak_reason("crash spike", min_words=3)
 
 
 def test_explicit_ship_decision_has_no_finding() -> None:

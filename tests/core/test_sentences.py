@@ -128,18 +128,19 @@ CASES: list[tuple[str, Event, str]] = [
     (
         "alice",
         HOLD,
-        "Please hold the release of Firefox 96.0.1 because of a crash spike on startup.\n"
+        "alice holds Firefox 96.0.1 because of a crash spike on startup.\n"
         "Firefox 96.0.1 must not ship until alice or the incident commander releases this hold.",
     ),
     (
         "alice",
         HoldReleased(release=REL, hold=HOLD.id, reason="the crash is an antivirus conflict"),
-        "alice released their hold on Firefox 96.0.1: the crash is an antivirus conflict.",
+        "alice releases the hold alice raised on Firefox 96.0.1: the crash is an antivirus "
+        "conflict.",
     ),
     (
         "dana",
         HoldReleased(release=REL, hold=HOLD.id, reason="Bug 1750001 tracks the antivirus."),
-        "dana (incident commander) released alice's hold on Firefox 96.0.1: Bug 1750001 tracks "
+        "dana (incident commander) releases alice's hold on Firefox 96.0.1: Bug 1750001 tracks "
         "the antivirus.",
     ),
     ("quinn", SIGNOFF, "QA signs off on Firefox 96.0.1."),

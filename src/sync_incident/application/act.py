@@ -82,9 +82,16 @@ async def act(
     and the usual errors (usage, refused, tracker) otherwise; nothing is posted then either.
     """
     reading = await session.read(ref)
+    state = reading.state
+    if state.status == "resolved" and not intent.after_resolve:
+        raise RefusedError(
+            f"{state.ref or ref} is resolved: a {intent.verb} no longer applies to it",
+            hint=f"reopen it first (sync-incident reopen {ref} --reason '...'); notes, links "
+            "and retrospective notes may still be added",
+        )
     account = await session.whoami(ref.kind)
     me = await actor(session, ref.kind, account)
-    events = intent.events(Ask(reading.state, me, session.policy))
+    events = intent.events(Ask(state, me, session.policy))
     return await publish(session, ref, reading, account, me, events, dry_run=dry_run, strict=strict)
 
 
@@ -138,7 +145,8 @@ async def publish(
     """
     if not events:
         raise UsageError("nothing to post")
-    from sync_incident.core.lint import lint_event  # here: reading commands never lint
+    # here: reading commands never lint
+    from sync_incident.core.lint import GATE_COUNTED, explicit_form, lint_event
 
     findings = [f for e in events for f in lint_event(e)] if lint else []
     if strict and findings:
@@ -155,7 +163,15 @@ async def publish(
     before = _before(reading.state)  # what the sentences name: the incident before the event
     facts = await session.facts_with(ref, reading, [pending])
     after = reading.folding.extend(pending, facts=facts)
-    refuse_if_rejected(after, events)
+    refuse_if_rejected(after, events)  # first who may, then how it is said
+    for event in events if lint else []:
+        vague = lint_event(event) if event.type in GATE_COUNTED else []
+        if vague:
+            raise RefusedError(
+                f"vague words on a {noun(event.type)}, which the release gate counts: "
+                + "; ".join(str(f) for f in vague),
+                hint=explicit_form(event) + " (nothing was posted)",
+            )
     seen = overview(after, session.policy, facts, session.clock())
     ctx = Context(
         actor=me.name,
@@ -205,7 +221,7 @@ async def open_new(
     me = await actor(session, kind, account)
     if not intent.title:
         raise UsageError("a new incident needs --title", hint="or name an existing bug to adopt")
-    event = intent.opened(session.policy, me.name, intent.title)
+    event = intent.opened(Ask(IncidentState(), me, session.policy), intent.title)
     ctx = Context(actor=me.name, zones=zones_of(session.policy))
     body = session.renderer.render([event], tracker.flavor, ctx)
     pending = Comment(PENDING_ID, account, session.clock(), body, order=1)

@@ -105,6 +105,8 @@ class Intent(abc.ABC):
     """A request to change the incident; see the module docstring."""
 
     verb: ClassVar[str] = ""  # the command that asks for it, for messages
+    # what may still be said once the incident is resolved (the rest waits for a reopen)
+    after_resolve: ClassVar[bool] = False
 
     @abc.abstractmethod
     def events(self, ask: Ask) -> list[Event]:
@@ -165,10 +167,74 @@ def severity(policy: Policy, text: str) -> str:
     return match
 
 
-def reason(text: str, what: str) -> str:
+def reason(text: str, what: str, policy: Policy | None = None) -> str:
+    """``text`` when it is a real reason; refused when it is none ("ok", "fixed", "x")."""
+    from sync_incident.core.lint import MIN_REASON_WORDS, weak_reason
+
     if not text.strip():
         raise UsageError(f"{what} needs a reason", hint="pass --reason with a real sentence")
+    weak = weak_reason(text, policy.min_reason_words if policy else MIN_REASON_WORDS)
+    if weak:
+        raise RefusedError(
+            f"{what} needs a real reason: {weak}",
+            hint="say what changed or why, e.g. 'the crash rate is back at the 95.0 baseline' "
+            "(nothing was posted)",
+        )
     return text
+
+
+def person(ask: Ask, name: str, what: str) -> str:
+    """The policy's key for a person someone named; refused (with a suggestion) when unknown.
+
+    Without a policy, names cannot be checked: the name stands as typed, and the person acting
+    is told so once.
+    """
+    policy = ask.policy
+    if policy.permissive:
+        note = "no policy is configured, so names are not checked against it"
+        if note not in ask.me.notes:
+            ask.me.notes.append(note)
+        return name.strip().lstrip("@")
+    found = policy.resolve_name(name.strip())
+    if found is not None:
+        return found
+    guess = policy.suggest(name)
+    raise UsageError(
+        f"{what} {name!r} is not a person in the policy"
+        + (f": did you mean {guess!r}?" if guess else ""),
+        hint=f"people in the policy: {', '.join(policy.people)}",
+    )
+
+
+def team(ask: Ask, name: str, what: str = "--team") -> str:
+    """The policy's spelling of a team ("qa" → "QA"); refused when the policy has none."""
+    policy = ask.policy
+    if policy.permissive:
+        return " ".join(name.split())
+    found = policy.team_name(name.strip())
+    if found is not None:
+        return found
+    guess = policy.suggest(name, list(policy.teams))
+    raise UsageError(
+        f"{what} {name!r} is not a team in the policy"
+        + (f": did you mean {guess!r}?" if guess else ""),
+        hint=f"teams in the policy: {', '.join(policy.teams)}",
+    )
+
+
+def team_or_person(ask: Ask, name: str, what: str) -> str:
+    """Whom to notify: a team or a person of the policy."""
+    policy = ask.policy
+    if policy.permissive or policy.resolve_name(name.strip()) is not None:
+        return person(ask, name, what)
+    if policy.team_name(name.strip()) is not None:
+        return team(ask, name, what)
+    guess = policy.suggest(name, [*policy.teams, *policy.people])
+    raise UsageError(
+        f"{what} {name!r} is neither a team nor a person in the policy"
+        + (f": did you mean {guess!r}?" if guess else ""),
+        hint=f"teams: {', '.join(policy.teams)}; people: {', '.join(policy.people)}",
+    )
 
 
 def pending_handoff(state: IncidentState, me: str, handoff_id: str | None) -> Handoff:
@@ -192,8 +258,9 @@ def pending_handoff(state: IncidentState, me: str, handoff_id: str | None) -> Ha
     return mine[0]
 
 
-def next_steps(specs: Sequence[str], me: Actor) -> list[NextStep]:
+def next_steps(specs: Sequence[str], ask: Ask) -> list[NextStep]:
     """``'what | owner | by'`` specs (as ``--next`` takes them): each needs all three."""
+    me = ask.me
     out = []
     for spec in specs:
         parts = [p.strip() for p in spec.split("|")]
@@ -204,8 +271,9 @@ def next_steps(specs: Sequence[str], me: Actor) -> list[NextStep]:
             )
         by = me.typed(parts[2], what=f"next step {parts[0]!r}", future=True)
         zone = by.kept_zone if by else None
+        owner = person(ask, parts[1], f"the owner of next step {parts[0]!r},")
         out.append(
-            build(NextStep, what=parts[0], owner=parts[1], by=by.at if by else None, by_zone=zone)
+            build(NextStep, what=parts[0], owner=owner, by=by.at if by else None, by_zone=zone)
         )
     return out
 
@@ -264,20 +332,22 @@ class Open(Intent):
     releases: tuple[str, ...] = ()
     ic: str | None = None
 
-    def opened(self, policy: Policy, me: str, fallback_title: str) -> Opened:
-        level = severity(policy, self.severity)
+    def opened(self, ask: Ask, fallback_title: str) -> Opened:
+        level = severity(ask.policy, self.severity)
         wanted = list(dict.fromkeys(release(r) for r in self.releases))
         title = self.title or fallback_title
-        return build(Opened, title=title, severity=level, releases=wanted, ic=self.ic or me)
+        ic = person(ask, self.ic, "--ic") if self.ic else ask.me.name
+        return build(Opened, title=title, severity=level, releases=wanted, ic=ic)
 
     def events(self, ask: Ask) -> list[Event]:
         title = ask.state.title or ask.state.ref
-        return [self.opened(ask.policy, ask.me.name, title)]
+        return [self.opened(ask, title)]
 
 
 @dataclass(frozen=True)
 class AddNote(Intent):
     verb: ClassVar[str] = "note"
+    after_resolve: ClassVar[bool] = True
     text: str
     occurred_at: str | None = None
     links: tuple[str, ...] = ()
@@ -298,6 +368,7 @@ class AddNote(Intent):
 @dataclass(frozen=True)
 class AddLink(Intent):
     verb: ClassVar[str] = "link"
+    after_resolve: ClassVar[bool] = True
     url: str
     kind: str = "other"
     title: str = ""
@@ -326,6 +397,7 @@ class ChangeStep(Intent):
         typed = ask.me.typed(self.due, what=f"step {self.step}'s due time", future=True)
         due = typed.at if typed else None
         zone = typed.kept_zone if typed else None
+        owner = person(ask, self.owner, "--owner") if self.owner else None
         current = next((s for s in ask.state.checklist if s.step == self.step), None)
         if current is None:
             if not self.title:
@@ -334,7 +406,7 @@ class ChangeStep(Intent):
                     hint="pass --title to add it to the checklist",
                 )
             added = {
-                "owner": self.owner,
+                "owner": owner,
                 "state": self.state or "todo",
                 "due": due,
                 "due_zone": zone,
@@ -343,14 +415,14 @@ class ChangeStep(Intent):
         title = self.title
         if title is not None and " ".join(title.split()) == " ".join(current.title.split()):
             title = None
-            if self.state is None and self.owner is None and due is None and not self.note:
+            if self.state is None and owner is None and due is None and not self.note:
                 raise Unchanged(
                     f"Step {self.step} is already titled {current.title!r}: nothing changed, "
                     "nothing posted."
                 )
         changes = {
             "state": self.state,
-            "owner": self.owner,
+            "owner": owner,
             "due": due,
             "due_zone": zone if due is not None else None,
             "note": self.note,
@@ -393,11 +465,13 @@ class OfferHandoff(Intent):
     steps: tuple[str, ...] = ()
 
     def events(self, ask: Ask) -> list[Event]:
-        upcoming = next_steps(self.next, ask.me)
-        to = self.to
-        if to is None:
+        upcoming = next_steps(self.next, ask)
+        if self.to is None:
             to, why = recipient(ask.state, ask.policy, ask.me)
             ask.me.notes.append(f"handing off to {why}; pass --to to choose someone else")
+        else:
+            to = person(ask, self.to, "--to")
+        notify = [team_or_person(ask, n, "--notify") for n in self.notify]
         fields = {"done": self.done, "todo": self.todo, "next_steps": upcoming}
         role = "steps" if self.steps else "ic"
         offered = build(
@@ -405,7 +479,7 @@ class OfferHandoff(Intent):
             to=to,
             role=role,
             steps=list(self.steps),
-            notify=list(self.notify),
+            notify=notify,
             **fields,
         )
         return [offered]
@@ -429,7 +503,7 @@ class DeclineHandoff(Intent):
 
     def events(self, ask: Ask) -> list[Event]:
         offer = pending_handoff(ask.state, ask.me.name, self.handoff)
-        why = reason(self.reason, "declining a handoff")
+        why = reason(self.reason, "declining a handoff", ask.policy)
         return [build(HandoffDeclined, offer=offer.id, reason=why)]
 
 
@@ -441,7 +515,8 @@ class RaiseHold(Intent):
 
     def events(self, ask: Ask) -> list[Event]:
         target = of_incident(ask.state, self.release)
-        return [build(HoldRaised, release=target, reason=self.reason)]
+        why = reason(self.reason, "holding a release", ask.policy)
+        return [build(HoldRaised, release=target, reason=why)]
 
 
 @dataclass(frozen=True)
@@ -454,7 +529,7 @@ class ReleaseHold(Intent):
     def events(self, ask: Ask) -> list[Event]:
         ours = of_incident(ask.state, self.release)
         found = open_hold(ask.state, ask.me.name, ours, self.hold)
-        why = reason(self.reason, "releasing a hold")
+        why = reason(self.reason, "releasing a hold", ask.policy)
         return [build(HoldReleased, release=ours, hold=found.id, reason=why)]
 
 
@@ -467,8 +542,9 @@ class SignOff(Intent):
 
     def events(self, ask: Ask) -> list[Event]:
         target = of_incident(ask.state, self.release)
-        text = self.statement or f"{self.team} signs off on {target}."
-        return [build(SignoffGiven, team=self.team, release=target, statement=text)]
+        name = team(ask, self.team)
+        text = self.statement or f"{name} signs off on {target}."
+        return [build(SignoffGiven, team=name, release=target, statement=text)]
 
 
 @dataclass(frozen=True)
@@ -480,8 +556,8 @@ class Revoke(Intent):
 
     def events(self, ask: Ask) -> list[Event]:
         target = of_incident(ask.state, self.release)
-        why = reason(self.reason, "revoking a sign-off")
-        return [build(SignoffRevoked, team=self.team, release=target, reason=why)]
+        why = reason(self.reason, "revoking a sign-off", ask.policy)
+        return [build(SignoffRevoked, team=team(ask, self.team), release=target, reason=why)]
 
 
 @dataclass(frozen=True)
@@ -502,16 +578,17 @@ class Resolve(Intent):
     summary: str
 
     def events(self, ask: Ask) -> list[Event]:
-        return [build(Resolved, summary=reason(self.summary, "resolving"))]
+        return [build(Resolved, summary=reason(self.summary, "resolving", ask.policy))]
 
 
 @dataclass(frozen=True)
 class Reopen(Intent):
     verb: ClassVar[str] = "reopen"
+    after_resolve: ClassVar[bool] = True
     reason: str
 
     def events(self, ask: Ask) -> list[Event]:
-        return [build(Reopened, reason=self.reason)]
+        return [build(Reopened, reason=reason(self.reason, "reopening", ask.policy))]
 
 
 @dataclass(frozen=True)
@@ -544,7 +621,7 @@ class Retract(Intent):
                 f"there is no event {self.event} on {ask.state.ref or 'this incident'}",
                 hint="`sync-incident show --full` lists the events",
             )
-        why = reason(self.reason, "retracting an event")
+        why = reason(self.reason, "retracting an event", ask.policy)
         return [build(Retracted, event=found[0].event_id, reason=why)]
 
 
@@ -569,16 +646,18 @@ class Check(Intent):
                 hint=f"in doubt: {listing}",
             )
         hashes = {d.where: d.body_hash for d in doubts if d.where in names and d.body_hash}
-        text = reason(self.finding, "checking a doubt")
+        text = reason(self.finding, "checking a doubt", ask.policy)
         return [build(DoubtChecked, where=names, finding=text, hashes=hashes)]
 
 
 @dataclass(frozen=True)
 class AddRetroNote(Intent):
     verb: ClassVar[str] = "retro-note"
+    after_resolve: ClassVar[bool] = True
     kind: str
     text: str
     owner: str | None = None
 
     def events(self, ask: Ask) -> list[Event]:
-        return [build(RetroNote, kind=self.kind, text=self.text, owner=self.owner)]
+        owner = person(ask, self.owner, "--owner") if self.owner else None
+        return [build(RetroNote, kind=self.kind, text=self.text, owner=owner)]

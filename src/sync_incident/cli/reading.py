@@ -14,13 +14,12 @@ from sync_incident.cli.options import (
     JsonOpt,
     RefArg,
     ReleaseOpt,
-    Strict,
     globals_of,
     ref_of,
     run,
     settings_of,
 )
-from sync_incident.core.errors import EXIT_NOT_READY, EXIT_REFUSED, UsageError
+from sync_incident.core.errors import EXIT_NOT_READY, UsageError
 
 if TYPE_CHECKING:
     from sync_incident.core.readiness import Verdict
@@ -169,10 +168,17 @@ def gate(
 
 def lint(
     text: Annotated[str, typer.Argument(help="Text to check (use - to read stdin).")],
-    strict: Strict = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", hidden=True, help="Kept for old scripts: lint is strict.")
+    ] = False,
 ) -> None:
-    """Check wording before posting: flags 'seems', 'better', 'LGTM', pronouns without referent."""
-    from sync_incident.core.lint import lint_text
+    """Check wording before posting: exit 1 and the explicit form to use when something is vague.
+
+    Flags 'seems', 'better', 'LGTM', 'we can proceed', pronouns without a referent. A script or
+    a chat bot can guard a message with it: exit 0 means nothing vague was found.
+    """
+    from sync_incident.core.events import Note
+    from sync_incident.core.lint import explicit_form, lint_text
 
     body = sys.stdin.read() if text == "-" else text
     findings = lint_text("text", body)
@@ -180,7 +186,9 @@ def lint(
         typer.echo(f"{finding.phrase!r}: {finding.message}")
     if not findings:
         typer.echo("No vague wording found.")
-    raise typer.Exit(EXIT_REFUSED if findings and strict else 0)
+        return
+    typer.echo("Instead: " + explicit_form(Note(text=body or "-")))
+    raise typer.Exit(1)
 
 
 def config_check(ctx: typer.Context) -> None:

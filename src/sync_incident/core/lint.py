@@ -1,8 +1,12 @@
 """The wording lint (PRODUCT.md rule 2): flag vague text before it is posted.
 
 "It seems better" ships releases someone still had concerns about. The lint flags hedges,
-relative words, pronouns that open a sentence without a referent, and approvals that do not
-name the team, product and version. It warns; ``--strict`` turns findings into a refusal.
+relative words and pronouns that open a sentence without a referent. On the events the gate
+counts (:data:`GATE_COUNTED`) a finding refuses the post; elsewhere it warns, and ``--strict``
+refuses. :func:`weak_reason` says when a reason is no reason ("ok", "fixed", "x").
+
+The tool's own sentence is always explicit ("QA signs off on Firefox 96.0.1."): what is linted
+is what a person adds in their own words.
 """
 
 from __future__ import annotations
@@ -56,25 +60,104 @@ def lint_text(field: str, text: str) -> list[Finding]:
     return findings
 
 
-def _names(field: str, text: str, *required: str) -> list[Finding]:
-    folded = text.casefold()
-    return [
-        Finding(field, word, f"the statement does not name {word!r}")
-        for word in required
-        if word.casefold() not in folded
-    ]
+# The events the release gate counts: vague words in them are refused, not warned about.
+GATE_COUNTED = frozenset(
+    {
+        "signoff.given",
+        "signoff.revoked",
+        "hold.raised",
+        "hold.released",
+        "ship",
+        "handoff.accepted",
+        "handoff.declined",
+        "retract",
+        "doubt.checked",
+        "resolved",
+        "ic.taken",
+    }
+)
+# Words that alone say nothing about why: a reason made only of them is no reason.
+FILLERS = frozenset(
+    {
+        "ok",
+        "okay",
+        "k",
+        "no",
+        "yes",
+        "yep",
+        "nope",
+        "x",
+        "xx",
+        "done",
+        "fixed",
+        "fine",
+        "good",
+        "works",
+        "sure",
+        "lgtm",
+        "n/a",
+        "na",
+        "none",
+        "test",
+        "tbd",
+        "todo",
+        "asdf",
+        "-",
+        ".",
+        "?",
+    }
+)
+MIN_REASON_WORDS = 2  # the policy's ``min_reason_words`` default; the fold's floor
+
+
+def weak_reason(text: str, min_words: int = MIN_REASON_WORDS) -> str:
+    """Why ``text`` is no reason ("" when it is one): too few words, or only fillers."""
+    words = [w.strip(".,;:!?()\"'").casefold() for w in text.split()]
+    words = [w for w in words if w]
+    if not words or all(w in FILLERS for w in words):
+        return f"{text.strip()!r} says nothing about why" if text.strip() else "it is empty"
+    if len(words) < min_words:
+        count = f"{len(words)} word{'s' if len(words) != 1 else ''}"
+        return f"{text.strip()!r} is too short ({count}): say what changed or why in a sentence"
+    return ""
 
 
 def lint_event(event: Event) -> list[Finding]:
-    """Findings for the free-text fields of one event, and for explicit approvals."""
+    """Findings for the free-text fields of one event (a person's own words)."""
     findings: list[Finding] = []
     for name, value in _free_text(event):
+        if _is_default(event, name, value):
+            continue  # the tool's own explicit sentence
         findings += lint_text(name, value)
-    if isinstance(event, SignoffGiven):
-        findings += _names("statement", event.statement, event.team, event.release)
-    if isinstance(event, ShipDecision):
-        findings += _names("statement", event.statement, event.release)
     return findings
+
+
+def explicit_form(event: Event) -> str:
+    """What to write instead of vague words on ``event``: the explicit form, as a command."""
+    if isinstance(event, SignoffGiven):
+        return (
+            f'sign off without --statement: the comment then says "{event.team} signs off on '
+            f'{event.release}."; add your own words only if they say what was checked'
+        )
+    if isinstance(event, ShipDecision):
+        return (
+            f'decide without --statement: the comment then says "Please ship {event.release} '
+            'to users."'
+        )
+    return (
+        'say what is true, naming the team, product and version ("QA signs off on Firefox '
+        '96.0.1.", "the crash rate is back at the 95.0 baseline")'
+    )
+
+
+def _is_default(event: Event, name: str, value: str) -> bool:
+    if name != "statement":
+        return False
+    if isinstance(event, SignoffGiven):
+        return value == f"{event.team} signs off on {event.release}."
+    if isinstance(event, ShipDecision):
+        return value == f"Please ship {event.release} to users."
+    return False
 
 
 def _free_text(event: Event) -> list[tuple[str, str]]:

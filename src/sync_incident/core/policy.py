@@ -122,6 +122,9 @@ class Policy(BaseModel):
     # the people in this policy.
     restrict_to_people: bool = False
     witnesses: list[str] = []  # people whose checkpoints (the daemon's account) count
+    # who may take over as incident commander (with a reason) when the IC cannot act
+    incident_leads: list[str] = []
+    min_reason_words: int = Field(default=2, ge=1)  # "ok" is no reason; nor is one word
     severities: list[str] = ["S1", "S2", "S3", "S4"]  # worst first
 
     @property
@@ -132,6 +135,11 @@ class Policy(BaseModel):
         """Problems a user should fix: team members that are not people, and the like."""
         problems = [
             f"witnesses: {w!r} is not in [people]" for w in self.witnesses if w not in self.people
+        ]
+        problems += [
+            f"incident_leads: {p!r} is not in [people]"
+            for p in self.incident_leads
+            if p not in self.people
         ]
         for team_name, team in self.teams.items():
             for member in team.members:
@@ -181,6 +189,17 @@ class Policy(BaseModel):
         if kind == "github":
             return found.github
         return found.local or person
+
+    def suggest(self, name: str, candidates: list[str] | None = None) -> str | None:
+        """The person (or other candidate) ``name`` most likely meant: ``beatrix`` → ``beatrice``."""
+        import difflib
+
+        pool = list(self.people) if candidates is None else candidates
+        by_fold = {c.casefold(): c for c in pool}
+        found = difflib.get_close_matches(
+            name.casefold().lstrip("@"), list(by_fold), n=1, cutoff=0.6
+        )
+        return by_fold[found[0]] if found else None
 
     def display(self, person: str) -> str:
         found = self.people.get(person)

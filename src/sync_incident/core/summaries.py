@@ -1,4 +1,9 @@
-"""One line per event for the timeline: who did what, by name (the comment has the sentence)."""
+"""One line per event for the timeline: who did what, by name (the comment has the sentence).
+
+Lines are whole: a view that shows less must offer the rest (``show --full``, an expandable
+row), so nothing here is cut. Ids and checksums are for machines; these lines name people,
+releases and what happened.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,9 @@ from sync_incident.core.events import Event
 from sync_incident.core.state import Handoff, IncidentState
 
 
-def short(text: str, limit: int = 90) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+def short(text: str, limit: int = 0) -> str:
+    """``text`` on one line (``limit`` is kept for the callers' sake: nothing is cut)."""
+    return " ".join(text.split())
 
 
 def _offer(e: Any, s: IncidentState, offers: Mapping[str, Handoff]) -> str:
@@ -21,10 +26,22 @@ def _offer(e: Any, s: IncidentState, offers: Mapping[str, Handoff]) -> str:
 
 def _released(actor: str, e: Any, s: IncidentState) -> str:
     hold = next((h for h in s.holds if h.id == e.hold), None)
-    whose = (
-        "the hold" if hold is None else ("their hold" if hold.by == actor else f"{hold.by}'s hold")
-    )
-    return f"{actor} released {whose} on {e.release}: {short(e.reason, 60)}"
+    if hold is None:
+        return f"{actor} released a hold on {e.release}: {short(e.reason)}"
+    if hold.by == actor:
+        return f"{actor} released the hold {actor} raised on {e.release}: {short(e.reason)}"
+    return f"{actor} released {hold.by}'s hold on {e.release}: {short(e.reason)}"
+
+
+def _retracted(actor: str, e: Any, s: IncidentState) -> str:
+    target = next((x for x in reversed(s.timeline) if x.event_id == e.event), None)
+    if target is None:
+        return f"{actor} retracted an event: {short(e.reason)}"
+    what = noun(target.type)
+    release = target.data.get("release")
+    on = f" on {release}" if release else ""
+    whose = f"the {what} {actor} posted" if target.actor == actor else f"{target.actor}'s {what}"
+    return f"{actor} retracted {whose}{on}: {short(e.reason)}"
 
 
 _LINES: dict[str, Callable[[str, Any, IncidentState, Mapping[str, Handoff]], str]] = {
@@ -58,7 +75,7 @@ _LINES: dict[str, Callable[[str, Any, IncidentState, Mapping[str, Handoff]], str
     "reopened": lambda a, e, s, o: f"{a} reopened the incident: {short(e.reason)}",
     "retro": lambda a, e, s, o: f"{a} added a retrospective note ({e.kind})",
     "release.added": lambda a, e, s, o: f"{a} added {e.release} to the incident",
-    "retract": lambda a, e, s, o: f"{a} retracted event {e.event[-6:]}: {short(e.reason, 60)}",
+    "retract": lambda a, e, s, o: _retracted(a, e, s),
     "doubt.checked": lambda a, e, s, o: f"{a} checked {', '.join(e.where)}: {short(e.finding, 60)}",
     "checkpoint": lambda a, e, s, o: f"{a} recorded a checkpoint of {e.count} events",
 }
