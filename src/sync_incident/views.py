@@ -13,7 +13,6 @@ import json
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -26,7 +25,7 @@ from sync_incident.application.overview import (
 from sync_incident.core.policy import Policy
 from sync_incident.core.readiness import Verdict
 from sync_incident.core.state import STATE_SCHEMA, Handoff, IncidentState
-from sync_incident.core.times import age, utc
+from sync_incident.core.times import age, for_people, in_zone, is_utc, utc
 
 WIDTH = 100
 
@@ -48,15 +47,6 @@ def web_url(url: str) -> bool:
     except ValueError:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-
-
-def local(value: datetime, zone: str | None) -> str:
-    """``18:00 Europe/Berlin`` (with the date when it is not the UTC date)."""
-    if not zone or zone == "UTC":
-        return ""
-    moment = value.astimezone(ZoneInfo(zone))
-    day = "" if moment.date() == value.date() else f"{moment:%a} "
-    return f"{day}{moment:%H:%M} {zone}"
 
 
 def incident_json(seen: Overview) -> str:
@@ -85,32 +75,40 @@ def state_text(
     timeline: int | None = 15,
     reader_tz: str | None = None,
     reader: str | None = None,
+    ids: bool = False,
 ) -> str:
     """The incident at a glance; ``timeline`` = how many recent entries (None = all).
 
-    ``reader`` (who runs the command) and ``reader_tz`` (their timezone) add their own clock to
-    the times a pending handoff asks for, beside the recipient's.
+    Times are UTC, then the clock of whom they concern (the IC, a step's owner, a handoff's
+    recipient) and of ``reader`` (who runs the command, on ``reader_tz``). ``ids`` adds the
+    event ids people need for ``retract`` and ``--hold``; sentences for people carry none.
     """
-    s, policy, found = seen.state, seen.policy, seen.verdicts
-    out = _head(s, found)
-    out += _releases(found)
-    out += _handoffs(s, policy, reader_tz, reader)
-    out += _work(s)
-    out += _doubts(s)
-    out += _timeline(s, timeline)
+    out = _head(seen)
+    out += _releases(seen.verdicts, ids)
+    out += _handoffs(seen, reader_tz, reader, ids)
+    out += _work(seen, reader_tz, reader)
+    out += _doubts(seen.state)
+    out += _timeline(seen.state, timeline, ids)
     return "\n".join(out)
 
 
-def _head(s: IncidentState, found: list[Verdict]) -> list[str]:
+def _clock(seen: Overview, moment: datetime, *people: str | None, typed: str | None = None) -> str:
+    """A time as ``for_people`` writes it, for the people named (their policy timezones)."""
+    named = [(p, seen.timezone_of(p)) for p in dict.fromkeys(p for p in people if p)]
+    return for_people(moment, named, typed=typed)
+
+
+def _head(seen: Overview) -> list[str]:
+    s = seen.state
     out = [f"{s.ref}: {s.title or '(no title)'}"]
     if s.url and s.url != s.ref:
         out.append(f"  {s.url}")
     if not s.opened:
         out.append("  No incident has been opened here yet: run `sync-incident open` on it.")
         return out
-    for v in found:
+    for v in seen.verdicts:
         out.append(f"  {v.line}")
-    if not found:
+    if not seen.verdicts:
         out.append("  No release is named: add one with `sync-incident add-release`.")
     status = "RESOLVED" if s.status == "resolved" else "ACTIVE"
     out.append(
@@ -118,22 +116,29 @@ def _head(s: IncidentState, found: list[Verdict]) -> list[str]:
     )
     if s.status == "resolved":
         out.append(f"  Resolved {when(s.resolved_at)}: {s.resolution}")
-    out.append(f"  Incident commander: {s.ic} since {when(s.ic_since)}")
+    if s.ic:
+        since = when(s.ic_since)
+        zone = seen.timezone_of(s.ic)
+        now = f"; their time now: {in_zone(seen.now, zone)}" if zone and not is_utc(zone) else ""
+        out.append(f"  Incident commander: {s.ic} since {since}{now}")
     if s.last_status:
-        due = f" · next update due {when(s.next_update_due)}" if s.next_update_due else ""
+        by = s.last_status_by or "someone"
+        at = f" at {when(s.last_status_at)}" if s.last_status_at else ""
+        out.append(f"  Last status, by {by}{at}: {s.last_status}")
+    if s.next_update_due:
         overdue = " (OVERDUE)" if s.update_overdue else ""
-        out.append(f"  Last status: {s.last_status}{due}{overdue}")
+        due = _clock(seen, s.next_update_due, s.ic, typed=s.next_update_zone)
+        out.append(f"  Next update due by {due}{overdue}")
     return out
 
 
-def _releases(found: list[Verdict]) -> list[str]:
+def _releases(found: list[Verdict], ids: bool) -> list[str]:
     out: list[str] = []
     for v in found:
         out += ["", f"{v.release}: {v.label}"]
         for hold in v.holds:
-            out.append(
-                f"  HOLD by {hold.by} since {when(hold.since)}: {hold.reason} (hold {hold.id})"
-            )
+            hold_id = f" (hold {hold.id})" if ids else ""
+            out.append(f"  HOLD by {hold.by} since {when(hold.since)}: {hold.reason}{hold_id}")
         for team in v.teams:
             out.append("  " + _team_line(team.team, team.status, team))
         ship = v.ship_decision
@@ -163,13 +168,13 @@ def _team_line(name: str, status: str, team: Any) -> str:
     return f"{name}: missing"
 
 
-def _handoffs(
-    s: IncidentState, policy: Policy, reader_tz: str | None, reader: str | None = None
-) -> list[str]:
+def _handoffs(seen: Overview, reader_tz: str | None, reader: str | None, ids: bool) -> list[str]:
+    s = seen.state
     out: list[str] = []
     for offer in s.pending_handoffs:
-        out += ["", _offer_head(offer, "PENDING", _stale(offer, policy))]
-        out += _offer_body(offer, policy, reader_tz, reader)
+        stale = stale_note(offer.waited_minutes, seen.policy.stale_handoff_minutes)
+        out += ["", _offer_head(offer, "PENDING", stale, ids)]
+        out += _offer_body(seen, offer, reader_tz, reader)
     accepted = [h for h in s.handoffs if h.status == "accepted"]
     if accepted and not s.pending_handoffs:
         last = accepted[-1]
@@ -191,15 +196,12 @@ def _what(offer: Handoff) -> str:
     return "incident commander" if offer.role == "ic" else "steps " + ", ".join(offer.steps)
 
 
-def _offer_head(offer: Handoff, label: str, stale: str = "") -> str:
+def _offer_head(offer: Handoff, label: str, stale: str = "", ids: bool = False) -> str:
+    handoff_id = f" (handoff {offer.id})" if ids else ""
     return (
         f"Handoff {label}: {offer.by} → {offer.to} ({_what(offer)}), offered {when(offer.at)}, "
-        f"waiting {age(offer.waited_minutes)}{stale} (handoff {offer.id})"
+        f"waiting {age(offer.waited_minutes)}{stale}{handoff_id}"
     )
-
-
-def _stale(offer: Handoff, policy: Policy) -> str:
-    return stale_note(offer.waited_minutes, policy.stale_handoff_minutes)
 
 
 def stale_note(waited_minutes: int | None, limit: int) -> str:
@@ -213,47 +215,46 @@ def stale_note(waited_minutes: int | None, limit: int) -> str:
     return f" — STALE, over the {allowed} the policy allows"
 
 
+def _readers(reader_tz: str | None) -> list[tuple[str, str | None]]:
+    """The reader as "you", on their clock (their policy timezone, else the one configured)."""
+    return [("you", reader_tz)] if reader_tz else []
+
+
 def _offer_body(
-    offer: Handoff, policy: Policy, reader_tz: str | None, reader: str | None = None
+    seen: Overview, offer: Handoff, reader_tz: str | None, reader: str | None
 ) -> list[str]:
     out = [f"  Done: {offer.done}", f"  To do: {offer.todo}"]
-    recipient = policy.people.get(offer.to)
-    their_tz = recipient.timezone if recipient else None
+    you = _readers(reader_tz)
     for step in offer.next_steps:
         line = f"  Next: {step.what}"
         if step.owner:
             line += f" — {step.owner}"
         if step.by is not None:
-            if reader == offer.to:  # the recipient reads: their clock is "you"
-                line += f", by {when(step.by)}{_zones(step.by, their_tz, offer.to, None)}"
-            else:
-                line += f", by {when(step.by)}{_zones(step.by, reader_tz, offer.to, their_tz)}"
+            people = [
+                (p, seen.timezone_of(p))
+                for p in dict.fromkeys(x for x in (step.owner, offer.to) if x and x != reader)
+            ]
+            line += f", by {for_people(step.by, [*you, *people], typed=step.by_zone)}"
         out.append(line)
     if offer.notify:
         out.append(f"  Notify when done: {', '.join(offer.notify)}")
     return out
 
 
-def _zones(moment: datetime, reader_tz: str | None, recipient: str, their_tz: str | None) -> str:
-    """`` (12:00 America/New_York for you; 18:00 Europe/Berlin for beatrice)``: the time as the
-    reader and the recipient of a handoff each read it, once when their zones agree."""
-    mine, theirs = local(moment, reader_tz), local(moment, their_tz)
-    if mine and mine == theirs:
-        return f" ({mine} for you and {recipient})"
-    parts = [f"{mine} for you" if mine else "", f"{theirs} for {recipient}" if theirs else ""]
-    shown = [p for p in parts if p]
-    return f" ({'; '.join(shown)})" if shown else ""
-
-
-def _work(s: IncidentState) -> list[str]:
+def _work(seen: Overview, reader_tz: str | None, reader: str | None) -> list[str]:
+    s = seen.state
     out: list[str] = []
     if s.checklist:
-        out += ["", "Checklist:"]
+        done = sum(1 for step in s.checklist if step.state == "done")
+        out += ["", f"Checklist ({done} of {len(s.checklist)} done):"]
         for step in s.checklist:
             flag = " OVERDUE" if step.overdue else ""
-            due = f", due {when(step.due)}" if step.due else ""
-            owner = step.owner or "no owner"
-            out.append(f"  [{step.state:7}] {step.step}. {step.title} ({owner}{due}){flag}")
+            due = ""
+            if step.due:
+                owner = [(step.owner, seen.timezone_of(step.owner))] if step.owner else []
+                due = f", due {for_people(step.due, owner, typed=step.due_zone)}"
+            owner_name = step.owner or "no owner"
+            out.append(f"  [{step.state:7}] {step.step}. {step.title} ({owner_name}{due}){flag}")
     if s.links:
         out += ["", "Links:"]
         out += [f"  {x.kind}: {x.title or x.url} — {x.url} ({x.by})" for x in s.links]
@@ -273,7 +274,7 @@ def _doubts(s: IncidentState) -> list[str]:
     return out
 
 
-def _timeline(s: IncidentState, limit: int | None) -> list[str]:
+def _timeline(s: IncidentState, limit: int | None, ids: bool) -> list[str]:
     entries = s.timeline if limit is None else s.timeline[-limit:]
     if not entries:
         return []
@@ -288,7 +289,8 @@ def _timeline(s: IncidentState, limit: int | None) -> list[str]:
         else:
             mark = ""
         backfill = f" (happened {when(entry.occurred_at)})" if entry.occurred_at else ""
-        out.append(f"  {when(entry.at)}  {entry.summary}{backfill}{mark}")
+        event_id = f"  [{entry.event_id}]" if ids else ""
+        out.append(f"  {when(entry.at)}  {entry.summary}{backfill}{mark}{event_id}")
     for warning in s.warnings[-5:]:
         out.append(f"warning: {warning}")
     return out

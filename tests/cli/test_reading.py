@@ -208,7 +208,7 @@ def test_show_falls_back_to_the_configured_timezone_for_a_reader_without_one(
     ref = _offer_with_a_time(db, policy)
     monkeypatch.setenv("SYNC_INCIDENT_TIMEZONE", "Asia/Tokyo")
     assert _next_line(run(db, policy, "show", ref, who="rachel")[1]).endswith(
-        "(Sun 03:00 Asia/Tokyo for you; 19:00 Europe/Berlin for beatrice)"
+        "(2030-01-13 03:00 Asia/Tokyo for you; 19:00 Europe/Berlin for beatrice)"
     )
 
 

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from sync_incident.service import Session
 
 
-def show_incident(ctx: typer.Context, words: list[str], as_json: bool, full: bool) -> None:
+def show_incident(
+    ctx: typer.Context, words: list[str], as_json: bool, full: bool, ids: bool = False
+) -> None:
     from sync_incident.application.overview import overview
     from sync_incident.views import incident_json, state_text
 
@@ -42,7 +44,7 @@ def show_incident(ctx: typer.Context, words: list[str], as_json: bool, full: boo
                 return incident_json(seen)
             limit = None if full else 15
             me, tz = await reader_of(session, ref.kind, reading.state)
-            return state_text(seen, timeline=limit, reader_tz=tz, reader=me)
+            return state_text(seen, timeline=limit, reader_tz=tz, reader=me, ids=ids)
 
     typer.echo(run(go()))
 
@@ -72,9 +74,21 @@ async def reader_of(
     return name, configured
 
 
-def show(ctx: typer.Context, ref: RefArg, as_json: JsonOpt = False, full: FullOpt = False) -> None:
+IdsOpt = Annotated[
+    bool,
+    typer.Option("--ids", help="Also show event ids (for retract, --hold and --handoff)."),
+]
+
+
+def show(
+    ctx: typer.Context,
+    ref: RefArg,
+    as_json: JsonOpt = False,
+    full: FullOpt = False,
+    ids: IdsOpt = False,
+) -> None:
     """Show an incident: IC, status, holds, sign-offs, handoffs, checklist, timeline."""
-    show_incident(ctx, ref, as_json, full)
+    show_incident(ctx, ref, as_json, full, ids)
 
 
 def bug(
@@ -82,9 +96,10 @@ def bug(
     number: Annotated[str, typer.Argument(help="Bugzilla bug number.")],
     as_json: JsonOpt = False,
     full: FullOpt = False,
+    ids: IdsOpt = False,
 ) -> None:
     """Show the incident kept in a Bugzilla bug: `sync-incident bug 123456`."""
-    show_incident(ctx, ["bug", number], as_json, full)
+    show_incident(ctx, ["bug", number], as_json, full, ids)
 
 
 def issue(
@@ -92,9 +107,10 @@ def issue(
     ref: Annotated[str, typer.Argument(help="owner/repo#42")],
     as_json: JsonOpt = False,
     full: FullOpt = False,
+    ids: IdsOpt = False,
 ) -> None:
     """Show the incident kept in a GitHub issue: `sync-incident issue owner/repo#42`."""
-    show_incident(ctx, ["issue", ref], as_json, full)
+    show_incident(ctx, ["issue", ref], as_json, full, ids)
 
 
 def list_(
