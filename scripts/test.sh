@@ -19,4 +19,4 @@ fi
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/mypy src tests
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -rs "$@"

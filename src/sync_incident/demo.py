@@ -28,45 +28,18 @@ if TYPE_CHECKING:
 RELEASE = "Product 2.0.3"
 Echo = Callable[[str], None]
 
-POLICY = """\
-# The demo's policy: who is who, which team signs off on what.
-[local]
-db = "{db}"
 
-[people.dana]
-name = "Dana"
-timezone = "America/Toronto"
-working_hours = "09:00-17:00"
-[people.beatrice]
-name = "Beatrice"
-timezone = "Europe/Berlin"
-working_hours = "09:00-17:00"
-[people.alice]
-name = "Alice"
-timezone = "America/Los_Angeles"
-[people.bob]
-name = "Bob"
-timezone = "America/New_York"
-[people.quinn]
-name = "Quinn"
-timezone = "Europe/London"
-[people.rachel]
-name = "Rachel"
-timezone = "Europe/Berlin"
-[people.morgan]
-name = "Morgan"
-timezone = "America/Toronto"
+def starter() -> str:
+    """The starter configuration (``sync-incident init`` writes it): its policy is the demo's."""
+    from importlib.resources import files
 
-[teams.QA]
-members = ["quinn", "alice"]
-[teams.Releng]
-members = ["rachel", "dana", "beatrice", "bob"]
-[teams.Relman]
-members = ["morgan"]
+    return files("sync_incident").joinpath("templates/starter.toml").read_text(encoding="utf-8")
 
-[products.Product]
-required_signoffs = ["QA", "Releng"]
-"""
+
+def demo_config(db: Path) -> str:
+    """The demo's configuration: the starter, with the demo's own local database."""
+    return starter() + f'\n[local]\ndb = "{db.as_posix()}"\n'
+
 
 # (who, arguments, expected exit code, what it shows) — the story, step by step
 STORY: list[tuple[str, list[str], int, str]] = [
@@ -235,8 +208,9 @@ def demo_settings(db: Path, cache: Path) -> Settings:
     """The demo's settings (its policy and local tracker), for tests that replay the story."""
     from sync_incident.config import Settings
 
-    data = tomllib.loads(POLICY.format(db=db.as_posix()))
+    data = tomllib.loads(demo_config(db))
     local = data.pop("local")
+    data.pop("tracker", None)
     return Settings(local=local, cache=cache, policy=data)
 
 
@@ -269,7 +243,7 @@ def play(db: Path | None, *, echo: Echo) -> int:
     with tempfile.TemporaryDirectory(prefix="sync-incident-demo-") as tmp:
         path = (db or Path(tmp) / "demo.sqlite3").resolve()
         config = path.with_name(path.stem + "-demo.toml")
-        config.write_text(POLICY.format(db=path.as_posix()), encoding="utf-8")
+        config.write_text(demo_config(path), encoding="utf-8")
         echo("A release incident, played with the real commands on a local tracker: a release")
         echo("held because of crashes, a colleague refused when he tries to clear the hold, a")
         echo("gate that refuses, sign-offs, and a handoff to the next timezone.")
@@ -278,6 +252,8 @@ def play(db: Path | None, *, echo: Echo) -> int:
         echo(f"\nTo run these commands yourself, first: export {exports}")
         if db is None:
             echo("(these files are removed at the end; pass --db FILE to keep them)")
+        else:
+            echo(f"(kept after the demo: {path} and {config})")
         failures = 0
         with _environment(env):
             for who, args, expected, what in STORY:
@@ -293,4 +269,14 @@ def play(db: Path | None, *, echo: Echo) -> int:
             if not failures
             else f"\nDemo FAILED: {failures} step(s) did not behave as the rules say."
         )
+        if db is None:
+            echo(
+                "The demo's files are gone now (they lived in a temporary folder). To keep "
+                "them, run: sync-incident demo --db demo.sqlite3"
+            )
+        else:
+            echo(
+                f"The incident is kept in {path} and its policy in {config}: look at it with "
+                f"sync-incident --config {shlex.quote(str(config))} show local:1"
+            )
         return 0 if not failures else 1

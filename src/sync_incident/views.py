@@ -69,6 +69,21 @@ def incident_json(seen: Overview) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
+def select_fields(document: str, fields: str) -> str:
+    """``show --fields ic,releases``: only those top-level fields of the JSON (as ``gh --json``)."""
+    from sync_incident.core.errors import UsageError
+
+    data = json.loads(document)
+    wanted = [f.strip() for f in fields.split(",") if f.strip()]
+    unknown = [f for f in wanted if f not in data]
+    if not wanted or unknown:
+        raise UsageError(
+            f"--fields: no field {', '.join(unknown)!s}" if unknown else "--fields: name a field",
+            hint="fields: " + ", ".join(sorted(data)),
+        )
+    return json.dumps({f: data[f] for f in wanted}, indent=2, ensure_ascii=False)
+
+
 def state_text(
     seen: Overview,
     *,
@@ -331,7 +346,8 @@ def listing_text(found: Listing, stale_after: int = Policy().stale_handoff_minut
             overdue = " (OVERDUE)" if inc.update_overdue else ""
             out.append(f"  Next update due {when(inc.next_update_due)}{overdue}")
     for ref, error in found.unreadable.items():
-        out.append(f"{ref}: could not be read: {error}")
+        said = error if error.startswith("could not") else f"could not be read: {error}"
+        out.append(f"{ref}: {said}")
     return "\n".join(out)
 
 

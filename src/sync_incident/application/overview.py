@@ -10,21 +10,27 @@ product), exactly as :mod:`.decide` makes the gate's.
 :class:`IncidentSummary` is the one documented shape of an incident at a glance, shared by
 ``list --json``, ``digest --json`` and ``serve``'s ``/api/incidents``.
 
-Pure: no I/O, no clock (``now`` is given).
+Pure but :func:`survey`, which reads the incidents to overview (``list``, the digest).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.readiness import Verdict, readiness
+from sync_incident.core.refs import IncidentRef
 from sync_incident.core.releases import release_key
 from sync_incident.core.state import Doubt, Handoff, IncidentState, Signoff, Step
 from sync_incident.core.times import minutes_between
+
+if TYPE_CHECKING:
+    from sync_incident.service import Session
 
 SUMMARY_SCHEMA = 2
 
@@ -53,6 +59,11 @@ class Overview:
     @property
     def active(self) -> bool:
         return self.state.status == "active"
+
+    @property
+    def open(self) -> bool:
+        """Active, or resolved with a hold still open (someone must look): what lists show."""
+        return self.active or bool(self.state.holds and self.state.opened)
 
     def verdict(self, release: str) -> Verdict | None:
         key = release_key(release)
@@ -120,6 +131,37 @@ def releases_named(state: IncidentState) -> list[str]:
     ]:
         named.setdefault(release_key(release), release)
     return list(named.values())
+
+
+async def survey(
+    session: Session, refs: Sequence[IncidentRef] | None = None, *, concurrency: int = 8
+) -> tuple[list[Overview], dict[str, str]]:
+    """Read incidents into overviews: ``refs``, or the active ones each tracker in use lists.
+
+    A tracker that cannot list, or an incident that cannot be read, is reported (key: the
+    tracker's kind or the reference; value: the error in one line) and the rest still come.
+    """
+    from sync_incident.core.errors import SyncIncidentError
+    from sync_incident.trackers import kinds_in_use
+
+    unreadable: dict[str, str] = {}
+    if refs is None:
+        found: list[IncidentRef] = []
+        for kind in kinds_in_use(session.settings):
+            try:
+                found += await session.active_incidents([kind])
+            except SyncIncidentError as exc:
+                unreadable[kind] = f"could not list its incidents: {exc.label}: {exc.message}"
+        refs = found
+    results = await session.read_many(refs, concurrency=concurrency)
+    now = session.clock()
+    seen: list[Overview] = []
+    for ref, result in results.items():
+        if isinstance(result, SyncIncidentError):
+            unreadable[str(ref)] = f"{result.label}: {result.message}"
+        else:
+            seen.append(overview(result.state, session.policy, result.facts, now))
+    return seen, unreadable
 
 
 # --- the incident at a glance: one shape for list, digest and the API -------------------------

@@ -241,6 +241,7 @@ commands.command()(serving.serve)
 commands.command("lint")(reading.lint)
 app.add_typer(config_app, name="config")
 config_app.command("check")(reading.config_check)
+commands.command()(reading.init)
 commands.command()(reading.demo)
 
 

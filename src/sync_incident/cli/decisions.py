@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sync_incident.cli.options import DryRun, ReasonOpt, RefArg, ReleaseOpt, Strict
+from sync_incident.cli.options import DryRun, PostJson, ReasonOpt, RefArg, ReleaseOpt, Strict
 from sync_incident.cli.posting import post
 
 if TYPE_CHECKING:
@@ -19,12 +19,13 @@ def hold(
     release: ReleaseOpt,
     reason: Annotated[str, typer.Option("--reason", help="Because of what, explicitly.")],
     dry_run: DryRun = False,
+    as_json: PostJson = False,
     strict: Strict = False,
 ) -> None:
     """Ask to hold a release: it is blocked until you or the IC release the hold."""
     from sync_incident.application.intents import RaiseHold
 
-    post(ctx, ref, RaiseHold(release, reason), dry_run, strict)
+    post(ctx, ref, RaiseHold(release, reason), dry_run, strict, as_json=as_json)
 
 
 def release_hold(
@@ -38,12 +39,13 @@ def release_hold(
         str | None, typer.Option("--hold", help="Which hold, when several are open on the release.")
     ] = None,
     dry_run: DryRun = False,
+    as_json: PostJson = False,
     strict: Strict = False,
 ) -> None:
     """Release a hold you raised (or, as IC, any hold) on a release."""
     from sync_incident.application.intents import ReleaseHold
 
-    post(ctx, ref, ReleaseHold(release, reason, hold_id), dry_run, strict)
+    post(ctx, ref, ReleaseHold(release, reason, hold_id), dry_run, strict, as_json=as_json)
 
 
 def signoff(
@@ -58,12 +60,13 @@ def signoff(
         ),
     ] = None,
     dry_run: DryRun = False,
+    as_json: PostJson = False,
     strict: Strict = False,
 ) -> None:
     """Sign off on an exact release of the incident for your team."""
     from sync_incident.application.intents import SignOff
 
-    post(ctx, ref, SignOff(team, release, statement), dry_run, strict)
+    post(ctx, ref, SignOff(team, release, statement), dry_run, strict, as_json=as_json)
 
 
 def revoke(
@@ -73,12 +76,13 @@ def revoke(
     release: ReleaseOpt,
     reason: ReasonOpt,
     dry_run: DryRun = False,
+    as_json: PostJson = False,
     strict: Strict = False,
 ) -> None:
     """Revoke a team's sign-off on a release."""
     from sync_incident.application.intents import Revoke
 
-    post(ctx, ref, Revoke(team, release, reason), dry_run, strict)
+    post(ctx, ref, Revoke(team, release, reason), dry_run, strict, as_json=as_json)
 
 
 def ship(
@@ -89,12 +93,13 @@ def ship(
         str | None, typer.Option("--statement", help="Default: 'Please ship RELEASE to users.'")
     ] = None,
     dry_run: DryRun = False,
+    as_json: PostJson = False,
     strict: Strict = False,
 ) -> None:
     """Record the ship decision (Relman): "Please ship Focus 97.0 to users"."""
     from sync_incident.application.intents import Ship
 
-    post(ctx, ref, Ship(release, statement), dry_run, strict)
+    post(ctx, ref, Ship(release, statement), dry_run, strict, as_json=as_json)
 
 
 def resolve(
@@ -104,12 +109,13 @@ def resolve(
         str, typer.Option("--summary", "-m", help="How it ended, as a sentence (required).")
     ],
     dry_run: DryRun = False,
+    as_json: PostJson = False,
     strict: Strict = False,
 ) -> None:
     """Resolve the incident (the IC); the comment lists each release's final state."""
     from sync_incident.application.intents import Resolve
 
-    post(ctx, ref, Resolve(summary), dry_run, strict)
+    post(ctx, ref, Resolve(summary), dry_run, strict, as_json=as_json)
 
 
 def reopen(
@@ -117,12 +123,13 @@ def reopen(
     ref: RefArg,
     reason: Annotated[str, typer.Option("--reason", help="Why it is back.")],
     dry_run: DryRun = False,
+    as_json: PostJson = False,
     strict: Strict = False,
 ) -> None:
     """Reopen a resolved incident."""
     from sync_incident.application.intents import Reopen
 
-    post(ctx, ref, Reopen(reason), dry_run, strict)
+    post(ctx, ref, Reopen(reason), dry_run, strict, as_json=as_json)
 
 
 def add_release(
@@ -131,11 +138,12 @@ def add_release(
     release: ReleaseOpt,
     reason: Annotated[str, typer.Option("--reason", help="Why it concerns this incident.")] = "",
     dry_run: DryRun = False,
+    as_json: PostJson = False,
 ) -> None:
     """Add a release to the incident: sign-offs, holds and ship decisions name one of these."""
     from sync_incident.application.intents import AddRelease
 
-    post(ctx, ref, AddRelease(release, reason), dry_run, False)
+    post(ctx, ref, AddRelease(release, reason), dry_run, False, as_json=as_json)
 
 
 COMMANDS: tuple[Callable[..., None], ...] = (

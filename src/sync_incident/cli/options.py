@@ -114,6 +114,12 @@ DryRun = Annotated[
     bool, typer.Option("--dry-run", help="Print the exact comment and post nothing.")
 ]
 Strict = Annotated[bool, typer.Option("--strict", help="Refuse vague wording instead of warning.")]
+PostJson = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print what was posted as JSON: event ids, comment number, URLs, the text."
+    ),
+]
 ReleaseOpt = Annotated[
     str, typer.Option("--release", "-r", help="Exact product and version, e.g. 'Firefox 96.0.1'.")
 ]

@@ -8,6 +8,7 @@ resolve) live in ``decisions``; both post through :func:`post` here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,6 +18,7 @@ from sync_incident.cli import options
 from sync_incident.cli.options import (
     TIME_HELP,
     DryRun,
+    PostJson,
     ReasonOpt,
     RefArg,
     Strict,
@@ -39,6 +41,7 @@ def post(
     strict: bool,
     *,
     done: Callable[[Outcome], str] | None = None,
+    as_json: bool = False,
 ) -> None:
     """Act on the incident with ``intent`` (one read, one post) and say what happened."""
     from sync_incident.application.act import act
@@ -53,14 +56,48 @@ def post(
     try:
         outcome = run(go())
     except Unchanged as same:
-        typer.echo(same.message)
+        if as_json:
+            typer.echo(
+                json.dumps({"schema_version": 1, "posted": False, "unchanged": same.message})
+            )
+        else:
+            typer.echo(same.message)
         return
     for note in outcome.notes:
         typer.echo(f"warning: {note}", err=True)
+    if as_json:
+        typer.echo(outcome_json(outcome, dry_run))
+        return
     if done is not None and not dry_run:
         typer.echo(done(outcome))
         return
     report(outcome, dry_run)
+
+
+def outcome_json(outcome: Outcome, dry_run: bool) -> str:
+    """``--json`` on a posting command: what a script needs to follow up."""
+    from sync_incident.views import web_url
+
+    url = outcome.state.url if web_url(outcome.state.url) else None
+    comment_url = url
+    if url and outcome.comment_id and outcome.ref.kind == "github":
+        comment_url = f"{url}#issuecomment-{outcome.comment_id}"
+    # Bugzilla's anchor is the comment's number on the bug, which its PUT does not return
+    data = {
+        "schema_version": 1,
+        "ref": str(outcome.ref),
+        "dry_run": dry_run,
+        "posted": outcome.posted,
+        "duplicate": outcome.duplicate,
+        "comment_id": outcome.comment_id,
+        "incident_url": url,
+        "comment_url": comment_url,
+        "events": [{"id": e.id, "type": e.type} for e in outcome.events],
+        "body": outcome.body,
+        "warnings": [*outcome.notes, *(str(f) for f in outcome.findings)],
+        "mirror_error": outcome.mirror_error or None,
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def report(outcome: Outcome, dry_run: bool) -> None:
@@ -139,6 +176,7 @@ def open_(
         bool, typer.Option("--local", help="File a new incident on the local tracker.")
     ] = False,
     dry_run: DryRun = False,
+    as_json: PostJson = False,
     strict: Strict = False,
 ) -> None:
     """Open an incident: file a new bug / issue, or adopt an existing one, naming the first IC."""
@@ -151,14 +189,14 @@ def open_(
             ic_now = outcome.state.ic
             return f"Incident opened on {outcome.ref}; {ic_now} is incident commander."
 
-        post(ctx, ref, intent, dry_run, strict, done=done)
+        post(ctx, ref, intent, dry_run, strict, done=done, as_json=as_json)
         return
     if not title:
         raise UsageError("a new incident needs --title", hint="or name an existing bug to adopt")
     if bugzilla + bool(github) + local > 1:
         raise UsageError("choose one of --bugzilla, --github and --local", hint="one tracker")
     where = github or (f"{product} :: {component}" if product or component else "")
-    run(_open_new(ctx, intent, bugzilla, github, local, where, dry_run))
+    run(_open_new(ctx, intent, bugzilla, github, local, where, dry_run, as_json))
 
 
 async def _open_new(
@@ -169,6 +207,7 @@ async def _open_new(
     local: bool,
     where: str,
     dry_run: bool,
+    as_json: bool = False,
 ) -> None:
     from sync_incident.application.act import open_new
 
@@ -183,6 +222,17 @@ async def _open_new(
             else session.settings.tracker
         )
         filed = await open_new(session, kind, intent, location=where, dry_run=dry_run)
+    if as_json:
+        data = {
+            "schema_version": 1,
+            "ref": str(filed.ref) if filed.ref else None,
+            "dry_run": dry_run,
+            "posted": filed.ref is not None,
+            "events": [{"id": filed.event.id, "type": filed.event.type}],
+            "body": filed.body,
+        }
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
     if filed.ref is None:
         typer.echo(filed.body)
         return
@@ -201,13 +251,14 @@ def note(
     ] = None,
     url: Annotated[list[str] | None, typer.Option("--url", help="A related link (repeat).")] = None,
     dry_run: DryRun = False,
+    as_json: PostJson = False,
     strict: Strict = False,
 ) -> None:
     """Add a timeline note (optionally backfilled to when it happened)."""
     from sync_incident.application.intents import AddNote
 
     intent = AddNote(text=text, occurred_at=occurred_at, links=tuple(url or ()))
-    post(ctx, ref, intent, dry_run, strict)
+    post(ctx, ref, intent, dry_run, strict, as_json=as_json)
 
 
 def link(
@@ -217,11 +268,12 @@ def link(
     kind: Annotated[str, typer.Option("--kind", help="patch, doc, bug, call or other.")] = "other",
     title: Annotated[str, typer.Option("--title", help="What it is.")] = "",
     dry_run: DryRun = False,
+    as_json: PostJson = False,
 ) -> None:
     """Record a link: a patch, a doc, a related bug, a call."""
     from sync_incident.application.intents import AddLink
 
-    post(ctx, ref, AddLink(url=url, kind=kind, title=title), dry_run, False)
+    post(ctx, ref, AddLink(url=url, kind=kind, title=title), dry_run, False, as_json=as_json)
 
 
 def step(
@@ -238,13 +290,14 @@ def step(
     due: Annotated[str | None, typer.Option("--due", help="Due by. " + TIME_HELP)] = None,
     note_text: Annotated[str, typer.Option("--note", help="A word on the change.")] = "",
     dry_run: DryRun = False,
+    as_json: PostJson = False,
     strict: Strict = False,
 ) -> None:
     """Add a checklist step (with --title) or update one (title, state, owner, due time)."""
     from sync_incident.application.intents import ChangeStep
 
     intent = ChangeStep(step_id, title=title, owner=owner, state=state, due=due, note=note_text)
-    post(ctx, ref, intent, dry_run, strict)
+    post(ctx, ref, intent, dry_run, strict, as_json=as_json)
 
 
 def status(
@@ -262,12 +315,13 @@ def status(
         ),
     ] = None,
     dry_run: DryRun = False,
+    as_json: PostJson = False,
     strict: Strict = False,
 ) -> None:
     """Post a status update and when the next one is due."""
     from sync_incident.application.intents import PostStatus
 
-    post(ctx, ref, PostStatus(summary, next_update), dry_run, strict)
+    post(ctx, ref, PostStatus(summary, next_update), dry_run, strict, as_json=as_json)
 
 
 def handoff(
@@ -299,6 +353,7 @@ def handoff(
         ),
     ] = None,
     dry_run: DryRun = False,
+    as_json: PostJson = False,
     strict: Strict = False,
 ) -> None:
     """Offer a handoff (the IC role, or named steps): done, to do, next steps, whom to notify."""
@@ -312,7 +367,7 @@ def handoff(
         notify=tuple(notify or ()),
         steps=tuple(steps or ()),
     )
-    post(ctx, ref, intent, dry_run, strict)
+    post(ctx, ref, intent, dry_run, strict, as_json=as_json)
 
 
 HandoffOpt = Annotated[
@@ -325,12 +380,16 @@ HandoffOpt = Annotated[
 
 
 def accept(
-    ctx: typer.Context, ref: RefArg, handoff_id: HandoffOpt = None, dry_run: DryRun = False
+    ctx: typer.Context,
+    ref: RefArg,
+    handoff_id: HandoffOpt = None,
+    dry_run: DryRun = False,
+    as_json: PostJson = False,
 ) -> None:
     """Accept the handoff offered to you: from now on you are in charge."""
     from sync_incident.application.intents import AcceptHandoff
 
-    post(ctx, ref, AcceptHandoff(handoff_id), dry_run, False)
+    post(ctx, ref, AcceptHandoff(handoff_id), dry_run, False, as_json=as_json)
 
 
 def decline(
@@ -339,11 +398,12 @@ def decline(
     reason: ReasonOpt,
     handoff_id: HandoffOpt = None,
     dry_run: DryRun = False,
+    as_json: PostJson = False,
 ) -> None:
     """Decline the handoff offered to you; the current owner stays in charge."""
     from sync_incident.application.intents import DeclineHandoff
 
-    post(ctx, ref, DeclineHandoff(reason, handoff_id), dry_run, False)
+    post(ctx, ref, DeclineHandoff(reason, handoff_id), dry_run, False, as_json=as_json)
 
 
 def retract(
@@ -354,11 +414,12 @@ def retract(
     ],
     reason: ReasonOpt,
     dry_run: DryRun = False,
+    as_json: PostJson = False,
 ) -> None:
     """Withdraw an event posted in error (yours, or any as IC): it stops counting, stays visible."""
     from sync_incident.application.intents import Retract
 
-    post(ctx, ref, Retract(event, reason), dry_run, False)
+    post(ctx, ref, Retract(event, reason), dry_run, False, as_json=as_json)
 
 
 def check(
@@ -374,11 +435,12 @@ def check(
         ),
     ] = None,
     dry_run: DryRun = False,
+    as_json: PostJson = False,
 ) -> None:
     """As IC, record that you checked what is in doubt and what you found: the doubt clears."""
     from sync_incident.application.intents import Check
 
-    post(ctx, ref, Check(finding, tuple(where or ())), dry_run, False)
+    post(ctx, ref, Check(finding, tuple(where or ())), dry_run, False, as_json=as_json)
 
 
 def retro_note(
@@ -390,9 +452,10 @@ def retro_note(
     text: Annotated[str, typer.Option("--text", "-m", help="The note.")],
     owner: Annotated[str | None, typer.Option("--owner", help="Owner of an action item.")] = None,
     dry_run: DryRun = False,
+    as_json: PostJson = False,
     strict: Strict = False,
 ) -> None:
     """Add a retrospective note: root cause, went well, could be better, action item."""
     from sync_incident.application.intents import AddRetroNote
 
-    post(ctx, ref, AddRetroNote(kind, text, owner), dry_run, strict)
+    post(ctx, ref, AddRetroNote(kind, text, owner), dry_run, strict, as_json=as_json)

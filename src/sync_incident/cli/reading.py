@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -29,10 +30,16 @@ if TYPE_CHECKING:
 
 
 def show_incident(
-    ctx: typer.Context, words: list[str], as_json: bool, full: bool, ids: bool = False
+    ctx: typer.Context,
+    words: list[str],
+    as_json: bool,
+    full: bool,
+    ids: bool = False,
+    fields: str | None = None,
+    web: bool = False,
 ) -> None:
     from sync_incident.application.overview import overview
-    from sync_incident.views import incident_json, state_text
+    from sync_incident.views import incident_json, select_fields, state_text
 
     ref = ref_of(words)
 
@@ -40,6 +47,10 @@ def show_incident(
         async with options.session_of(ctx) as session:
             reading = await session.read(ref)
             seen = overview(reading.state, session.policy, reading.facts, session.clock())
+            if web:
+                return open_in_browser(seen.state.url or reading.snapshot.url, ref)
+            if fields is not None:
+                return select_fields(incident_json(seen), fields)
             if as_json:
                 return incident_json(seen)
             limit = None if full else 15
@@ -47,6 +58,21 @@ def show_incident(
             return state_text(seen, timeline=limit, reader_tz=tz, reader=me, ids=ids)
 
     typer.echo(run(go()))
+
+
+def open_in_browser(url: str, ref: object) -> str:
+    """``--web``: the incident's page on its tracker, in the browser (as ``gh ... --web``)."""
+    import webbrowser
+
+    from sync_incident.views import web_url
+
+    if not web_url(url):
+        raise UsageError(
+            f"{ref} has no web page on its tracker",
+            hint="local incidents are shown by `sync-incident serve` at /incidents/REF",
+        )
+    webbrowser.open(url)
+    return f"Opening {url} in your browser."
 
 
 async def reader_of(
@@ -78,6 +104,18 @@ IdsOpt = Annotated[
     bool,
     typer.Option("--ids", help="Also show event ids (for retract, --hold and --handoff)."),
 ]
+FieldsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fields",
+        help="Print only these fields of the JSON, comma-separated (e.g. ic,releases); "
+        "implies --json.",
+        metavar="FIELDS",
+    ),
+]
+WebOpt = Annotated[
+    bool, typer.Option("--web", help="Open the bug or issue in your browser instead.")
+]
 
 
 def show(
@@ -86,9 +124,11 @@ def show(
     as_json: JsonOpt = False,
     full: FullOpt = False,
     ids: IdsOpt = False,
+    fields: FieldsOpt = None,
+    web: WebOpt = False,
 ) -> None:
     """Show an incident: IC, status, holds, sign-offs, handoffs, checklist, timeline."""
-    show_incident(ctx, ref, as_json, full, ids)
+    show_incident(ctx, ref, as_json, full, ids, fields, web)
 
 
 def bug(
@@ -97,9 +137,11 @@ def bug(
     as_json: JsonOpt = False,
     full: FullOpt = False,
     ids: IdsOpt = False,
+    fields: FieldsOpt = None,
+    web: WebOpt = False,
 ) -> None:
     """Show the incident kept in a Bugzilla bug: `sync-incident bug 123456`."""
-    show_incident(ctx, ["bug", number], as_json, full, ids)
+    show_incident(ctx, ["bug", number], as_json, full, ids, fields, web)
 
 
 def issue(
@@ -108,39 +150,41 @@ def issue(
     as_json: JsonOpt = False,
     full: FullOpt = False,
     ids: IdsOpt = False,
+    fields: FieldsOpt = None,
+    web: WebOpt = False,
 ) -> None:
     """Show the incident kept in a GitHub issue: `sync-incident issue owner/repo#42`."""
-    show_incident(ctx, ["issue", ref], as_json, full, ids)
+    show_incident(ctx, ["issue", ref], as_json, full, ids, fields, web)
 
 
 def list_(
     ctx: typer.Context,
     as_json: JsonOpt = False,
 ) -> None:
-    """List active incidents: IC, each release's verdict, holds, pending handoffs, next update."""
-    from sync_incident.application.overview import overview
-    from sync_incident.core.errors import SyncIncidentError
+    """List active incidents: IC, each release's verdict, holds, pending handoffs, next update.
+
+    A tracker that cannot be reached is named, and the others are still listed (exit 69 then,
+    after the listing, JSON included).
+    """
+    from sync_incident.application.overview import survey
+    from sync_incident.core.errors import Unavailable
     from sync_incident.views import listing, listing_text
 
-    async def go() -> str:
+    async def go() -> tuple[str, dict[str, str]]:
         async with options.session_of(ctx) as session:
-            refs = await session.active_incidents()
-            results = await session.read_many(refs)
-            now = session.clock()
-            seen = [
-                overview(r.state, session.policy, r.facts, now)
-                for r in results.values()
-                if not isinstance(r, SyncIncidentError) and r.state.status == "active"
-            ]
-            bad = {
-                str(ref): f"{r.label}: {r.message}"
-                for ref, r in results.items()
-                if isinstance(r, SyncIncidentError)
-            }
-            found = listing(seen, bad)
-            return found.model_dump_json(indent=2) if as_json else listing_text(found)
+            seen, bad = await survey(session)
+            found = listing([o for o in seen if o.open], bad)
+            limit = session.policy.stale_handoff_minutes
+            text = found.model_dump_json(indent=2) if as_json else listing_text(found, limit)
+            return text, bad
 
-    typer.echo(run(go()))
+    text, bad = run(go())
+    typer.echo(text)
+    if bad:
+        raise Unavailable(
+            f"{len(bad)} tracker(s) or incident(s) could not be read: {', '.join(bad)}",
+            hint="the list above is partial; see its 'could not' lines",
+        )
 
 
 def gate(
@@ -208,7 +252,7 @@ def lint(
 
 
 def config_check(ctx: typer.Context) -> None:
-    """Validate the configuration and policy; print what is in force."""
+    """Validate the configuration and policy; print what is in force and who you are."""
     settings = settings_of(ctx)
     policy = settings.policy
     typer.echo("Configuration is valid.")
@@ -218,6 +262,8 @@ def config_check(ctx: typer.Context) -> None:
     ):
         typer.echo(f"  {label}: {path or 'none'}")
     typer.echo(f"  default tracker: {settings.tracker}")
+    typer.echo(f"  local tracker database: {settings.local.db or default_db()}")
+    typer.echo(f"  cache: {settings.cache_path()} (deleting it loses nothing)")
     typer.echo(f"  bugzilla: {settings.bugzilla.url} (auth {settings.bugzilla.auth})")
     typer.echo(f"  github: {settings.github.api_url}")
     if policy.permissive:
@@ -229,6 +275,72 @@ def config_check(ctx: typer.Context) -> None:
     key = "set" if settings.bugzilla_api_key else "not set"
     token = "set" if settings.github_token else "not set"
     typer.echo(f"  Bugzilla API key: {key}; GitHub token: {token}")
+    for line in run(_who(ctx)):
+        typer.echo(f"  {line}")
+
+
+def default_db() -> Path:
+    from sync_incident.trackers.local import default_db_path
+
+    return default_db_path()
+
+
+async def _who(ctx: typer.Context) -> list[str]:
+    """Who "you" are on each tracker in use, as the tracker says and the policy names you."""
+    from sync_incident.core.errors import SyncIncidentError
+    from sync_incident.trackers import kinds_in_use
+
+    lines = []
+    async with options.session_of(ctx, quiet=True) as session:
+        settings = session.settings
+        for kind in kinds_in_use(settings):
+            if kind == "bugzilla" and not settings.bugzilla_api_key:
+                lines.append("you on bugzilla: anonymous (no API key): you can read, not post")
+                continue
+            if kind == "github" and not settings.github_token:
+                lines.append("you on github: anonymous (no token): you can read, not post")
+                continue
+            try:
+                account = await session.whoami(kind)
+            except SyncIncidentError as exc:
+                lines.append(f"you on {kind}: could not ask ({exc.label}: {exc.message})")
+                continue
+            person = session.policy.person_for(kind, account)
+            named = f"{person} in the policy" if person else "not a person in the policy"
+            if person is None and kind == "local" and not session.policy.permissive:
+                named += ": set [local] user, or pass --as NAME"
+            lines.append(f"you on {kind}: {account.login} ({named})")
+    return lines
+
+
+def init(
+    ctx: typer.Context,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a configuration file that exists.")
+    ] = False,
+) -> None:
+    """Write a starter configuration and policy (the demo's), which works offline; say where.
+
+    It goes to --config FILE, else SYNC_INCIDENT_CONFIG, else your user configuration file.
+    """
+    from platformdirs import user_config_path
+
+    from sync_incident.config import ENV_PREFIX
+    from sync_incident.demo import starter
+
+    g = globals_of(ctx)
+    target = g.config or Path(
+        os.environ.get(ENV_PREFIX + "CONFIG") or user_config_path("sync-incident") / "config.toml"
+    )
+    if target.exists() and not force:
+        raise UsageError(
+            f"{target} exists: nothing was written",
+            hint="pass --force to overwrite it, or --config FILE to write another file",
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(starter(), encoding="utf-8")
+    typer.echo(f"Wrote a starter configuration and policy to {target}.")
+    typer.echo("Edit [people] and [teams] for your team, then run: sync-incident config check")
 
 
 def demo(ctx: typer.Context) -> None:

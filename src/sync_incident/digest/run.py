@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sync_incident.application.once import post_once
-from sync_incident.application.overview import Overview, overview
-from sync_incident.core.errors import SyncIncidentError, UsageError
+from sync_incident.application.overview import survey
+from sync_incident.core.errors import UsageError
 from sync_incident.core.events import DigestPosted, event_id_for
 from sync_incident.core.refs import IncidentRef, ReferenceError, parse_ref
 from sync_incident.digest.model import Digest, Unreadable, build_digest, render_markdown
@@ -19,21 +19,6 @@ if TYPE_CHECKING:
     from sync_incident.service import Session
 
 log = logging.getLogger("sync_incident.digest")
-
-
-async def read_overviews(
-    session: Session, refs: Sequence[IncidentRef], *, concurrency: int = 8
-) -> tuple[list[Overview], list[Unreadable]]:
-    """Read every incident (bounded concurrency) into its overview; failures: ``Unreadable``."""
-    seen: list[Overview] = []
-    bad: list[Unreadable] = []
-    now = session.clock()
-    for ref, result in (await session.read_many(refs, concurrency=concurrency)).items():
-        if isinstance(result, SyncIncidentError):
-            bad.append(Unreadable(ref=str(ref), error=f"{result.label}: {result.message}"))
-        else:
-            seen.append(overview(result.state, session.policy, result.facts, now))
-    return seen, bad
 
 
 def split_refs(words: Sequence[str]) -> list[list[str]]:
@@ -74,9 +59,10 @@ async def run_digest(
             "no incidents to digest",
             hint="name them, list them in config `incidents`, or pass --all-active",
         )
-    seen, bad = await read_overviews(session, targets)
-    if not explicit:  # a digest of *active* incidents
-        seen = [o for o in seen if o.state.status != "resolved"]
+    seen, unread = await survey(session, targets)
+    bad = [Unreadable(ref=ref, error=error) for ref, error in unread.items()]
+    if not explicit:  # a digest of the incidents still open (a late hold keeps one open)
+        seen = [o for o in seen if o.open]
     digest = build_digest(seen, session.policy, now, unreadable=bad)
     if not digest.incidents:
         return digest, []
