@@ -34,7 +34,7 @@ from sync_incident.core.events import (
 from sync_incident.core.hours import next_day_start
 from sync_incident.core.policy import Policy
 from sync_incident.core.releases import normalise_release
-from sync_incident.core.state import Handoff, Hold, IncidentState
+from sync_incident.core.state import Doubt, Handoff, Hold, IncidentState
 from sync_incident.core.times import parse_time, utc
 
 M = TypeVar("M", bound=BaseModel)
@@ -250,11 +250,22 @@ def retract(state: IncidentState, event_id: str, text: str) -> list[Event]:
     return [build(Retracted, event=found[0].event_id, reason=reason(text, "retracting an event"))]
 
 
-def check(state: IncidentState, where: Sequence[str], finding: str) -> list[Event]:
-    """Check doubts by where they are ("comment 17"); all of them when none is named."""
+def check(
+    state: IncidentState,
+    where: Sequence[str],
+    finding: str,
+    me: str = "",
+    *,
+    seen_hidden: bool = False,
+) -> list[Event]:
+    """Check doubts by where they are ("comment 17"); all ``me`` may clear when none is named.
+
+    Refused (nothing is posted) when ``me`` may not clear a doubt named, saying who can: a
+    check that changes nothing would leave the gate in doubt while looking done.
+    """
     doubts = state.doubts
-    names = list(where) or [d.where for d in doubts]
-    unknown = [w for w in names if w not in {d.where for d in doubts}]
+    names = list(where) or [d.where for d in doubts if may_clear(d, me, state, seen_hidden)]
+    unknown = [w for w in where if w not in {d.where for d in doubts}]
     if not doubts or unknown:
         listing = ", ".join(d.where for d in doubts) or "nothing is in doubt"
         raise UsageError(
@@ -263,9 +274,28 @@ def check(state: IncidentState, where: Sequence[str], finding: str) -> list[Even
             else "nothing is in doubt",
             hint=f"in doubt: {listing}",
         )
-    hashes = {d.where: d.body_hash for d in doubts if d.where in names and d.body_hash}
+    named = [d for d in doubts if d.where in names]
+    barred = [d for d in (named or doubts) if not may_clear(d, me, state, seen_hidden)]
+    if barred or not named:
+        raise RefusedError(
+            f"{me or 'you'} may not check "
+            + "; ".join(
+                f"{d.where}: {d.clear_hint or 'the incident commander checks it'}" for d in barred
+            ),
+            hint="nothing was posted; ask them to run `sync-incident check` (see `show` for the doubt)",
+        )
+    hashes = {d.where: d.body_hash for d in named if d.body_hash}
     text = reason(finding, "checking a doubt")
-    return [build(DoubtChecked, where=names, finding=text, hashes=hashes)]
+    return [build(DoubtChecked, where=names, finding=text, hashes=hashes, seen_hidden=seen_hidden)]
+
+
+def may_clear(doubt: Doubt, me: str, state: IncidentState, seen_hidden: bool) -> bool:
+    """Whether ``me`` may clear ``doubt`` (the fold decides again when the check is read)."""
+    if me not in doubt.clearable_by:
+        return False
+    if doubt.kind == "history" and me != doubt.author:  # the IC: only having seen it
+        return seen_hidden
+    return True
 
 
 # --- checklist and status -------------------------------------------------------------------

@@ -52,7 +52,8 @@ log = logging.getLogger("sync_incident.service")
 
 PENDING_ID = "(this comment)"
 
-# The accounts claiming each team the policy delegates to the tracker (by casefolded login).
+# The accounts claiming each team the policy delegates to the tracker (by Account.key: the
+# numeric id where the tracker has one, never a login another account could take).
 Claims = dict[str, dict[str, Account]]
 
 
@@ -144,7 +145,7 @@ class Session:
     async def actor(self, kind: TrackerKind) -> str:
         """Who is acting, as the policy names them (the account when it does not)."""
         me = await self.whoami(kind)
-        return self.policy.person_for(kind, me) or me.login
+        return self.policy.actor_for(kind, me, self.clock())
 
     async def active_incidents(
         self, kinds: Sequence[TrackerKind] | None = None
@@ -277,9 +278,7 @@ class Session:
             for event in codec.parse(comment.body).events:
                 for team in teams_claimed(event, policy):
                     if team in delegated:
-                        claims.setdefault(team, {})[comment.author.login.casefold()] = (
-                            comment.author
-                        )
+                        claims.setdefault(team, {})[comment.author.key] = comment.author
         return claims
 
     async def _members(
@@ -339,7 +338,7 @@ class Session:
         snap = reading.snapshot
         events = chained(events, reading.state.last_event_id)
         me = await tracker.whoami()
-        actor = self.policy.person_for(ref.kind, me) or me.login
+        actor = self.policy.actor_for(ref.kind, me, self.clock())
         order = max((c.order for c in snap.comments), default=0) + 1
         pending = Comment(PENDING_ID, me, self.clock(), "", order=order)
         draft = self.renderer.comment(events, tracker.flavor)  # the events decide; words later
@@ -367,7 +366,7 @@ class Session:
         """File a new incident bug / issue whose first comment is the opened event."""
         tracker = self.tracker(kind)
         me = await tracker.whoami()
-        actor = self.policy.person_for(kind, me) or me.login
+        actor = self.policy.actor_for(kind, me, self.clock())
         body = self.renderer.render([event], tracker.flavor, Context(actor=actor))
         pending = Comment(PENDING_ID, me, self.clock(), body, order=1)
         state = fold([pending], kind=kind, policy=self.policy, now=self.clock())

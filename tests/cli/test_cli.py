@@ -573,6 +573,7 @@ TIMELINE_KEYS = {
     "reason",
     "summary",
     "data",
+    "via",
 }
 HOLD_KEYS = {
     "id",

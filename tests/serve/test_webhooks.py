@@ -17,7 +17,7 @@ from sync_incident.core.events import HoldRaised
 from sync_incident.serve.webhooks import ReplayStore
 from sync_incident.testing.bugzilla.webhooks import webhook_payload as bmo_payload
 from sync_incident.trackers.github.webhooks import signature as github_signature
-from tests.serve.world import BZ_SECRET, REL, REPO, SECRET, World, start, world
+from tests.serve.world import BZ_SECRET, GITHUB_IDS, REL, REPO, SECRET, World, start, world
 
 __all__ = ["world"]
 
@@ -145,11 +145,16 @@ def gate_cli(
         "\n".join(
             [
                 'witnesses = ["bot"]',
-                '[people.dana]\ngithub = "dana"',
-                '[people.quinn]\ngithub = "quinn"',
-                '[people.robin]\ngithub = "robin"',
-                '[people.alice]\ngithub = "alice"',
-                '[people.bot]\ngithub = "incident-bot"',
+                *(
+                    f'[people.{key}]\ngithub = "{login}"\ngithub_id = {GITHUB_IDS[login]}'
+                    for key, login in (
+                        ("dana", "dana"),
+                        ("quinn", "quinn"),
+                        ("robin", "robin"),
+                        ("alice", "alice"),
+                        ("bot", "incident-bot"),
+                    )
+                ),
                 '[teams.QA]\nmembers = ["quinn"]',
                 '[teams.Releng]\nmembers = ["robin"]',
                 '[products.Firefox]\nrequired_signoffs = ["QA", "Releng"]',

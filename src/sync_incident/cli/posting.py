@@ -428,12 +428,27 @@ def check(
             "--where", help="A doubt as `show` names it, e.g. 'comment 17' (repeat; default: all)."
         ),
     ] = None,
+    seen_hidden: Annotated[
+        bool,
+        typer.Option(
+            "--seen-hidden",
+            help="You looked at what this reader cannot see (Bugzilla: private and hidden "
+            "comments, as an insider; GitHub: the audit log of deleted comments). Needed for "
+            "the IC to clear a hold flag with no hold behind it.",
+        ),
+    ] = False,
     dry_run: DryRun = False,
 ) -> None:
-    """As IC, record that you checked what is in doubt and what you found: the doubt clears."""
+    """Record that you checked what is in doubt and what you found: the doubt clears.
+
+    Usually the IC's to do; `show` says who may clear each doubt.
+    """
     from sync_incident import intents
 
-    post(ctx, ref, lambda s, me: intents.check(s, where or [], finding), dry_run, False)
+    def build(s: IncidentState, me: Actor) -> list[Event]:
+        return intents.check(s, where or [], finding, me.name, seen_hidden=seen_hidden)
+
+    post(ctx, ref, build, dry_run, False)
 
 
 def retro_note(
