@@ -316,12 +316,14 @@ class Session:
         strict: bool = False,
         lint: bool = True,
         mirror: bool = True,
+        collide: bool = False,
     ) -> Outcome:
         """Post ``events`` as one comment, or say exactly why not. The only way to post.
 
         ``reading``: what the caller just read (to build the events), so it is not read twice.
         ``mirror=False`` leaves the tracker's mirrored fields alone (a digest on a bug that
-        is not an incident must not be tagged as one).
+        is not an incident must not be tagged as one). ``collide``: an id someone else took
+        first is no reason to refuse (a derived id: the collision is doubt, never a skip).
         """
         if not events:
             raise UsageError("nothing to post")
@@ -345,7 +347,7 @@ class Session:
         comments = [*snap.comments, replace(pending, body=draft)]
         facts = await self._facts(ref, tracker, comments)
         after = self._fold(ref, snap, comments, facts)
-        refuse_if_rejected(after, events)
+        refuse_if_rejected(after, events, collide=collide)
         ctx = Context(
             actor=actor,
             ref=str(ref),
@@ -446,11 +448,17 @@ def outcome_of(state: IncidentState, policy: Policy, events: Sequence[Event]) ->
     return lines
 
 
-def refuse_if_rejected(state: IncidentState, events: Sequence[Event]) -> None:
-    """Raise :class:`RefusedError` when the fold rejected one of ``events`` (not yet posted)."""
+def refuse_if_rejected(
+    state: IncidentState, events: Sequence[Event], *, collide: bool = False
+) -> None:
+    """Raise :class:`RefusedError` when the fold rejected one of ``events`` (not yet posted);
+    with ``collide``, not for an id an earlier event took (see :meth:`Session.post`)."""
     ids = {e.id for e in events}
     for entry in state.timeline:
+        taken = collide and entry.reason.startswith("duplicate of")
         if entry.comment_id == PENDING_ID and entry.event_id in ids and not entry.accepted:
+            if taken:
+                continue
             raise RefusedError(
                 f"the rules would reject this {noun(entry.type)}: {entry.reason}",
                 hint="nothing was posted",

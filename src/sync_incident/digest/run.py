@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sync_incident.core.errors import SyncIncidentError, UsageError
-from sync_incident.core.events import DigestPosted, Event, event_id_for
+from sync_incident.core.events import DigestPosted, Event, event_id_for, own_id
 from sync_incident.core.refs import IncidentRef, ReferenceError, parse_ref
 from sync_incident.core.state import IncidentState
 from sync_incident.digest.model import Digest, Unreadable, build_digest, render_markdown
@@ -25,21 +25,32 @@ async def post_once(
 ) -> bool:
     """Post ``event`` on ``ref`` unless we already posted an event with ``key``; True if posted.
 
-    The check reads the tracker right before posting. Two replicas may both pass it; they post
-    the same event id (see :func:`~sync_incident.core.events.event_id_for`), so the tracker's marker check
-    stores it once or the fold counts it once. Digests and reminders are informational, so
-    nothing is mirrored: a designated digest bug must not be tagged as an active incident.
+    The event's id (derived from ``key`` and its period by
+    :func:`~sync_incident.core.events.event_id_for`) is bound to our own account
+    (:func:`~sync_incident.core.events.own_id`), and "already posted?" looks only at our own
+    events: an event with the same key or id posted first by anyone else never makes us
+    skip. We post anyway, and two different events claiming one id are doubt for every
+    reader. The check reads the tracker right before posting. Two replicas may both pass it;
+    they post the same event id, so the tracker's marker check stores it once or the fold
+    counts it once. Digests and reminders are informational, so nothing is mirrored: a
+    designated digest bug must not be tagged as an active incident.
     """
     reading = reading or await session.read(ref)
     me = await session.whoami(ref.kind)
-    posted_ids = {e.event_id for e in reading.state.timeline if e.accepted}
-    if (
-        has_key(reading.state, key, account=ours(session.policy, me.login))
-        or event.id in posted_ids
+    actor = session.policy.actor_for(ref.kind, me, session.clock())
+    # the policy's witnesses are the tool's accounts: they share the work and the ids
+    us = set(session.policy.witnesses) if actor in session.policy.witnesses else {actor}
+    binding = "witnesses" if len(us) > 1 or actor not in us else f"{ref.kind}:{me.key}"
+    event = event.model_copy(update={"id": own_id(event.id, binding)})
+    mine = [e for e in reading.state.timeline if e.actor in us]
+    if has_key(reading.state, key, account=ours(session.policy, actor)) or any(
+        e.event_id == event.id for e in mine
     ):
         log.info("already posted", extra={"event": "skip", "key": key, "incident": str(ref)})
         return False
-    outcome = await session.post(ref, [event], reading=reading, lint=False, mirror=False)
+    outcome = await session.post(
+        ref, [event], reading=reading, lint=False, mirror=False, collide=True
+    )
     if outcome.duplicate:
         log.info(
             "found, not posted again", extra={"event": "dup", "key": key, "incident": str(ref)}
