@@ -238,8 +238,10 @@ class Hooked:
     async def whoami(self) -> Account:
         return await self.inner.whoami()  # type: ignore[no-any-return]
 
-    async def fetch(self, ref: IncidentRef, *, fresh: bool = False) -> IncidentSnapshot:
-        return await self.inner.fetch(ref, fresh=fresh)  # type: ignore[no-any-return]
+    async def fetch(
+        self, ref: IncidentRef, *, fresh: bool = False, history: bool = False
+    ) -> IncidentSnapshot:
+        return await self.inner.fetch(ref, fresh=fresh, history=history)  # type: ignore[no-any-return]
 
     async def sync_mirror(self, ref: IncidentRef, mirror: Mirror) -> bool:
         return await self.inner.sync_mirror(ref, mirror)  # type: ignore[no-any-return]
@@ -708,7 +710,9 @@ class FlakyBugzilla:
     async def sync_mirror(self, ref: IncidentRef, mirror: Mirror) -> bool:
         return False
 
-    async def fetch(self, ref: IncidentRef, *, fresh: bool = False) -> IncidentSnapshot:
+    async def fetch(
+        self, ref: IncidentRef, *, fresh: bool = False, history: bool = False
+    ) -> IncidentSnapshot:
         self.fetches += 1
         if self.down:
             raise Unavailable("bugzilla.test: connection refused")

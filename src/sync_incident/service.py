@@ -21,6 +21,7 @@ from sync_incident.core.errors import (
     SyncIncidentError,
     TrackerError,
     Unavailable,
+    Unverifiable,
     UsageError,
 )
 from sync_incident.core.events import Event
@@ -167,8 +168,16 @@ class Session:
         fresh: bool = False,
         catch_up: bool = True,
         previous: Reading | None = None,
+        history: bool = False,
     ) -> Reading:
         """Fetch and fold. ``fresh`` trusts no cache (the gate): same verdict with or without.
+
+        A fresh read that could not make a check the gate relies on (no token for GitHub's
+        edit check, no history route) raises :class:`Unverifiable`, naming what is missing,
+        unless the policy accepts the weaker check (``accept_weaker_checks``).
+
+        ``history``: the read judges doubt before posting: the hold flag's history is read
+        as the gate reads it (see :meth:`Tracker.fetch`).
 
         ``previous``: this session's last reading of ``ref`` (the daemon's). When the tracker
         returns the same comments, who claims which delegated team is not parsed out of them
@@ -179,7 +188,17 @@ class Session:
         ``catch_up``: bring the tracker's mirrored fields in line afterwards (best effort).
         """
         tracker = self.tracker(ref.kind)
-        snap = await tracker.fetch(ref, fresh=fresh)
+        snap = await tracker.fetch(ref, fresh=fresh, history=history)
+        missing = {
+            k: v for k, v in snap.unchecked.items() if k not in self.policy.accept_weaker_checks
+        }
+        if missing:
+            raise Unverifiable(
+                f"cannot verify {ref}: " + "; ".join(missing.values()),
+                hint="give the gate what it needs, or accept the weaker check in the policy: "
+                + ", ".join(f'accept_weaker_checks = ["{k}"]' for k in missing)
+                + " (README: Missing evidence)",
+            )
         if fresh or previous is None or previous.at is None:
             previous = None
         if previous is not None and snap.comments == previous.snapshot.comments:

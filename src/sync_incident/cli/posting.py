@@ -61,7 +61,7 @@ def post(
         async with options.session_of(ctx) as session:
             # no catch-up here: the post carries the mirror with its own write, and a refused
             # command must cost no write (nor the key check before one)
-            reading = await session.read(ref, catch_up=False)
+            reading = await session.read(ref, catch_up=False, history=True)
             me = await acting(session, ref.kind)
             try:
                 events = build(reading.state, me)

@@ -95,8 +95,26 @@ class IssueReader:
         changed = await self._sync(ref, cached)
         if fresh and self._client.has_token:
             self._same_second_are_ambiguous(cached)
+        elif fresh:
+            self._cannot_ask_about_same_second(cached)
         await self._check_edits(cached)
         return changed
+
+    def _cannot_ask_about_same_second(self, cached: CachedIncident) -> None:
+        """Without a token GraphQL cannot be asked: say which comments went unchecked."""
+        unchecked = [
+            cid
+            for cid in cached.fields.get("_same_second", {})
+            if cid in cached.comments and MAGIC in cached.comments[cid].body
+        ]
+        if unchecked:
+            cached.fields["_unchecked"] = {
+                "github-edits": (
+                    f"{len(unchecked)} comments carrying events could have been replaced within "
+                    "the second they were posted, and only GitHub's GraphQL API can tell, which "
+                    "needs a token (GITHUB_TOKEN)"
+                )
+            }
 
     def _same_second_are_ambiguous(self, cached: CachedIncident) -> None:
         ambiguous: dict[str, list[str]] = cached.fields.setdefault("_ambiguous", {})
