@@ -7,7 +7,12 @@ and times from the tracker) and checks the gate's verdict through :func:`readine
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sync_incident.core import codec
 from sync_incident.core.comments import Account, Comment, Mark
@@ -808,3 +813,130 @@ def test_a_relayed_signoff_needs_the_person_in_the_team_never_the_relays_members
     people["alice"] = Person(bugzilla=["alice@example.com"], matrix="@alice:example.org")
     state = fold(comments, kind="bugzilla", policy=policy, now=NOW)
     assert state.signoffs == [] and state.timeline[-1].reason == "alice is not a member of QA"
+
+
+# --- the property: strangers change no verdict -----------------------------------------------
+
+REL2 = "Firefox 96.0.2"
+EXAMPLES = 2_000 if os.environ.get("SYNC_INCIDENT_LONG") == "1" else 100
+LEGIT: list[tuple[str, int, Event]] = [
+    ("ivan", 100, Opened(title="Startup crash", releases=[REL, REL2], ic="ivan")),
+    ("quinn", 300, QA),
+    ("alice", 200, HOLD),
+    ("rachel", 400, RELENG),
+    ("alice", 200, HoldRaised(release=REL2, reason="the respin crashes on startup")),
+    ("quinn", 300, QA.model_copy(update={"release": REL2, "id": "01ARZ3NDEKTSV4RRFFQ69G5FB0"})),
+    # REL2 lacks nothing but the release of alice's hold
+    (
+        "rachel",
+        400,
+        RELENG.model_copy(update={"release": REL2, "id": "01ARZ3NDEKTSV4RRFFQ69G5FB1"}),
+    ),
+    ("alice", 200, HoldReleased(release=REL, hold=HOLD.id, reason="A false alarm, a test rig.")),
+    ("quinn", 300, SignoffRevoked(team="QA", release=REL, reason="A new crash signature.")),
+]
+LEGIT_IDS = [e.id for _, _, e in LEGIT]
+
+
+def _stranger_event(draw: st.DrawFn) -> Event:
+    """Anything a stranger could type into a comment, aimed at the legitimate record."""
+    target = draw(st.sampled_from(LEGIT_IDS))
+    release = draw(st.sampled_from([REL, REL2, "Firefox 97.0"]))
+    reason = "Checked: it is fine now, really."
+    choices: list[Event] = [
+        # what would unblock the legitimate record, most often
+        HoldReleased(release=REL2, hold=LEGIT_IDS[4], reason=reason),
+        Retracted(event=LEGIT_IDS[4], reason=reason),
+        Retracted(event=LEGIT_IDS[-1], reason=reason),
+        HoldReleased(release=release, hold=HOLD.id, reason=reason),
+        Retracted(event=target, reason=reason),
+        SignoffGiven(team="QA", release=release, statement=f"QA signs off on {release}."),
+        SignoffGiven(team="Releng", release=release, statement=f"Releng signs off on {release}."),
+        ShipDecision(release=release, statement=f"Please ship {release} to users."),
+        ReleaseAdded(release=release),
+        HoldRaised(release=release, reason="a stranger's hold"),
+        Note(text="A note by someone outside the policy."),
+        DoubtChecked(where=["comment 1"], finding=reason, seen_hidden=True),
+        Opened(title="Another incident", releases=[release], ic="mallory"),
+        HandoffAccepted(offer=target),
+    ]
+    made = draw(st.sampled_from(choices))
+    update: dict[str, object] = {}
+    if draw(st.integers(0, 3)) == 3:  # take an id of the legitimate record, earlier or later
+        update["id"] = draw(st.sampled_from(LEGIT_IDS))
+    if draw(st.booleans()):
+        update["follows"] = draw(st.sampled_from(LEGIT_IDS))
+    return made.model_copy(update=update)
+
+
+@st.composite
+def strangers(draw: st.DrawFn) -> list[tuple[int, Comment]]:
+    """(position in the legitimate record, comment) for each stranger's comment."""
+    out = []
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        # logins a stranger can register: the policy's keys and people's logins among them
+        login = draw(st.sampled_from(["ivan", "alice", "quinn", "rachel", "mallory", "dana"]))
+        uid = draw(st.integers(min_value=900, max_value=999))
+        events = [_stranger_event(draw) for _ in range(draw(st.integers(1, 2)))]
+        rarely = st.integers(0, 7).map(lambda n: n == 7)  # each is doubt where anyone may hold
+        flags = {"edited": draw(rarely), "private": draw(rarely)}
+        body = codec.render(events, "github")
+        if draw(rarely):
+            body = body.replace("sync-incident:1", "sync-incident:1 ", 1)  # unreadable
+        at = draw(st.sampled_from(range(len(LEGIT), -1, -1)))  # before which legit comment
+        author = Account(login, uid=str(uid))
+        comment = Comment("", author, T0, body, edited=flags["edited"], private=flags["private"])
+        out.append((at, comment))
+    return out
+
+
+def _record(extra: list[tuple[int, Comment]]) -> list[Comment]:
+    """The legitimate record with ``extra`` inserted, numbered as a tracker would.
+
+    The legitimate comments keep their times; a stranger's comes just before the one it
+    is inserted before.
+    """
+    chained: list[tuple[str, int, Event]] = []
+    for login, uid, event in LEGIT:
+        if chained:
+            event = event.model_copy(update={"follows": chained[-1][2].id})
+        chained.append((login, uid, event))
+    merged: list[Comment] = []
+    for n in range(len(LEGIT) + 1):
+        at = T0 + timedelta(minutes=n)
+        merged += [replace(c, created_at=at - timedelta(seconds=1)) for k, c in extra if k == n]
+        if n < len(LEGIT):
+            login, uid, event = chained[n]
+            body = codec.render([event], "github")
+            merged.append(Comment("", Account(login, uid=str(uid)), at, body))
+    return [replace(c, id=str(n), order=n) for n, c in enumerate(merged, 1)]
+
+
+def _verdicts(comments: list[Comment], policy: Policy) -> dict[str, dict[str, object]]:
+    state = fold(comments, kind="github", policy=policy, now=NOW)
+    return {
+        release: readiness(state, release, policy=policy, required=["QA", "Releng"]).model_dump(
+            exclude={"incident"}
+        )
+        for release in (REL, REL2, "Firefox 97.0")
+    }
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(strangers())
+def test_no_events_by_accounts_outside_a_restricted_policy_change_any_verdict(
+    extra: list[tuple[int, Comment]],
+) -> None:
+    policy = GH_POLICY.model_copy(update={"restrict_to_people": True})
+    assert _verdicts(_record(extra), policy) == _verdicts(_record([]), policy)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(strangers())
+def test_where_anyone_may_hold_strangers_can_only_make_a_release_less_ready(
+    extra: list[tuple[int, Comment]],
+) -> None:
+    before = _verdicts(_record([]), GH_POLICY)
+    after = _verdicts(_record(extra), GH_POLICY)
+    for release, verdict in after.items():
+        assert not verdict["ready"] or before[release]["ready"], release

@@ -156,7 +156,7 @@ class _Folder(Rules):
             if blocking and warning.code != "misplaced":
                 self.doubt("unreadable", where, comment, actor, warning.message, [], digest)
         ids = [e.id for e in parsed.events]
-        if parsed.events:
+        if parsed.events and blocking:  # what could not have blocked cannot hide a block
             if vanished:
                 detail = "a comment carrying events was deleted or hidden after it was read"
                 self.doubt("vanished", where, comment, actor, detail, ids, digest)
@@ -264,7 +264,9 @@ class _Folder(Rules):
         """Why ``event`` is rejected ("" when it applies). Retracted events are not applied."""
         known = self.seen.get(event.id)
         if known is not None:
-            if known[1] != codec.fingerprint(event):
+            # an event by someone who could not have blocked a release is rejected anyway:
+            # its claim to an id is no doubt (on a public tracker, anyone could make one)
+            if known[1] != codec.fingerprint(event) and self.could_block(act.person):
                 detail = (
                     f"two different events claim the id {event.id} (comments {known[0]} and "
                     f"{act.comment.id}): one of them was forged or edited"
