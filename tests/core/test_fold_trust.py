@@ -766,6 +766,7 @@ def test_a_hold_relayed_from_matrix_is_the_persons_hold() -> None:
     assert [h.by for h in state.holds] == ["alice"]
     entry = state.timeline[-1]
     assert (entry.actor, entry.account, entry.via) == ("alice", "syncbot@example.com", "matrix")
+    assert entry.summary.startswith("alice (via Matrix) asked to hold Firefox 96.0.1")
     # alice may release her relayed hold herself, as its raiser
     release = HoldReleased(release=REL, hold=HOLD.id, reason="A false alarm: a test machine.")
     state = fold(

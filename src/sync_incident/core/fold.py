@@ -224,7 +224,9 @@ class _Folder(Rules):
             accepted=True,
             retracted=False,
             reason="",
-            summary=summary(event, actor, self.s, self.offers),
+            summary=summary(
+                event, f"{actor} (via {CHATS[relayed]})" if relayed else actor, self.s, self.offers
+            ),
             data=entry_data(event),
             via=relayed,
         )
