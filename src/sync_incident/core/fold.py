@@ -144,8 +144,11 @@ class _Folder(Rules):
     def comment(self, comment: Comment, vanished: bool) -> None:
         parsed = codec.parse(comment.body)
         at = comment.created_at  # judged as of when it was posted
-        person = self.policy.person_for(self.kind, comment.author, at)
-        actor = self.policy.actor_for(self.kind, comment.author, at)
+        if self.policy.permissive:  # nobody is known: accounts are their logins
+            person, actor = None, comment.author.login
+        else:
+            person = self.policy.person_for(self.kind, comment.author, at)
+            actor = person or self.policy.actor_for(self.kind, comment.author, at)
         blocking = self.could_block(person)
         where = f"comment {comment.id}"
         # only a doubt records the hash: most comments raise none, so most skip the sha256
@@ -204,10 +207,11 @@ class _Folder(Rules):
     ) -> None:
         self.pos += 1
         relayed = ""
-        if event.via is not None:
-            speaker, refused = self.relayed(event.via, person)
+        via: Via | None = event.__dict__.get("via")  # from the fields: see entry below
+        if via is not None:
+            speaker, refused = self.relayed(via, person)
             if speaker is not None:
-                actor, person, relayed = speaker, speaker, event.via.chat
+                actor, person, relayed = speaker, speaker, via.chat
         act = Act(comment, actor, person, comment.created_at, self.pos, relayed=bool(relayed))
         # validated, not model_construct: for these few plain fields pydantic-core's validator
         # is about twice as fast as model_construct's loop in Python, and the values are typed
@@ -231,7 +235,7 @@ class _Folder(Rules):
             via=relayed,
         )
         self.check_follows(event, comment, actor, person)
-        reason = refused if event.via is not None and not relayed else self.decide(event, act)
+        reason = refused if via is not None and not relayed else self.decide(event, act)
         if reason:
             entry.accepted, entry.reason = False, reason
         elif event.id in self.retracted:
