@@ -205,7 +205,7 @@ def test_deleting_the_last_github_hold_is_caught_by_the_hold_labels_history(
     world.github.delete_comment(ids[2])  # nothing follows the hold: no event can point at it
     code, text = world.gate("issue", f"{REPO}#{number}")
     assert code == 1, text
-    assert "IN DOUBT" in text and "hold flag set by dana" in text
+    assert "IN DOUBT" in text and "hold flag set by dana at" in text
     # the catch-up then removes the label, but the history keeps the doubt for every reader
     assert "hold" not in world.github.issue(REPO, number).labels
     assert world.gate("issue", f"{REPO}#{number}")[0] == 1

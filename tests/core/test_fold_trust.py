@@ -941,3 +941,14 @@ def test_where_anyone_may_hold_strangers_can_only_make_a_release_less_ready(
     after = _verdicts(_record(extra), GH_POLICY)
     for release, verdict in after.items():
         assert not verdict["ready"] or before[release]["ready"], release
+
+
+def test_on_github_the_person_who_set_the_hold_label_is_known_by_account_id() -> None:
+    opened = [gh("ivan", 100, GH_OPEN, minute=0)]
+    at = T0 + timedelta(minutes=5)
+    mine = Mark(flag="hold", on=True, by="alice-renamed", at=at, uid="200")
+    state = gh_state(opened, marks=[mine])
+    assert [(d.author, d.clearable_by) for d in state.doubts] == [("alice", ["alice", "ivan"])]
+    theirs = Mark(flag="hold", on=True, by="alice", at=at, uid="31337")  # took her old login
+    state = gh_state(opened, marks=[theirs])
+    assert [(d.author, d.clearable_by) for d in state.doubts] == [("alice#31337", ["ivan"])]
