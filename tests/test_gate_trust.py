@@ -557,3 +557,22 @@ def test_a_check_the_caller_may_not_make_is_refused_and_names_who_can(
     code, out, err = world.run("check", *ref, "--finding", "I fixed the typo myself.")
     assert code == 0, out + err
     assert world.gate(*ref)[0] == 0
+
+
+def test_a_hold_on_a_release_the_incident_no_longer_names_can_still_be_released(
+    world: World,
+) -> None:
+    other = "Firefox 96.0.2"
+    added = ReleaseAdded(release=other, reason="the respin")
+    hold = HoldRaised(release=other, reason="the respin crashes on startup")
+    retract = Retracted(event=added.id, reason="Added by mistake, sorry.")
+    bug, _ = on_bugzilla(
+        world,
+        *zip(["dana", "alice", "dana", "alice"], chained(OPEN, added, hold, retract), strict=True),
+    )
+    code, out, err = world.run(
+        "release-hold", "bug", str(bug), "--release", other, "--reason", "A false alarm on 96.0.2."
+    )
+    assert code == 0, out + err
+    code, out, _ = world.run("show", "bug", str(bug), "--json")
+    assert json.loads(out)["holds"] == []

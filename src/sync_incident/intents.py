@@ -226,7 +226,14 @@ def open_hold(state: IncidentState, me: str, target: str, hold_id: str | None) -
 def release_hold(
     state: IncidentState, me: Actor, target: str, text: str, hold_id: str | None = None
 ) -> list[Event]:
-    ours = of_incident(state, target)
+    # a hold belongs to the release name: it can be released even once the incident no
+    # longer names that release
+    named = release(target)
+    ours = (
+        named
+        if state.holds_on(named) and state.concerns(named) is None
+        else of_incident(state, target)
+    )
     hold = open_hold(state, me.name, ours, hold_id)
     why = reason(text, "releasing a hold")
     return [build(HoldReleased, release=ours, hold=hold.id, reason=why)]
