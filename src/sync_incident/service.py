@@ -194,7 +194,7 @@ class Session:
         }
         if missing:
             raise Unverifiable(
-                f"cannot verify {ref}: " + "; ".join(missing.values()),
+                f"{ref}: " + "; ".join(missing.values()),
                 hint="give the gate what it needs, or accept the weaker check in the policy: "
                 + ", ".join(f'accept_weaker_checks = ["{k}"]' for k in missing)
                 + " (README: Missing evidence)",
