@@ -30,10 +30,13 @@ from sync_incident.core.errors import Unavailable
 from sync_incident.core.events import (
     Event,
     HandoffOffered,
+    Note,
     Opened,
     Reminder,
     Resolved,
     StatusUpdate,
+    event_id_for,
+    own_id,
 )
 from sync_incident.core.fold import fold
 from sync_incident.core.policy import Person, Policy, Team
@@ -264,8 +267,10 @@ class Hooked:
     async def whoami(self) -> Account:
         return await self.inner.whoami()  # type: ignore[no-any-return]
 
-    async def fetch(self, ref: IncidentRef, *, fresh: bool = False) -> IncidentSnapshot:
-        return await self.inner.fetch(ref, fresh=fresh)  # type: ignore[no-any-return]
+    async def fetch(
+        self, ref: IncidentRef, *, fresh: bool = False, history: bool = False
+    ) -> IncidentSnapshot:
+        return await self.inner.fetch(ref, fresh=fresh, history=history)  # type: ignore[no-any-return]
 
     async def sync_mirror(self, ref: IncidentRef, mirror: Mirror) -> bool:
         return await self.inner.sync_mirror(ref, mirror)  # type: ignore[no-any-return]
@@ -435,6 +440,52 @@ def test_a_decoy_reminder_with_the_daemons_id_does_not_silence_it(
     assert keyed_comments(db, ref)[decoy.key] == 2
 
 
+@pytest.mark.parametrize("witnesses", [["daemon"], []], ids=["witnesses", "no-witnesses"])
+@pytest.mark.parametrize("who", ["carol", "mallory"], ids=["a-person", "a-stranger"])
+def test_a_note_carrying_the_daemons_next_reminder_id_never_silences_it(
+    world: tuple[Settings, IncidentRef, IncidentRef],
+    tmp_path: Path,
+    witnesses: list[str],
+    who: str,
+) -> None:
+    settings, ref, _ = world
+    policy = settings.policy.model_copy(update={"witnesses": witnesses})
+    settings = settings.model_copy(update={"policy": policy})
+    db = settings.local.db
+    assert db is not None
+    clock = Clock(T0 + timedelta(hours=1, minutes=30))
+    # the exact id the daemon will post, learnt on a copy (it derives from public keys)
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copy(db, copy)
+    twin = settings.model_copy(update={"local": settings.local.model_copy(update={"db": copy})})
+    asyncio.run(Daemon(twin, factory(twin, clock), clock=clock).run(once=True))
+    [reminder] = [e for e in events_on(copy, ref) if isinstance(e, Reminder)]
+    decoy = Note(id=reminder.id, text="Placeholder for the reminder.")
+    post_as(db, T0 + timedelta(hours=1), who, ref, decoy)
+    asyncio.run(Daemon(settings, factory(settings, clock), clock=clock).run(once=True))
+
+    def reminders() -> list[str]:
+        mine = [c for c in comments_on(db, ref) if c.author.login == "daemon"]
+        return [e.id for c in mine for e in codec.parse(c.body).events if e.type == "reminder"]
+
+    assert reminders() == [reminder.id]
+    # two different events claim one id: doubt for every reader, never a silent skip
+    state = fold(comments_on(db, ref), kind="local", policy=policy)
+    assert [d.kind for d in state.doubts] == ["conflict"]
+    # and the daemon does not post it again on the next cycle
+    clock.advance(minutes=5)
+    asyncio.run(Daemon(settings, factory(settings, clock), clock=clock).run(once=True))
+    assert reminders() == [reminder.id]
+
+
+def test_derived_ids_are_bound_to_the_account_that_posts_them() -> None:
+    base = event_id_for("reminder:local:1:2026-10-24", T0)
+    mine, theirs = own_id(base, "local:daemon"), own_id(base, "local:mallory")
+    assert mine != theirs != base
+    assert mine[:10] == base[:10]  # the same time part: ids still sort by when
+    assert own_id(base, "local:daemon") == mine  # every replica of one account derives it
+
+
 @pytest.mark.parametrize(
     ("spec", "start", "hours", "expected"),
     [
@@ -530,7 +581,9 @@ def test_two_daemons_racing_post_each_digest_and_reminder_once(
 def test_two_daemons_one_after_the_other_post_once(
     world: tuple[Settings, IncidentRef, IncidentRef],
 ) -> None:
-    settings, ref, target = world
+    settings, ref, target = world  # two accounts share the work as the policy's witnesses
+    policy = settings.policy.model_copy(update={"witnesses": ["daemon-a", "daemon-b"]})
+    settings = settings.model_copy(update={"policy": policy})
     clock = Clock(T0 + timedelta(hours=1, minutes=30))
 
     async def both() -> None:
@@ -686,7 +739,9 @@ class FlakyBugzilla:
     async def sync_mirror(self, ref: IncidentRef, mirror: Mirror) -> bool:
         return False
 
-    async def fetch(self, ref: IncidentRef, *, fresh: bool = False) -> IncidentSnapshot:
+    async def fetch(
+        self, ref: IncidentRef, *, fresh: bool = False, history: bool = False
+    ) -> IncidentSnapshot:
         self.fetches += 1
         if self.down:
             raise Unavailable("bugzilla.test: connection refused")

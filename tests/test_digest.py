@@ -524,9 +524,13 @@ def test_digest_post_to_posts_once_per_period(
     args = ["--db", str(db), "digest", "local:1", "local:2", "--post-to", "local:3"]
     assert _exit_code(args) == 0
     assert "posted local:3" in capsys.readouterr().err
-    assert _exit_code(["--as", "someone-else", *args]) == 0  # another machine, another account
+    assert _exit_code(args) == 0  # another machine, the same account
     assert "already on local:3" in capsys.readouterr().err
     assert len(_digest_comments(db, 3)) == 1
+    # another account's digest with the same key never counts as ours (a decoy would)
+    assert _exit_code(["--as", "someone-else", *args]) == 0
+    assert "posted local:3" in capsys.readouterr().err
+    assert len(_digest_comments(db, 3)) == 2
 
 
 def test_digest_all_active_skips_resolved_incidents(

@@ -24,10 +24,14 @@ from sync_incident.cli import options as cli_options
 from sync_incident.core import codec
 from sync_incident.core.events import (
     Event,
+    HandoffAccepted,
+    HandoffOffered,
     HoldRaised,
     HoldReleased,
     Note,
     Opened,
+    ReleaseAdded,
+    Retracted,
     SignoffGiven,
     SignoffRevoked,
 )
@@ -38,16 +42,20 @@ REL = "Firefox 96.0.1"
 REPO = "acme/releases"
 BZ = "https://bugzilla.example.org"
 GH = "https://api.github.com"
+GITHUB_IDS = {"dana": 501, "quinn": 502, "alice": 503, "mallory": 504}
 POLICY = """
 [people.dana]
 bugzilla = "dana@example.com"
 github = "dana"
+github_id = 501
 [people.quinn]
 bugzilla = "quinn@example.com"
 github = "quinn"
+github_id = 502
 [people.alice]
 bugzilla = "alice@example.com"
 github = "alice"
+github_id = 503
 [teams.QA]
 members = ["quinn"]
 [products.Firefox]
@@ -109,8 +117,8 @@ def world(
     for name in ("dana", "quinn", "alice", "mallory"):
         bz.add_user(f"{name}@example.com", f"{name}-key-00000000000000000000000000")
     gh = FakeGitHub(GH, clock=FakeClock())
-    for name in ("dana", "quinn", "alice", "mallory"):
-        gh.add_user(name, f"ghp_{name}000000000000000000000000000000000")
+    for name, uid in GITHUB_IDS.items():
+        gh.add_user(name, f"ghp_{name}000000000000000000000000000000000", uid=uid)
     gh.add_repo(REPO, admins=("dana",))
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY, encoding="utf-8")
@@ -214,7 +222,7 @@ def test_deleting_the_last_github_hold_is_caught_by_the_hold_labels_history(
     world.github.delete_comment(ids[2])  # nothing follows the hold: no event can point at it
     code, text = world.gate("issue", f"{REPO}#{number}")
     assert code == 1, text
-    assert "IN DOUBT" in text and "hold flag set by dana" in text
+    assert "IN DOUBT" in text and "hold flag set by dana at" in text
     assert "hold" in world.github.issue(REPO, number).labels  # the gate wrote nothing
     # a daemon that never saw the hold removes the label; the history keeps the doubt
     world.daemon_reads("issue", f"{REPO}#{number}", elsewhere=True)
@@ -273,7 +281,7 @@ def test_hiding_the_last_bugzilla_hold_is_caught_by_the_whiteboard_history(
     HIDE[how](world.bugzilla, ids[2])  # nothing follows the hold: no gap, no event points at it
     code, text = world.gate("bug", str(bug))  # cold: the gate never reads a cache
     assert code == 1, text
-    assert "IN DOUBT" in text and "hold flag set by dana@example.com" in text
+    assert "IN DOUBT" in text and "hold flag set by dana at" in text
     assert "[hold]" in world.bugzilla.bugs[bug].whiteboard  # the gate wrote nothing
     # a daemon that never saw the hold removes the tag; the history keeps the doubt
     world.daemon_reads("bug", str(bug), elsewhere=True)
@@ -444,3 +452,149 @@ def test_lone_surrogates_in_comments_never_crash_show_json_or_retro(world: World
         code, out, err = world.run(*args)
         assert code == 0, err
         out.encode("utf-8")
+
+
+# --- issue 24: READY must survive strangers ----------------------------------------------------
+
+
+def as_github(monkeypatch: pytest.MonkeyPatch, login: str) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", f"ghp_{login}000000000000000000000000000000000")
+
+
+def test_an_account_that_took_the_ics_old_login_cannot_release_a_hold(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = chained(OPEN, HOLD, QA)
+    number, _ = on_github(world, *zip(["dana", "alice", "quinn"], events, strict=True))
+    ref = ("issue", f"{REPO}#{number}")
+    # dana renames her account; a stranger registers "dana" and releases alice's hold
+    world.github.rename_user("dana", "dana-renamed")
+    world.github.add_user("dana", "ghp_impostor00000000000000000000000000000", uid=9001)
+    release = HoldReleased(release=REL, hold=HOLD.id, reason="The crash is fixed in build 2.")
+    world.github.add_comment(REPO, number, codec.render(release, "github"), by="dana")
+    as_github(monkeypatch, "quinn")
+    code, text = world.gate(*ref)
+    assert code == 1 and "Blocked: alice holds Firefox 96.0.1" in text, text
+    code, out, _ = world.run("show", *ref, "--json")
+    last = json.loads(out)["timeline"][-1]
+    assert (last["actor"], last["accepted"]) == ("dana#9001", False)
+    # the renamed account is still dana, the incident commander
+    world.github.add_comment(REPO, number, codec.render(release, "github"), by="dana-renamed")
+    assert world.gate(*ref)[0] == 0
+
+
+def test_a_person_without_a_pinned_github_id_cannot_sign_off_and_config_check_says_so(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.policy.write_text(POLICY.replace("github_id = 502\n", ""), encoding="utf-8")
+    number, _ = on_github(world, *zip(["dana", "quinn"], chained(OPEN, QA), strict=True))
+    code, text = world.gate("issue", f"{REPO}#{number}")
+    assert code == 1 and "has no sign-off from QA" in text
+    code, out, _ = world.run("config", "check")
+    assert code == 0
+    assert "no pinned github_id (they cannot act on GitHub): quinn;" in out
+
+
+def test_retracting_and_adding_a_release_again_never_clears_its_hold(world: World) -> None:
+    other = "Firefox 96.0.2"
+    added = ReleaseAdded(release=other, reason="the respin")
+    hold = HoldRaised(release=other, reason="the respin crashes on startup")
+    retract = Retracted(event=added.id, reason="Added by mistake, sorry.")
+    again = ReleaseAdded(release=other, reason="the respin, again")
+    signed = SignoffGiven(team="QA", release=other, statement=f"QA signs off on {other}.")
+    events = chained(OPEN, added, hold, retract, again, signed)
+    bug, _ = on_bugzilla(
+        world, *zip(["dana", "alice", "dana", "alice", "alice", "quinn"], events, strict=True)
+    )
+    code, out, err = world.run("gate", "bug", str(bug), "--release", other)
+    assert code == 1 and f"Blocked: dana holds {other}" in out, out + err
+
+
+def test_an_anonymous_github_gate_cannot_decide_without_the_edit_check(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number, _ = on_github(world, *zip(["dana", "quinn"], chained(OPEN, QA), strict=True))
+    ref = ("issue", f"{REPO}#{number}")
+    assert world.gate(*ref)[0] == 0  # with a token: asked, and nothing was edited
+    monkeypatch.delenv("GITHUB_TOKEN")
+    code, out, err = world.run("gate", *ref, "--release", REL, "--json")
+    assert code == 2, out + err
+    assert json.loads(out)["verdict"] == "could-not-decide"
+    assert "GraphQL" in err and "GITHUB_TOKEN" in err and "github-edits" in err
+    # a policy that accepts the weaker check, and says so
+    world.policy.write_text('accept_weaker_checks = ["github-edits"]\n' + POLICY, encoding="utf-8")
+    assert world.gate(*ref)[0] == 0
+
+
+def test_a_bugzilla_without_a_history_route_makes_the_gate_undecided(world: World) -> None:
+    bug, _ = on_bugzilla(world, *zip(["dana", "quinn"], chained(OPEN, QA), strict=True))
+    world.bugzilla.history_route = False
+    code, text = world.gate("bug", str(bug))
+    assert code == 2 and "has no bug history route" in text, text
+    world.policy.write_text(
+        'accept_weaker_checks = ["bugzilla-history"]\n' + POLICY, encoding="utf-8"
+    )
+    assert world.gate("bug", str(bug))[0] == 0
+
+
+def test_a_hold_tag_typed_into_the_whiteboard_is_doubt_that_check_can_clear(world: World) -> None:
+    bug, _ = on_bugzilla(world, *zip(["dana", "quinn"], chained(OPEN, QA), strict=True))
+    assert world.gate("bug", str(bug))[0] == 0
+    world.bugzilla.clock.advance(600)
+    board = world.bugzilla.bugs[bug].whiteboard
+    world.bugzilla.set_whiteboard(bug, "mallory@example.com", f"{board} [hold]")
+    code, text = world.gate("bug", str(bug))
+    assert code == 1 and "hold flag set by mallory@example.com" in text, text
+    # the IC's check sees the same doubt as the gate; clearing it needs the hidden comments
+    finding = "As an insider I read every comment: no hold is hidden; mallory typed the tag."
+    code, out, err = world.run("check", "bug", str(bug), "--finding", finding)
+    assert code == 3, out + err
+    assert "after seeing the comments this reader cannot" in err and "--seen-hidden" in err
+    code, out, err = world.run("check", "bug", str(bug), "--finding", finding, "--seen-hidden")
+    assert code == 0, out + err
+    assert world.gate("bug", str(bug))[0] == 0
+
+
+def test_a_check_the_caller_may_not_make_is_refused_and_names_who_can(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    offer = HandoffOffered(to="alice", done="Steps 1-3 are done.", todo="Step 4 remains.")
+    events = chained(OPEN, offer, HandoffAccepted(offer=offer.id), QA)
+    number, ids = on_github(world, *zip(["dana", "dana", "alice", "quinn"], events, strict=True))
+    ref = ("issue", f"{REPO}#{number}")
+    clock = world.github.clock
+    assert isinstance(clock, FakeClock)
+    clock.now += 60
+    world.github.edit_comment(
+        ids[1], "Typo fixed. " + world.github.comments_of(REPO, number)[1].body
+    )
+    assert world.gate(*ref)[0] == 1
+    as_github(monkeypatch, "alice")  # alice, now IC, cannot vouch for the handoff to her
+    before = len(world.github.comments_of(REPO, number))
+    code, out, err = world.run("check", *ref, "--finding", "The edit only fixed a typo.")
+    assert code == 3, out + err
+    assert f"comment {ids[1]}: dana checks it" in err
+    assert len(world.github.comments_of(REPO, number)) == before  # nothing posted
+    as_github(monkeypatch, "dana")
+    code, out, err = world.run("check", *ref, "--finding", "I fixed the typo myself.")
+    assert code == 0, out + err
+    assert world.gate(*ref)[0] == 0
+
+
+def test_a_hold_on_a_release_the_incident_no_longer_names_can_still_be_released(
+    world: World,
+) -> None:
+    other = "Firefox 96.0.2"
+    added = ReleaseAdded(release=other, reason="the respin")
+    hold = HoldRaised(release=other, reason="the respin crashes on startup")
+    retract = Retracted(event=added.id, reason="Added by mistake, sorry.")
+    bug, _ = on_bugzilla(
+        world,
+        *zip(["dana", "alice", "dana", "alice"], chained(OPEN, added, hold, retract), strict=True),
+    )
+    code, out, err = world.run(
+        "release-hold", "bug", str(bug), "--release", other, "--reason", "A false alarm on 96.0.2."
+    )
+    assert code == 0, out + err
+    code, out, _ = world.run("show", "bug", str(bug), "--json")
+    assert json.loads(out)["holds"] == []

@@ -311,9 +311,9 @@ def test_github_signoff_counts_only_for_active_members_of_the_org_team(
     ref = IncidentRef("github", number, repo="acme/releases")
     policy = {
         "people": {
-            "alice": Person(github="alice"),
-            "quinn": Person(github="quinn"),
-            "mallory": Person(github="mallory"),
+            "alice": Person(github="alice", github_id=github.users["alice"].id),
+            "quinn": Person(github="quinn", github_id=github.users["quinn"].id),
+            "mallory": Person(github="mallory", github_id=github.users["mallory"].id),
         },
         "teams": {"QA": Team(github_teams=["acme/qa"])},
     }
@@ -363,7 +363,10 @@ def test_github_token_that_cannot_read_teams_fails_the_gate_closed(
     number = github.add_issue("acme/releases", "Crash", "Opened by hand.", by="alice").number
     ref = IncidentRef("github", number, repo="acme/releases")
     policy = {
-        "people": {"alice": Person(github="alice"), "quinn": Person(github="quinn")},
+        "people": {
+            "alice": Person(github="alice", github_id=github.users["alice"].id),
+            "quinn": Person(github="quinn", github_id=github.users["quinn"].id),
+        },
         "teams": {"QA": Team(github_teams=["acme/qa"])},
     }
     github.add_comment(
@@ -552,7 +555,10 @@ def test_a_github_record_read_again_is_not_parsed_again_but_membership_is_asked_
     number = github.add_issue("acme/releases", "Crash", "Opened by hand.", by="alice").number
     ref = IncidentRef("github", number, repo="acme/releases")
     policy = {
-        "people": {"alice": Person(github="alice"), "quinn": Person(github="quinn")},
+        "people": {
+            "alice": Person(github="alice", github_id=github.users["alice"].id),
+            "quinn": Person(github="quinn", github_id=github.users["quinn"].id),
+        },
         "teams": {"QA": Team(github_teams=["acme/qa"])},
     }
 
@@ -593,5 +599,7 @@ def test_a_github_record_read_again_is_not_parsed_again_but_membership_is_asked_
     first, again = run(reads())
     assert parsed == [2]  # the first read only
     assert asked == ["quinn"]  # the second read asked again
-    assert again.facts == first.facts and again.facts.members == {"QA": frozenset({"quinn"})}
+    assert again.facts == first.facts and again.facts.members == {
+        "QA": frozenset({str(github.users["quinn"].id)})
+    }
     assert again.state is first.state

@@ -22,6 +22,7 @@ from sync_incident.core.errors import (
     SyncIncidentError,
     TrackerError,
     Unavailable,
+    Unverifiable,
 )
 from sync_incident.core.fold import Folding
 from sync_incident.core.policy import Facts, Policy
@@ -47,7 +48,8 @@ log = logging.getLogger("sync_incident.service")
 
 PENDING_ID = "(this comment)"
 
-# The accounts claiming each team the policy delegates to the tracker (by casefolded login).
+# The accounts claiming each team the policy delegates to the tracker (by Account.key: the
+# numeric id where the tracker has one, never a login another account could take).
 Claims = dict[str, dict[str, Account]]
 
 
@@ -148,8 +150,16 @@ class Session:
         *,
         fresh: bool = False,
         previous: Reading | None = None,
+        history: bool = False,
     ) -> Reading:
         """Fetch and fold. ``fresh`` trusts no cache (the gate): same verdict with or without.
+
+        A fresh read that could not make a check the gate relies on (no token for GitHub's
+        edit check, no history route) raises :class:`Unverifiable`, naming what is missing,
+        unless the policy accepts the weaker check (``accept_weaker_checks``).
+
+        ``history``: the read judges doubt before posting: the hold flag's history is read
+        as the gate reads it (see :meth:`Tracker.fetch`).
 
         ``previous``: this session's last reading of ``ref`` (the daemon's). When the tracker
         returns the same comments, who claims which delegated team is not parsed out of them
@@ -158,7 +168,17 @@ class Session:
         would return again, and is returned without folding.
         """
         tracker = self.tracker(ref.kind)
-        snap = await tracker.fetch(ref, fresh=fresh)
+        snap = await tracker.fetch(ref, fresh=fresh, history=history)
+        missing = {
+            k: v for k, v in snap.unchecked.items() if k not in self.policy.accept_weaker_checks
+        }
+        if missing:
+            raise Unverifiable(
+                f"{ref}: " + "; ".join(missing.values()),
+                hint="give the gate what it needs, or accept the weaker check in the policy: "
+                + ", ".join(f'accept_weaker_checks = ["{k}"]' for k in missing)
+                + " (README: Missing evidence)",
+            )
         if fresh or previous is None or previous.at is None:
             previous = None
         if previous is not None and snap.comments == previous.snapshot.comments:
@@ -259,9 +279,7 @@ class Session:
             for event in codec.parse(comment.body).events:
                 for team in teams_claimed(event, policy):
                     if team in delegated:
-                        claims.setdefault(team, {})[comment.author.login.casefold()] = (
-                            comment.author
-                        )
+                        claims.setdefault(team, {})[comment.author.key] = comment.author
         return claims
 
     async def _members(

@@ -36,9 +36,11 @@ from sync_incident.core.events import (
     DigestPosted,
     Event,
     HoldRaised,
+    HoldReleased,
     Note,
     Opened,
     Reminder,
+    Retracted,
     SignoffGiven,
     StatusUpdate,
 )
@@ -832,3 +834,64 @@ def test_the_daemon_keeps_polling_while_bugzilla_is_down_and_posts_nothing_twice
 
 def _empty() -> Any:
     return fold([], kind="bugzilla", now=FOLD_NOW)
+
+
+# ---------------------------------------------------------------------- strangers (issue 24)
+
+
+@pytest.mark.parametrize("kind", READ_FAULTS)
+def test_strangers_who_took_the_policys_logins_never_make_the_gate_ready_under_faults(
+    gh: GhWorld,
+    cli_env: Callable[..., tuple[int, str, str]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    kind: FaultKind,
+) -> None:
+    """The bot holds the release; alice (the IC, account pinned) renamed her account, and a
+    stranger who registered "alice" releases and retracts the hold as if IC. Under each read
+    fault the gate is right or cannot decide, never READY."""
+    me, alice = gh.fake.users[GH_ME.lower()], gh.fake.users["alice"]
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        f'[people.alice]\ngithub = "alice"\ngithub_id = {alice.id}\n'
+        f'[people.bot]\ngithub = "{GH_ME}"\ngithub_id = {me.id}\n'
+        '[teams.QA]\nmembers = ["bot"]\n',
+        encoding="utf-8",
+    )
+    number = _gh_incident(gh, ready=False)  # the bot opened it, signed for QA and held it
+    hold = next(
+        e
+        for c in gh.fake.comments_of(REPO, number)
+        for e in codec.parse(c.body).events
+        if isinstance(e, HoldRaised)
+    )
+    gh.fake.rename_user("alice", "alice-renamed")
+    gh.fake.add_user("alice", "ghp_stranger0000000000000000000000000000")
+    reason = "The crash is fixed in build 2."
+    for event in (
+        HoldReleased(release=RELEASE, hold=hold.id, reason=reason),
+        Retracted(event=hold.id, reason=reason),
+    ):
+        gh.fake.add_comment(REPO, number, codec.render([event], "github"), by="alice")
+    monkeypatch.setenv("SYNC_INCIDENT_GITHUB_TOKEN", GH_TOKEN)
+    args = (
+        "--policy",
+        str(policy),
+        "gate",
+        "issue",
+        f"{REPO}#{number}",
+        *GATE,
+        "--github-api-url",
+        gh.server.url,
+    )
+    once = ServerFault(kind, times=1, stall=1.0)
+    gh.server.faults.append(once)
+    code, out, err = cli_env(capsys, *args)
+    assert once.fired == 1
+    assert code == 1 and "Blocked" in out, (out, err)
+    gh.server.faults[:] = [ServerFault(kind, stall=1.0)]
+    assert cli_env(capsys, *args)[0] == 2
+    gh.server.faults.clear()
+    code, out, _ = cli_env(capsys, *args)
+    assert code == 1 and "Blocked" in out

@@ -578,6 +578,7 @@ TIMELINE_KEYS = {
     "reason",
     "summary",
     "data",
+    "via",
 }
 HOLD_KEYS = {
     "id",

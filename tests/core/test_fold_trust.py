@@ -7,7 +7,12 @@ and times from the tracker) and checks the gate's verdict through :func:`readine
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sync_incident.core import codec
 from sync_incident.core.comments import Account, Comment, Mark
@@ -15,6 +20,8 @@ from sync_incident.core.events import (
     Checkpoint,
     DoubtChecked,
     Event,
+    HandoffAccepted,
+    HandoffOffered,
     HoldRaised,
     HoldReleased,
     Note,
@@ -24,9 +31,12 @@ from sync_incident.core.events import (
     Retracted,
     ShipDecision,
     SignoffGiven,
+    SignoffRevoked,
+    Via,
     Witnessed,
 )
 from sync_incident.core.fold import body_hash, checkpoint_of, fold
+from sync_incident.core.policy import Person, Policy, Team
 from sync_incident.core.readiness import Verdict, readiness
 from sync_incident.core.state import IncidentState
 from tests.core.test_state import NOW, POLICY, REL, T0
@@ -292,16 +302,19 @@ def test_resolving_needs_a_summary() -> None:
     assert state.status == "active" and "needs a summary" in state.timeline[-1].reason
 
 
-def test_a_signoff_on_another_release_is_refused_until_it_is_added() -> None:
+def test_a_signoff_on_a_release_the_incident_does_not_name_never_makes_it_ready() -> None:
+    # posting refuses it as a typo; a hand-made trailer is kept by name, and the gate still
+    # says the release is not one of the incident's until it is added
     other = SignoffGiven(
         team="QA", release="Firefox 96.0", statement="QA signs off on Firefox 96.0."
     )
-    added = ReleaseAdded(release="Firefox 96.0")
     state = state_of(chain(("dana@example.com", OPEN), ("quinn@example.com", other)))
-    assert "not a release of this incident" in state.timeline[-1].reason
-    again = other.model_copy(update={"id": "01ARZ3NDEKTSV4RRFFQ69G5FAW"})
+    verdict = gate(state, "Firefox 96.0")
+    assert not verdict.ready
+    assert "Not ready: Firefox 96.0 is not a release of this incident" in verdict.reasons[0]
+    added = ReleaseAdded(release="Firefox 96.0")
     state = state_of(
-        chain(("dana@example.com", OPEN), ("dana@example.com", added), ("quinn@example.com", again))
+        chain(("dana@example.com", OPEN), ("dana@example.com", added), ("quinn@example.com", other))
     )
     assert [s.release for s in state.signoffs] == ["Firefox 96.0"]
 
@@ -464,3 +477,480 @@ def test_lone_surrogates_never_crash_the_state_or_its_json() -> None:
     dumped = state.to_json()
     dumped.encode("utf-8")  # would raise on a lone surrogate
     assert "\ufffd" in state.timeline[-1].summary
+
+
+# --- issue 24: READY must survive strangers ------------------------------------------------------
+
+GH_POLICY = Policy(
+    people={
+        "ivan": Person(github="ivan", github_id=100),
+        "alice": Person(github="alice", github_id=200),
+        "quinn": Person(github="quinn", github_id=300),
+        "rachel": Person(github="rachel", github_id=400),
+    },
+    teams={"QA": Team(members=["quinn"]), "Releng": Team(members=["rachel"])},
+)
+GH_OPEN = Opened(title="Startup crash", releases=[REL], ic="ivan")
+
+
+def gh(login: str, uid: int, *events: Event, minute: float = 0, **kw: object) -> Comment:
+    """A GitHub comment by account ``uid`` (whatever its login is now)."""
+    number = next(_next)
+    body = kw.pop("body", None) or codec.render(list(events), "github")
+    return Comment(
+        str(number),
+        Account(login, uid=str(uid)),
+        T0 + timedelta(minutes=minute),
+        str(body),
+        order=number,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def gh_state(comments: list[Comment], policy: Policy = GH_POLICY, **kw: object) -> IncidentState:
+    return fold(comments, kind="github", policy=policy, now=NOW, **kw)  # type: ignore[arg-type]
+
+
+def gh_gate(state: IncidentState, policy: Policy = GH_POLICY) -> Verdict:
+    return readiness(state, REL, policy=policy, required=["QA", "Releng"])
+
+
+def held_and_signed() -> list[Comment]:
+    return [
+        gh("ivan", 100, GH_OPEN, minute=0),
+        gh("alice", 200, HOLD, minute=1),
+        gh("quinn", 300, QA, minute=2),
+        gh("rachel", 400, RELENG, minute=3),
+    ]
+
+
+def test_a_stranger_whose_login_is_a_policy_key_cannot_release_a_hold() -> None:
+    # an account that registered the login "ivan" is not ivan (account 100), the IC
+    release = HoldReleased(release=REL, hold=HOLD.id, reason="The crash is fixed in build 2.")
+    state = gh_state([*held_and_signed(), gh("ivan", 9999, release, minute=4)])
+    assert [h.id for h in state.holds] == [HOLD.id]
+    entry = state.timeline[-1]
+    assert (entry.actor, entry.accepted) == ("ivan#9999", False)
+    assert entry.reason.startswith("only alice, who raised the hold, or the incident commander")
+    assert not gh_gate(state).ready
+
+
+def test_a_stranger_named_like_the_raiser_cannot_retract_a_hold_or_a_revocation() -> None:
+    retract = Retracted(event=HOLD.id, reason="Raised on the wrong release by mistake.")
+    state = gh_state([*held_and_signed(), gh("alice", 31337, retract, minute=4)])
+    assert [h.by for h in state.holds] == ["alice"]
+    assert "only alice, who posted it, or the incident commander" in state.timeline[-1].reason
+
+
+def test_an_account_that_takes_a_renamed_ics_old_login_is_a_stranger() -> None:
+    # ivan renamed his account (id 100) to ivan-renamed; someone registered "ivan"
+    release = HoldReleased(release=REL, hold=HOLD.id, reason="The crash is fixed in build 2.")
+    state = gh_state([*held_and_signed(), gh("ivan", 4242, release, minute=4)])
+    assert state.holds != [] and state.timeline[-1].actor == "ivan#4242"
+    # the renamed account is still ivan, and may release the hold as the IC
+    state = gh_state([*held_and_signed(), gh("ivan-renamed", 100, release, minute=4)])
+    assert state.holds == [] and state.released_holds[0].released_by == "ivan"
+    assert gh_gate(state).ready  # the sign-offs came after the hold
+
+
+def test_a_person_without_a_pinned_github_id_cannot_act_and_the_reason_says_how_to_pin() -> None:
+    people = {**GH_POLICY.people, "quinn": Person(github="quinn")}
+    policy = GH_POLICY.model_copy(update={"people": people})
+    state = gh_state([*held_and_signed()[:1], gh("quinn", 300, QA, minute=2)], policy)
+    assert state.signoffs == []
+    assert state.timeline[-1].reason == (
+        "quinn#300 is not a person in the policy: quinn's github_id is not pinned, and a login "
+        "binds nobody (sync-incident config pin-github-ids pins it)"
+    )
+
+
+def test_retracting_and_adding_a_release_again_never_closes_its_hold() -> None:
+    # bob, in the policy but in no team, adds a release, retracts it and adds it again
+    other = "Firefox 96.0.2"
+    added = ReleaseAdded(release=other, reason="the respin")
+    again = ReleaseAdded(release=other, reason="the respin, again")
+    hold = HoldRaised(release=other, reason="the respin crashes on startup")
+    comments = [
+        post("dana@example.com", OPEN, minute=0),
+        post("bob@example.com", added, minute=1),
+        post("alice@example.com", hold, minute=2),
+        post("bob@example.com", Retracted(event=added.id, reason="Added by mistake."), minute=3),
+        post("bob@example.com", again, minute=4),
+        post("quinn@example.com", QA.model_copy(update={"release": other}), minute=5),
+        post("rachel@example.com", RELENG.model_copy(update={"release": other}), minute=6),
+    ]
+    state = state_of(comments)
+    assert [(h.by, h.release) for h in state.holds] == [("alice", other)]
+    verdict = gate(state, other)
+    assert not verdict.ready
+    assert verdict.reasons[0].startswith(f"Blocked: alice holds {other}")
+
+
+def test_a_hold_on_a_release_retracted_from_the_incident_still_counts_once_it_is_back() -> None:
+    other = "Firefox 96.0.2"
+    added = ReleaseAdded(release=other)
+    hold = HoldRaised(release=other, reason="the respin crashes on startup")
+    comments = [
+        post("dana@example.com", OPEN, minute=0),
+        post("dana@example.com", added, minute=1),
+        post("alice@example.com", hold, minute=2),
+        post("dana@example.com", Retracted(event=added.id, reason="Not this one."), minute=3),
+    ]
+    state = state_of(comments)
+    assert [h.id for h in state.holds] == [hold.id]  # kept: it belongs to the release name
+    assert "not a release of this incident" in gate(state, other).reasons[0]
+
+
+def test_a_revocation_stays_one_when_its_author_leaves_the_team() -> None:
+    revoke = SignoffRevoked(team="QA", release=REL, reason="A new crash signature in 96.0.1.")
+    comments = [*ready_story(), post("alice@example.com", revoke, minute=4)]
+    assert not gate(state_of(comments)).ready
+    teams = {**POLICY.teams, "QA": Team(members=["quinn"])}  # alice left QA
+    later = POLICY.model_copy(update={"teams": teams})
+    state = fold(comments, kind="bugzilla", policy=later, now=NOW)
+    verdict = readiness(state, REL, policy=later, required=["QA", "Releng"])
+    assert not verdict.ready and verdict.teams[0].status == "revoked"
+    assert state.timeline[-1].summary.endswith("(alice is not in QA)")
+
+
+def test_a_revocation_stays_one_when_its_author_leaves_a_restricted_policy() -> None:
+    revoke = SignoffRevoked(team="QA", release=REL, reason="A new crash signature in 96.0.1.")
+    comments = [*ready_story(), post("alice@example.com", revoke, minute=4)]
+    people = dict(POLICY.people)
+    people["alice"] = Person(bugzilla=["alice@example.com"], left=T0 + timedelta(hours=1))
+    teams = {**POLICY.teams, "QA": Team(members=["quinn"])}
+    left = POLICY.model_copy(update={"people": people, "teams": teams, "restrict_to_people": True})
+    state = fold(comments, kind="bugzilla", policy=left, now=NOW)
+    assert not readiness(state, REL, policy=left, required=["QA", "Releng"]).ready
+    # after she left, her events are a stranger's
+    late = post("alice@example.com", HOLD, minute=90)
+    state = fold([*comments, late], kind="bugzilla", policy=left, now=NOW)
+    assert state.holds == []
+    assert state.timeline[-1].reason == (
+        "alice@example.com is not a person in the policy: alice left on 2022-01-12 15:00 UTC"
+    )
+
+
+def _released_then_hidden() -> tuple[list[Comment], list[Mark]]:
+    """Alice's hold raised and released within a minute; mallory's hold right after, hidden."""
+    release = HoldReleased(release=REL, hold=HOLD.id, reason="A false alarm: a test machine.")
+    comments = [
+        post("dana@example.com", OPEN, minute=0),
+        post("alice@example.com", HOLD, minute=10),
+        post("alice@example.com", release, minute=10.5),
+        # mallory's hold at minute 11 is hidden: only the history keeps its flag
+        post("quinn@example.com", QA, minute=12),
+        post("rachel@example.com", RELENG, minute=13),
+    ]
+    at = T0 + timedelta(minutes=10)
+    marks = [
+        Mark(flag="hold", on=True, by="alice@example.com", at=at),
+        Mark(flag="hold", on=False, by="alice@example.com", at=at + timedelta(seconds=30)),
+        Mark(flag="hold", on=True, by="mallory@example.com", at=at + timedelta(minutes=1)),
+    ]
+    return comments, marks
+
+
+def test_a_hold_flag_set_after_an_earlier_hold_was_released_is_not_explained_by_it() -> None:
+    comments, marks = _released_then_hidden()
+    state = state_of(comments, marks=marks)
+    verdict = gate(state)
+    assert verdict.verdict == "in-doubt"
+    [doubt] = state.doubts
+    assert doubt.kind == "history" and doubt.author == "mallory@example.com"
+    assert doubt.clearable_by == ["dana"]  # mallory is no person of the policy
+    assert "after seeing the comments this reader cannot" in doubt.clear_hint
+
+
+def test_the_ic_clears_a_possibly_hidden_hold_only_after_seeing_the_hidden_comments() -> None:
+    comments, marks = _released_then_hidden()
+    where = state_of(comments, marks=marks).doubts[0].where
+    blind = DoubtChecked(where=[where], finding="The bug shows no hold to me.")
+    state = state_of([*comments, post("dana@example.com", blind, minute=20)], marks=marks)
+    assert [d.where for d in state.doubts] == [where]
+    assert state.timeline[-1].accepted is False
+    assert "after seeing the comments this reader cannot" in state.timeline[-1].reason
+    seen = DoubtChecked(
+        where=[where],
+        finding="As an insider I read the hidden comment 4: a test post, no hold.",
+        seen_hidden=True,
+    )
+    state = state_of([*comments, post("dana@example.com", seen, minute=20)], marks=marks)
+    assert state.doubts == [] and state.checked_doubts[0].checked_by == "dana"
+
+
+def test_the_person_who_set_the_hold_flag_may_clear_the_doubt_about_it() -> None:
+    comments, marks = _released_then_hidden()
+    marks[-1] = Mark(flag="hold", on=True, by="bob@example.com", at=marks[-1].at)
+    where = state_of(comments, marks=marks).doubts[0].where
+    check = DoubtChecked(where=[where], finding="I set the tag by mistake; I hold nothing.")
+    state = state_of([*comments, post("bob@example.com", check, minute=20)], marks=marks)
+    assert state.doubts == [] and state.checked_doubts[0].checked_by == "bob"
+
+
+def test_a_hold_flag_cleared_by_hand_and_set_again_while_the_hold_is_open_is_fine() -> None:
+    comments = chain(("dana@example.com", OPEN), ("alice@example.com", HOLD))
+    at = T0 + timedelta(minutes=1)
+    marks = [
+        Mark(flag="hold", on=True, by="alice@example.com", at=at),
+        Mark(flag="hold", on=False, by="mallory@example.com", at=at + timedelta(minutes=5)),
+        Mark(flag="hold", on=True, by="dana@example.com", at=at + timedelta(minutes=6)),
+    ]
+    assert state_of(comments, marks=marks).doubts == []
+
+
+def _handoff_then_edited() -> tuple[list[Comment], str]:
+    offer = HandoffOffered(to="beatrice", done="Steps 1-3 are done.", todo="Step 4 remains.")
+    comments = chain(
+        ("dana@example.com", OPEN),
+        ("dana@example.com", offer),
+        ("beatrice@example.com", HandoffAccepted(offer=offer.id)),
+    )
+    edited = comments[1]
+    comments[1] = Comment(
+        edited.id, edited.author, edited.created_at, edited.body, order=edited.order, edited=True
+    )
+    return comments, f"comment {edited.id}"
+
+
+def test_a_doubt_on_the_handoff_that_made_the_ic_names_who_can_clear_it() -> None:
+    comments, where = _handoff_then_edited()
+    state = state_of(comments)
+    assert state.ic == "beatrice"
+    [doubt] = state.doubts
+    assert doubt.where == where and doubt.clearable_by == ["dana"]
+    assert doubt.clear_hint == "dana checks it"
+    # beatrice's check is no dead end: it is refused, saying who can
+    check = DoubtChecked(
+        where=[where], finding="The edit fixed a typo.", hashes={where: doubt.body_hash}
+    )
+    state = state_of([*comments, post("beatrice@example.com", check, minute=9)])
+    assert state.doubts and state.timeline[-1].accepted is False
+    assert state.timeline[-1].reason == f"{where}: only dana can check it"
+    state = state_of([*comments, post("dana@example.com", check, minute=9)])
+    assert state.doubts == [] and state.checked_doubts[0].checked_by == "dana"
+
+
+def test_every_doubt_names_someone_who_can_clear_it() -> None:
+    comments, _ = _handoff_then_edited()
+    gap = [
+        Comment(c.id, c.author, c.created_at, c.body, order=c.order, seq=n * 2)
+        for n, c in enumerate(comments)
+    ]
+    mark = Mark(flag="hold", on=True, by="nobody@example.net", at=T0)
+    state = state_of(gap, marks=[mark])
+    assert len(state.doubts) >= 3
+    assert all(d.clearable_by and d.clear_hint.endswith("checks it") for d in state.doubts)
+
+
+# --- chat relays -----------------------------------------------------------------------------
+
+RELAY_POLICY = POLICY.model_copy(
+    update={
+        "people": {
+            **POLICY.people,
+            "alice": Person(bugzilla=["alice@example.com"], matrix="@alice:example.org"),
+            "syncbot": Person(bugzilla=["syncbot@example.com"]),
+        },
+        "relays": ["syncbot"],
+    }
+)
+
+
+def relayed(event: Event, user: str = "@alice:example.org") -> Event:
+    via = Via(chat="matrix", user=user, message="$evt-1:example.org")
+    return event.model_copy(update={"via": via})
+
+
+def test_a_hold_relayed_from_matrix_is_the_persons_hold() -> None:
+    comments = [*ready_story(), post("syncbot@example.com", relayed(HOLD), minute=4)]
+    state = fold(comments, kind="bugzilla", policy=RELAY_POLICY, now=NOW)
+    assert [h.by for h in state.holds] == ["alice"]
+    entry = state.timeline[-1]
+    assert (entry.actor, entry.account, entry.via) == ("alice", "syncbot@example.com", "matrix")
+    assert entry.summary.startswith("alice (via Matrix) asked to hold Firefox 96.0.1")
+    # alice may release her relayed hold herself, as its raiser
+    release = HoldReleased(release=REL, hold=HOLD.id, reason="A false alarm: a test machine.")
+    state = fold(
+        [*comments, post("alice@example.com", release, minute=5)],
+        kind="bugzilla",
+        policy=RELAY_POLICY,
+        now=NOW,
+    )
+    assert state.holds == [] and state.released_holds[0].released_by == "alice"
+
+
+def test_a_relay_field_from_an_account_that_is_no_relay_is_rejected_like_a_forgery() -> None:
+    release = HoldReleased(release=REL, hold=HOLD.id, reason="A false alarm: a test machine.")
+    comments = [
+        *ready_story(),
+        post("alice@example.com", HOLD, minute=4),
+        post("bob@example.com", relayed(release), minute=5),  # bob is no relay
+    ]
+    state = fold(comments, kind="bugzilla", policy=RELAY_POLICY, now=NOW)
+    assert [h.by for h in state.holds] == ["alice"]
+    assert state.timeline[-1].accepted is False
+    assert "counts only from a relay account the policy lists" in state.timeline[-1].reason
+
+
+def test_a_relay_speaking_for_an_unmapped_chat_identity_is_rejected() -> None:
+    release = HoldReleased(release=REL, hold=HOLD.id, reason="A false alarm: a test machine.")
+    comments = [
+        *ready_story(),
+        post("alice@example.com", HOLD, minute=4),
+        post("syncbot@example.com", relayed(release, "@mallory:evil.example"), minute=5),
+    ]
+    state = fold(comments, kind="bugzilla", policy=RELAY_POLICY, now=NOW)
+    assert [h.by for h in state.holds] == ["alice"]
+    assert state.timeline[-1].reason == (
+        "@mallory:evil.example on Matrix is not a chat identity of a person in the policy"
+    )
+
+
+def test_a_relayed_signoff_needs_the_person_in_the_team_never_the_relays_membership() -> None:
+    policy = RELAY_POLICY.model_copy(
+        update={"teams": {**POLICY.teams, "QA": Team(members=["quinn", "syncbot"])}}
+    )
+    comments = [ready_story()[0], post("syncbot@example.com", relayed(QA), minute=1)]
+    people = {**policy.people}
+    people["alice"] = Person(bugzilla=["alice@example.com"], matrix="@alice:example.org")
+    state = fold(comments, kind="bugzilla", policy=policy, now=NOW)
+    assert state.signoffs == [] and state.timeline[-1].reason == "alice is not a member of QA"
+
+
+# --- the property: strangers change no verdict -----------------------------------------------
+
+REL2 = "Firefox 96.0.2"
+EXAMPLES = 2_000 if os.environ.get("SYNC_INCIDENT_LONG") == "1" else 100
+LEGIT: list[tuple[str, int, Event]] = [
+    ("ivan", 100, Opened(title="Startup crash", releases=[REL, REL2], ic="ivan")),
+    ("quinn", 300, QA),
+    ("alice", 200, HOLD),
+    ("rachel", 400, RELENG),
+    ("alice", 200, HoldRaised(release=REL2, reason="the respin crashes on startup")),
+    ("quinn", 300, QA.model_copy(update={"release": REL2, "id": "01ARZ3NDEKTSV4RRFFQ69G5FB0"})),
+    # REL2 lacks nothing but the release of alice's hold
+    (
+        "rachel",
+        400,
+        RELENG.model_copy(update={"release": REL2, "id": "01ARZ3NDEKTSV4RRFFQ69G5FB1"}),
+    ),
+    ("alice", 200, HoldReleased(release=REL, hold=HOLD.id, reason="A false alarm, a test rig.")),
+    ("quinn", 300, SignoffRevoked(team="QA", release=REL, reason="A new crash signature.")),
+]
+LEGIT_IDS = [e.id for _, _, e in LEGIT]
+
+
+def _stranger_event(draw: st.DrawFn) -> Event:
+    """Anything a stranger could type into a comment, aimed at the legitimate record."""
+    target = draw(st.sampled_from(LEGIT_IDS))
+    release = draw(st.sampled_from([REL, REL2, "Firefox 97.0"]))
+    reason = "Checked: it is fine now, really."
+    choices: list[Event] = [
+        # what would unblock the legitimate record, most often
+        HoldReleased(release=REL2, hold=LEGIT_IDS[4], reason=reason),
+        Retracted(event=LEGIT_IDS[4], reason=reason),
+        Retracted(event=LEGIT_IDS[-1], reason=reason),
+        HoldReleased(release=release, hold=HOLD.id, reason=reason),
+        Retracted(event=target, reason=reason),
+        SignoffGiven(team="QA", release=release, statement=f"QA signs off on {release}."),
+        SignoffGiven(team="Releng", release=release, statement=f"Releng signs off on {release}."),
+        ShipDecision(release=release, statement=f"Please ship {release} to users."),
+        ReleaseAdded(release=release),
+        HoldRaised(release=release, reason="a stranger's hold"),
+        Note(text="A note by someone outside the policy."),
+        DoubtChecked(where=["comment 1"], finding=reason, seen_hidden=True),
+        Opened(title="Another incident", releases=[release], ic="mallory"),
+        HandoffAccepted(offer=target),
+    ]
+    made = draw(st.sampled_from(choices))
+    update: dict[str, object] = {}
+    if draw(st.integers(0, 3)) == 3:  # take an id of the legitimate record, earlier or later
+        update["id"] = draw(st.sampled_from(LEGIT_IDS))
+    if draw(st.booleans()):
+        update["follows"] = draw(st.sampled_from(LEGIT_IDS))
+    return made.model_copy(update=update)
+
+
+@st.composite
+def strangers(draw: st.DrawFn) -> list[tuple[int, Comment]]:
+    """(position in the legitimate record, comment) for each stranger's comment."""
+    out = []
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        # logins a stranger can register: the policy's keys and people's logins among them
+        login = draw(st.sampled_from(["ivan", "alice", "quinn", "rachel", "mallory", "dana"]))
+        uid = draw(st.integers(min_value=900, max_value=999))
+        events = [_stranger_event(draw) for _ in range(draw(st.integers(1, 2)))]
+        rarely = st.integers(0, 7).map(lambda n: n == 7)  # each is doubt where anyone may hold
+        flags = {"edited": draw(rarely), "private": draw(rarely)}
+        body = codec.render(events, "github")
+        if draw(rarely):
+            body = body.replace("sync-incident:1", "sync-incident:1 ", 1)  # unreadable
+        at = draw(st.sampled_from(range(len(LEGIT), -1, -1)))  # before which legit comment
+        author = Account(login, uid=str(uid))
+        comment = Comment("", author, T0, body, edited=flags["edited"], private=flags["private"])
+        out.append((at, comment))
+    return out
+
+
+def _record(extra: list[tuple[int, Comment]]) -> list[Comment]:
+    """The legitimate record with ``extra`` inserted, numbered as a tracker would.
+
+    The legitimate comments keep their times; a stranger's comes just before the one it
+    is inserted before.
+    """
+    chained: list[tuple[str, int, Event]] = []
+    for login, uid, event in LEGIT:
+        if chained:
+            event = event.model_copy(update={"follows": chained[-1][2].id})
+        chained.append((login, uid, event))
+    merged: list[Comment] = []
+    for n in range(len(LEGIT) + 1):
+        at = T0 + timedelta(minutes=n)
+        merged += [replace(c, created_at=at - timedelta(seconds=1)) for k, c in extra if k == n]
+        if n < len(LEGIT):
+            login, uid, event = chained[n]
+            body = codec.render([event], "github")
+            merged.append(Comment("", Account(login, uid=str(uid)), at, body))
+    return [replace(c, id=str(n), order=n) for n, c in enumerate(merged, 1)]
+
+
+def _verdicts(comments: list[Comment], policy: Policy) -> dict[str, dict[str, object]]:
+    state = fold(comments, kind="github", policy=policy, now=NOW)
+    return {
+        release: readiness(state, release, policy=policy, required=["QA", "Releng"]).model_dump(
+            exclude={"incident"}
+        )
+        for release in (REL, REL2, "Firefox 97.0")
+    }
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(strangers())
+def test_no_events_by_accounts_outside_a_restricted_policy_change_any_verdict(
+    extra: list[tuple[int, Comment]],
+) -> None:
+    policy = GH_POLICY.model_copy(update={"restrict_to_people": True})
+    assert _verdicts(_record(extra), policy) == _verdicts(_record([]), policy)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(strangers())
+def test_where_anyone_may_hold_strangers_can_only_make_a_release_less_ready(
+    extra: list[tuple[int, Comment]],
+) -> None:
+    before = _verdicts(_record([]), GH_POLICY)
+    after = _verdicts(_record(extra), GH_POLICY)
+    for release, verdict in after.items():
+        assert not verdict["ready"] or before[release]["ready"], release
+
+
+def test_on_github_the_person_who_set_the_hold_label_is_known_by_account_id() -> None:
+    opened = [gh("ivan", 100, GH_OPEN, minute=0)]
+    at = T0 + timedelta(minutes=5)
+    mine = Mark(flag="hold", on=True, by="alice-renamed", at=at, uid="200")
+    state = gh_state(opened, marks=[mine])
+    assert [(d.author, d.clearable_by) for d in state.doubts] == [("alice", ["alice", "ivan"])]
+    theirs = Mark(flag="hold", on=True, by="alice", at=at, uid="31337")  # took her old login
+    state = gh_state(opened, marks=[theirs])
+    assert [(d.author, d.clearable_by) for d in state.doubts] == [("alice#31337", ["ivan"])]

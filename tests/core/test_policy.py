@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -54,8 +55,72 @@ def test_github_login_with_another_numeric_id_is_a_stranger() -> None:
     assert POLICY.person_for("github", Account("alice-gh", uid="999")) is None
 
 
-def test_github_login_without_pinned_id_matches_by_login() -> None:
-    assert POLICY.person_for("github", Account("bobby", uid="5")) == "bob"
+def test_github_login_without_pinned_id_binds_nobody() -> None:
+    # a login is for look-ups and mentions: anyone may register one a person gave up
+    assert POLICY.person_for("github", Account("bobby", uid="5")) is None
+    assert POLICY.actor_for("github", Account("bobby", uid="5")) == "bobby#5"
+    assert POLICY.unpinned("github", Account("bobby", uid="5")) == "bob"
+    assert POLICY.without_github_id() == ["bob"]
+
+
+def test_a_renamed_github_account_keeps_its_person() -> None:
+    assert POLICY.person_for("github", Account("alice-new-login", uid="101")) == "alice"
+
+
+def test_an_account_that_took_a_persons_login_is_a_stranger_of_its_own() -> None:
+    ivan = Account("alice-gh", uid="31337")
+    assert POLICY.person_for("github", ivan) is None
+    assert POLICY.actor_for("github", ivan) == "alice-gh#31337"
+    assert POLICY.actor_for("github", Account("alice", uid="4242")) == "alice#4242"
+
+
+@pytest.mark.parametrize(
+    ("kind", "login", "actor"),
+    [
+        ("bugzilla", "mallory@example.com", "mallory@example.com"),
+        ("bugzilla", "alice", "alice#bugzilla"),
+        ("local", "alice-gh", "alice-gh#local"),
+    ],
+)
+def test_a_strangers_actor_never_equals_a_policy_key(kind: Any, login: str, actor: str) -> None:
+    assert POLICY.actor_for(kind, Account(login)) == actor
+    assert actor not in POLICY.people
+
+
+@pytest.mark.parametrize("key", ["ivan#4242", "a@b.org", "two words", ""])
+def test_a_policy_key_cannot_take_a_strangers_form(key: str) -> None:
+    with pytest.raises(ValidationError, match="not a usable person key"):
+        Policy(people={key: Person()})
+
+
+def test_a_permissive_policy_matches_accounts_by_login() -> None:
+    assert Policy().actor_for("github", Account("ivan", uid="4242")) == "ivan"
+
+
+def test_someone_who_left_is_a_stranger_from_then_and_themself_before() -> None:
+    policy = Policy(people={"quinn": {"bugzilla": "quinn@example.com", "left": "2022-01-13"}})
+    quinn = Account("quinn@example.com")
+    before = datetime(2022, 1, 12, 23, 59, tzinfo=UTC)
+    after = datetime(2022, 1, 13, 0, 0, tzinfo=UTC)
+    assert policy.person_for("bugzilla", quinn, before) == "quinn"
+    assert policy.person_for("bugzilla", quinn, after) is None
+    assert policy.person_for("bugzilla", quinn) is None  # now: gone
+
+
+def test_chat_identities_map_to_people() -> None:
+    policy = Policy(
+        people={"alice": Person(matrix="@alice:example.org", slack="U024BE7LH")},
+        relays=[],
+    )
+    assert policy.person_for_chat("matrix", "@alice:example.org") == "alice"
+    assert policy.person_for_chat("slack", "U024BE7LH") == "alice"
+    assert policy.person_for_chat("matrix", "U024BE7LH") is None
+
+
+def test_relays_must_be_people() -> None:
+    assert Policy(people={"a": Person()}, relays=["bot"]).validate_references() == [
+        "relays: 'bot' is not in [people]"
+    ]
 
 
 def test_local_account_defaults_to_the_person_key() -> None:
@@ -143,8 +208,20 @@ def test_permissive_policy_lets_anyone_act_for_any_team() -> None:
 
 
 def test_verified_github_team_member_may_act_for_the_team() -> None:
-    facts = Facts(members={"Releng": frozenset({"rachel"})}, checked_on="github")
-    assert in_team(POLICY, "Releng", "github", Account("Rachel"), None, facts)[0]
+    facts = Facts(members={"Releng": frozenset({"7001"})}, checked_on="github")
+    assert in_team(POLICY, "Releng", "github", Account("Rachel", uid="7001"), None, facts)[0]
+
+
+def test_github_membership_facts_are_kept_by_account_id_not_login() -> None:
+    # rachel's membership was vouched for account 7001; an account that took her login is not
+    facts = Facts(members={"Releng": frozenset({"7001"})}, checked_on="github")
+    ok, why = in_team(POLICY, "Releng", "github", Account("rachel", uid="9999"), None, facts)
+    assert not ok and why == "rachel#9999 is not a member of Releng"
+
+
+def test_a_relayed_event_is_never_vouched_for_by_the_relays_membership() -> None:
+    facts = Facts(members={"Releng": frozenset({"7001"})}, checked_on="github")
+    assert not in_team(POLICY, "Releng", "github", None, "quinn", facts)[0]
 
 
 def test_unverifiable_github_membership_fails_closed() -> None:

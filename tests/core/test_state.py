@@ -202,7 +202,7 @@ def test_forged_trailer_from_a_stranger_is_rejected_with_the_reason() -> None:
     forged = signoff("QA")
     state = opened(c("mallory", forged, 1))
     assert state.signoffs == []
-    assert entry(state, forged).reason == "mallory is not a person in the policy"
+    assert entry(state, forged).reason == "mallory#local is not a person in the policy"
     assert entry(state, forged).accepted is False
 
 
@@ -454,11 +454,26 @@ def test_revoke_by_the_ic_is_accepted() -> None:
     assert entry(state, revoke).accepted
 
 
-def test_revoke_by_an_outsider_is_rejected() -> None:
+def test_revoke_by_someone_outside_the_team_counts_and_the_timeline_says_so() -> None:
+    # blocking is open: whoever may hold the release may revoke a sign-off on it
     revoke = SignoffRevoked(team="QA", release=REL, reason="regression")
     state = opened(c("quinn", signoff(), 1), c("morgan", revoke, 2))
+    assert state.signoffs == [] and [s.revoked_by for s in state.revoked_signoffs] == ["morgan"]
+    assert entry(state, revoke).accepted
+    assert entry(state, revoke).summary.endswith("(morgan is not in QA)")
+
+
+def test_revoke_by_a_stranger_is_rejected_where_the_policy_restricts_holds() -> None:
+    revoke = SignoffRevoked(team="QA", release=REL, reason="regression")
+    strict = POLICY.model_copy(update={"restrict_to_people": True})
+    state = fold(
+        [c("dana", OPEN, 0), c("quinn", signoff(), 1), c("mallory", revoke, 2)],
+        kind="local",
+        policy=strict,
+        now=NOW,
+    )
     assert len(state.signoffs) == 1
-    assert not entry(state, revoke).accepted
+    assert entry(state, revoke).reason == "mallory#local is not a person in the policy"
 
 
 def test_revoke_without_a_signoff_is_rejected() -> None:
@@ -513,7 +528,7 @@ def test_unreadable_trailer_by_a_trusted_account_is_doubt() -> None:
 def test_unreadable_trailer_by_a_stranger_is_doubt_since_anyone_may_hold() -> None:
     body = codec.render(signoff()).replace('"QA"', '"QB"')
     state = opened(c("mallory", [], 1, body=body))
-    assert [d.author for d in state.doubts] == ["mallory"]
+    assert [d.author for d in state.doubts] == ["mallory#local"]
 
 
 def test_unreadable_trailer_by_a_stranger_is_a_warning_when_only_people_may_hold() -> None:

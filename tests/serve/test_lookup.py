@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sync_incident.core import codec
-from sync_incident.core.comments import Account, Comment
+from sync_incident.core.comments import Comment
 from sync_incident.core.errors import NotFound, Unavailable
 from sync_incident.core.events import Event, Opened, Resolved
 from sync_incident.core.fold import fold
@@ -25,7 +25,7 @@ from sync_incident.core.state import IncidentState
 from sync_incident.serve.lookup import Lookup, Unreadable
 from sync_incident.testing.github import Fault
 from sync_incident.trackers.github.mirror import LABEL_ACTIVE
-from tests.serve.world import REPO, World, policy, start, world
+from tests.serve.world import REPO, World, account, policy, start, world
 
 __all__ = ["world"]
 
@@ -183,7 +183,7 @@ GH = IncidentRef("github", 5, repo=REPO)
 def state(ref: IncidentRef, *, opened: bool = True) -> IncidentState:
     events: list[Event] = [OLD, DONE.model_copy(update={"follows": OLD.id})] if opened else []
     comments = [
-        Comment(str(n), Account("dana"), T0 + timedelta(minutes=n), codec.render(e, "github"))
+        Comment(str(n), account("dana"), T0 + timedelta(minutes=n), codec.render(e, "github"))
         for n, e in enumerate(events, 1)
     ]
     return fold(comments, kind="github", policy=policy(), now=T0 + timedelta(hours=1), ref=str(ref))

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sync_incident.application.overview import Overview, overview
 from sync_incident.core import codec
-from sync_incident.core.comments import Account, Comment
+from sync_incident.core.comments import Comment
 from sync_incident.core.events import (
     Event,
     HandoffOffered,
@@ -23,7 +23,7 @@ from sync_incident.core.fold import fold
 from sync_incident.core.refs import IncidentRef
 from sync_incident.core.state import IncidentState
 from sync_incident.serve.view import card, commander, href, sign_off_matrix
-from tests.serve.world import FOCUS, REL, policy
+from tests.serve.world import FOCUS, REL, account, policy
 
 T0 = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
 REF = IncidentRef("github", 1, repo="acme/releases")
@@ -31,7 +31,7 @@ REF = IncidentRef("github", 1, repo="acme/releases")
 
 def state_of(*posts: tuple[str, Event], now: datetime = T0 + timedelta(hours=3)) -> IncidentState:
     comments = [
-        Comment(str(n), Account(who), T0 + timedelta(minutes=n), codec.render(e, "github"), order=n)
+        Comment(str(n), account(who), T0 + timedelta(minutes=n), codec.render(e, "github"), order=n)
         for n, (who, e) in enumerate(posts, 1)
     ]
     return fold(comments, kind="github", policy=policy(), now=now, ref=str(REF), title="Crash")
@@ -69,7 +69,7 @@ def test_the_card_marks_an_overdue_update_and_keeps_reminders_off_the_latest_eve
     state = state_of(
         ("dana", Opened(title="Crash", releases=[REL], ic="dana")),
         ("dana", StatusUpdate(summary="QA verifies.", next_update_due=T0 + timedelta(hours=1))),
-        ("bot", Reminder(key="k", kind="update-overdue", text="Reminder: please post.")),
+        ("incident-bot", Reminder(key="k", kind="update-overdue", text="Reminder: please post.")),
     )
     now = T0 + timedelta(hours=2)
     view = card(REF, seen(state), now, events=2)

@@ -13,11 +13,12 @@ import pytest
 from sync_incident.cli import app as cli
 from sync_incident.cli import options as cli_options
 from sync_incident.config import ServeSettings
-from sync_incident.core.events import HoldRaised
+from sync_incident.core.events import HoldRaised, Note, own_id
 from sync_incident.serve.webhooks import ReplayStore
 from sync_incident.testing.bugzilla.webhooks import webhook_payload as bmo_payload
+from sync_incident.trackers.github.webhooks import change_of
 from sync_incident.trackers.github.webhooks import signature as github_signature
-from tests.serve.world import BZ_SECRET, REL, REPO, SECRET, World, start, world
+from tests.serve.world import BZ_SECRET, GITHUB_IDS, REL, REPO, SECRET, World, start, world
 
 __all__ = ["world"]
 
@@ -74,6 +75,20 @@ def test_a_replayed_delivery_does_nothing_twice(world: World) -> None:
     assert (first.status_code, again.status_code) == (202, 200)
     assert again.json()["result"] == "replayed"
     assert deliveries(world, "poked") == 1
+
+
+def test_a_captured_delivery_replayed_under_new_delivery_ids_costs_nothing(
+    world: World,
+) -> None:
+    payload = world.payload("issue_comment", "created", 1, sender="alice")
+    first = world.deliver("issue_comment", payload, delivery="delivery-1")
+    world.wait_reads(KEY_1, 2)
+    requests = world.call(lambda: len(world.github.log))
+    replays = [world.deliver("issue_comment", payload, delivery=f"forged-{n}") for n in range(20)]
+    assert first.status_code == 202
+    assert {(r.status_code, r.json()["result"]) for r in replays} == {(200, "replayed")}
+    assert deliveries(world, "poked") == 1
+    assert world.call(lambda: len(world.github.log)) == requests  # not one re-read
 
 
 @pytest.mark.parametrize(
@@ -145,11 +160,16 @@ def gate_cli(
         "\n".join(
             [
                 'witnesses = ["bot"]',
-                '[people.dana]\ngithub = "dana"',
-                '[people.quinn]\ngithub = "quinn"',
-                '[people.robin]\ngithub = "robin"',
-                '[people.alice]\ngithub = "alice"',
-                '[people.bot]\ngithub = "incident-bot"',
+                *(
+                    f'[people.{key}]\ngithub = "{login}"\ngithub_id = {GITHUB_IDS[login]}'
+                    for key, login in (
+                        ("dana", "dana"),
+                        ("quinn", "quinn"),
+                        ("robin", "robin"),
+                        ("alice", "alice"),
+                        ("bot", "incident-bot"),
+                    )
+                ),
                 '[teams.QA]\nmembers = ["quinn"]',
                 '[teams.Releng]\nmembers = ["robin"]',
                 '[products.Firefox]\nrequired_signoffs = ["QA", "Releng"]',
@@ -202,11 +222,33 @@ def test_the_same_deletion_delivered_twice_or_to_two_replicas_is_witnessed_once(
     )
     world.call(lambda: world.github.delete_comment(hold_comment))
     first = world.deliver("issue_comment", payload, delivery="a")
-    other = world.deliver("issue_comment", payload, delivery="b")  # another replica's copy
+    world.server.ctx.replays = ReplayStore(10)  # another replica: it saw no delivery yet
+    other = world.deliver("issue_comment", payload, delivery="b")  # its copy
     assert first.json()["result"] == "witnessed"
     assert other.json()["result"] == "witnessed-before"
     bodies = [c.body for c in world.call(lambda: world.github.comments_of(REPO, 1))]
     assert sum("sync-incident:1 witness" in b for b in bodies) == 1
+
+
+def test_an_id_a_stranger_posted_first_never_makes_the_witness_skip(world: World) -> None:
+    hold_comment = world.post(1, "alice", HOLD)
+    payload = world.payload(
+        "issue_comment", "deleted", 1, sender="mallory", comment_id=hold_comment
+    )
+    change = change_of("issue_comment", payload)
+    assert change is not None and change.witness is not None
+    # mallory computes the id the server's account will post and takes it first
+    bot = f"github:{GITHUB_IDS['incident-bot']}"
+    decoy = Note(id=own_id(change.witness.id, bot), text="Nothing to see here.")
+    world.post(1, "mallory", decoy)
+    world.call(lambda: world.github.delete_comment(hold_comment))
+    answer = world.deliver("issue_comment", payload)
+    assert answer.json()["result"] == "witnessed"
+    bodies = [c.body for c in world.call(lambda: world.github.comments_of(REPO, 1))]
+    assert sum("sync-incident:1 witness" in b for b in bodies) == 1
+    verdict = world.get(f"/api/gate?ref={REPO}%231&release={REL}")
+    assert verdict.status_code == 409 and verdict.json()["verdict"] == "in-doubt"
+    assert any("two different events claim the id" in r for r in verdict.json()["reasons"])
 
 
 def test_an_edit_that_removes_a_trailer_is_witnessed_with_its_time(world: World) -> None:

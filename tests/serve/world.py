@@ -23,6 +23,7 @@ import pytest
 
 from sync_incident.config import BugzillaSettings, GitHubSettings, ServeSettings, Settings
 from sync_incident.core import codec
+from sync_incident.core.comments import Account
 from sync_incident.core.events import (
     Event,
     HandoffOffered,
@@ -47,6 +48,12 @@ FOCUS = "Focus 97.0"
 SECRET = "whsec-test-4f1b2c3d4e5f60718293"
 BZ_SECRET = "bmo-shared-secret-0123456789"
 PEOPLE = ("dana", "quinn", "robin", "alice", "mallory", "incident-bot")
+GITHUB_IDS = {name: 601 + n for n, name in enumerate(PEOPLE)}  # pinned in the policy
+
+
+def account(login: str) -> Account:
+    """The fake GitHub's account ``login``, with the numeric id the policy pins."""
+    return Account(login, uid=str(GITHUB_IDS[login]))
 
 
 def token(name: str) -> str:
@@ -57,14 +64,20 @@ def policy() -> Policy:
     people = {
         "dana": Person(
             github="dana",
+            github_id=GITHUB_IDS["dana"],
             bugzilla=["dana@example.com"],
             timezone="Europe/Berlin",
             working_hours="09:00-17:00",
         ),
-        "quinn": Person(github="quinn", timezone="America/Toronto"),
-        "robin": Person(github="robin"),
-        "alice": Person(github="alice", timezone="Asia/Tokyo", working_hours="09:00-18:00"),
-        "bot": Person(github="incident-bot"),
+        "quinn": Person(github="quinn", github_id=GITHUB_IDS["quinn"], timezone="America/Toronto"),
+        "robin": Person(github="robin", github_id=GITHUB_IDS["robin"]),
+        "alice": Person(
+            github="alice",
+            github_id=GITHUB_IDS["alice"],
+            timezone="Asia/Tokyo",
+            working_hours="09:00-18:00",
+        ),
+        "bot": Person(github="incident-bot", github_id=GITHUB_IDS["incident-bot"]),
     }
     return Policy(
         people=people,
@@ -218,7 +231,7 @@ def start(
     """
     fake = FakeGitHub(GH, clock=FakeClock())
     for name in PEOPLE:
-        fake.add_user(name, token(name))
+        fake.add_user(name, token(name), uid=GITHUB_IDS[name])
     fake.add_repo(REPO, admins=("dana",))
     bz = FakeBugzilla("5.2")
     bz.add_user("dana@example.com", "dana-key-0000000000000000000000000000")

@@ -62,7 +62,7 @@ class Outcome:
 
 async def actor(session: Session, kind: TrackerKind, account: Account) -> Actor:
     """Who acts with ``account``, as the policy names them, on their clock."""
-    name = session.policy.person_for(kind, account) or account.login
+    name = session.policy.actor_for(kind, account, session.clock())
     person = session.policy.people.get(name)
     tz = session.settings.timezone or (person.timezone if person else None)
     return Actor(name=name, tz=tz, now=session.clock())
@@ -81,7 +81,9 @@ async def act(
     Raises :class:`~.intents.Unchanged` when the record already says it (nothing posted),
     and the usual errors (usage, refused, tracker) otherwise; nothing is posted then either.
     """
-    reading = await session.read(ref)
+    # the read judges doubt as the gate does (the hold flag's history): `check` must see
+    # what the gate sees, and a post must not follow a doubt it cannot see
+    reading = await session.read(ref, history=True)
     state = reading.state
     if state.status == "resolved" and not intent.after_resolve:
         raise RefusedError(
@@ -105,9 +107,10 @@ async def post_events(
     strict: bool = False,
     lint: bool = True,
     mirror: bool = True,
+    collide: bool = False,
 ) -> Outcome:
     """Post events already built: read once (unless given ``reading``, which is consumed),
-    check the rules, post once."""
+    check the rules, post once. ``collide``: see :func:`publish`."""
     reading = reading if reading is not None else await session.read(ref)
     account = await session.whoami(ref.kind)
     me = await actor(session, ref.kind, account)
@@ -122,6 +125,7 @@ async def post_events(
         strict=strict,
         lint=lint,
         mirror=mirror,
+        collide=collide,
     )
 
 
@@ -137,11 +141,13 @@ async def publish(
     strict: bool = False,
     lint: bool = True,
     mirror: bool = True,
+    collide: bool = False,
 ) -> Outcome:
     """Post ``events`` as one comment on ``reading`` (consumed: its state moves on), or say why not.
 
     ``mirror=False`` leaves the tracker's mirrored fields alone (a digest on a bug that is not
-    an incident must not be tagged as one).
+    an incident must not be tagged as one). ``collide``: an id someone else took first is no
+    reason to refuse (a derived id: the collision is doubt, never a skip).
     """
     if not events:
         raise UsageError("nothing to post")
@@ -163,7 +169,7 @@ async def publish(
     before = _before(reading.state)  # what the sentences name: the incident before the event
     facts = await session.facts_with(ref, reading, [pending])
     after = reading.folding.extend(pending, facts=facts)
-    refuse_if_rejected(after, events)  # first who may, then how it is said
+    refuse_if_rejected(after, events, collide=collide)  # first who may, then how it is said
     for event in events if lint else []:
         vague = lint_event(event) if event.type in GATE_COUNTED else []
         if vague:
@@ -272,10 +278,15 @@ def outcome_of(seen: Overview, events: Sequence[Event]) -> list[str]:
     return [f"{v.release}: {v.said}" for v in seen.verdicts]
 
 
-def refuse_if_rejected(state: IncidentState, events: Sequence[Event]) -> None:
-    """Raise :class:`RefusedError` when the fold rejected one of ``events`` (not yet posted)."""
+def refuse_if_rejected(
+    state: IncidentState, events: Sequence[Event], *, collide: bool = False
+) -> None:
+    """Raise :class:`RefusedError` when the fold rejected one of ``events`` (not yet posted);
+    with ``collide``, not for an id an earlier event took (see :func:`publish`)."""
     ids = {e.id for e in events}
     for entry in state.timeline:
+        if collide and entry.reason.startswith("duplicate of"):
+            continue
         if entry.comment_id == PENDING_ID and entry.event_id in ids and not entry.accepted:
             raise RefusedError(
                 f"the rules would reject this {noun(entry.type)}: {entry.reason}",

@@ -51,7 +51,7 @@ from sync_incident.core.events import (
 from sync_incident.core.hours import next_day_start
 from sync_incident.core.policy import Policy
 from sync_incident.core.releases import normalise_release
-from sync_incident.core.state import Handoff, Hold, IncidentState
+from sync_incident.core.state import Doubt, Handoff, Hold, IncidentState
 from sync_incident.core.times import Typed, for_people, for_person, read_time
 
 M = TypeVar("M", bound=BaseModel)
@@ -527,8 +527,16 @@ class ReleaseHold(Intent):
     hold: str | None = None
 
     def events(self, ask: Ask) -> list[Event]:
-        ours = of_incident(ask.state, self.release)
-        found = open_hold(ask.state, ask.me.name, ours, self.hold)
+        # a hold belongs to the release name: it can be released even once the incident no
+        # longer names that release
+        named = release(self.release)
+        state = ask.state
+        ours = (
+            named
+            if state.holds_on(named) and state.concerns(named) is None
+            else of_incident(state, self.release)
+        )
+        found = open_hold(state, ask.me.name, ours, self.hold)
         why = reason(self.reason, "releasing a hold", ask.policy)
         return [build(HoldReleased, release=ours, hold=found.id, reason=why)]
 
@@ -627,16 +635,22 @@ class Retract(Intent):
 
 @dataclass(frozen=True)
 class Check(Intent):
-    """Check doubts by where they are ("comment 17"); all of them when none is named."""
+    """Check doubts by where they are ("comment 17"); all the caller may clear when none is named.
+
+    Refused (nothing is posted) when the caller may not clear a doubt named, saying who can:
+    a check that changes nothing would leave the gate in doubt while looking done.
+    """
 
     verb: ClassVar[str] = "check"
     finding: str
     where: tuple[str, ...] = ()
+    seen_hidden: bool = False  # the caller looked at what readers cannot see (hidden holds)
 
     def events(self, ask: Ask) -> list[Event]:
-        doubts = ask.state.doubts
-        names = list(self.where) or [d.where for d in doubts]
-        unknown = [w for w in names if w not in {d.where for d in doubts}]
+        state, me = ask.state, ask.me.name
+        doubts = state.doubts
+        names = list(self.where) or [d.where for d in doubts if self.may_clear(d, me)]
+        unknown = [w for w in self.where if w not in {d.where for d in doubts}]
         if not doubts or unknown:
             listing = ", ".join(d.where for d in doubts) or "nothing is in doubt"
             raise UsageError(
@@ -645,9 +659,37 @@ class Check(Intent):
                 else "nothing is in doubt",
                 hint=f"in doubt: {listing}",
             )
-        hashes = {d.where: d.body_hash for d in doubts if d.where in names and d.body_hash}
+        named = [d for d in doubts if d.where in names]
+        barred = [d for d in (named or doubts) if not self.may_clear(d, me)]
+        if barred or not named:
+            raise RefusedError(
+                f"{me} may not check "
+                + "; ".join(
+                    f"{d.where}: {d.clear_hint or 'the incident commander checks it'}"
+                    for d in barred
+                ),
+                hint="nothing was posted; ask them to run `sync-incident check` "
+                "(`show` says who may clear each doubt)",
+            )
+        hashes = {d.where: d.body_hash for d in named if d.body_hash}
         text = reason(self.finding, "checking a doubt", ask.policy)
-        return [build(DoubtChecked, where=names, finding=text, hashes=hashes)]
+        return [
+            build(
+                DoubtChecked,
+                where=names,
+                finding=text,
+                hashes=hashes,
+                seen_hidden=self.seen_hidden,
+            )
+        ]
+
+    def may_clear(self, doubt: Doubt, me: str) -> bool:
+        """Whether ``me`` may clear ``doubt`` (the fold decides again when the check is read)."""
+        if me not in doubt.clearable_by:
+            return False
+        if doubt.kind == "history" and me != doubt.author:  # the IC: only having seen it
+            return self.seen_hidden
+        return True
 
 
 @dataclass(frozen=True)

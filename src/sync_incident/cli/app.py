@@ -242,6 +242,7 @@ commands.command("lint")(reading.lint)
 app.add_typer(config_app, name="config")
 config_app.command("check")(reading.config_check)
 commands.command()(reading.init)
+config_app.command("pin-github-ids")(reading.pin_github_ids)
 commands.command()(reading.demo)
 
 

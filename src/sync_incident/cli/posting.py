@@ -434,13 +434,26 @@ def check(
             "--where", help="A doubt as `show` names it, e.g. 'comment 17' (repeat; default: all)."
         ),
     ] = None,
+    seen_hidden: Annotated[
+        bool,
+        typer.Option(
+            "--seen-hidden",
+            help="You looked at what this reader cannot see (Bugzilla: private and hidden "
+            "comments, as an insider; GitHub: the audit log of deleted comments). Needed for "
+            "the IC to clear a hold flag with no hold behind it.",
+        ),
+    ] = False,
     dry_run: DryRun = False,
     as_json: PostJson = False,
 ) -> None:
-    """As IC, record that you checked what is in doubt and what you found: the doubt clears."""
+    """Record that you checked what is in doubt and what you found: the doubt clears.
+
+    Usually the IC's to do; `show` says who may clear each doubt.
+    """
     from sync_incident.application.intents import Check
 
-    post(ctx, ref, Check(finding, tuple(where or ())), dry_run, False, as_json=as_json)
+    intent = Check(finding, tuple(where or ()), seen_hidden=seen_hidden)
+    post(ctx, ref, intent, dry_run, False, as_json=as_json)
 
 
 def retro_note(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from sync_incident.core.readiness import Verdict
     from sync_incident.core.refs import TrackerKind
     from sync_incident.core.state import IncidentState
+    from sync_incident.pinning import Pinning
     from sync_incident.service import Session
 
 
@@ -272,6 +273,12 @@ def config_check(ctx: typer.Context) -> None:
         typer.echo(f"  policy: {len(policy.people)} people, teams: {', '.join(policy.teams)}")
         for product, rules in policy.products.items():
             typer.echo(f"  {product}: requires {', '.join(rules.required_signoffs)}")
+        unpinned = policy.without_github_id()
+        if unpinned:
+            typer.echo(
+                "  people with a GitHub login but no pinned github_id (they cannot act on "
+                f"GitHub): {', '.join(unpinned)}; run `sync-incident config pin-github-ids`"
+            )
     key = "set" if settings.bugzilla_api_key else "not set"
     token = "set" if settings.github_token else "not set"
     typer.echo(f"  Bugzilla API key: {key}; GitHub token: {token}")
@@ -341,6 +348,53 @@ def init(
     target.write_text(starter(), encoding="utf-8")
     typer.echo(f"Wrote a starter configuration and policy to {target}.")
     typer.echo("Edit [people] and [teams] for your team, then run: sync-incident config check")
+
+
+def pin_github_ids(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be pinned; write nothing.")
+    ] = False,
+) -> None:
+    """Pin each person's GitHub account by numeric id in the policy file (looked up once).
+
+    On GitHub people are bound by github_id alone: a login can be renamed and taken by
+    anyone. Reads each person's `github` login (GET /users/{login}) and writes `github_id`
+    into the file given with --policy (else --config), leaving the rest of it as it was. An
+    id already pinned is never changed.
+    """
+    from sync_incident.core.errors import ConfigError
+    from sync_incident.pinning import pin_github_ids as pin
+    from sync_incident.trackers.base import Users
+
+    settings = settings_of(ctx)
+    path = settings.policy_file or settings.config_file
+    if path is None:
+        raise ConfigError(
+            "no policy file to write the ids into",
+            hint="pass the file that lists people: --policy FILE (or --config FILE)",
+        )
+
+    async def go() -> Pinning:
+        async with options.session_of(ctx, quiet=True) as session:
+            tracker = session.tracker("github")
+            if not isinstance(tracker, Users):
+                raise ConfigError("this GitHub backend cannot look accounts up")
+            return await pin(path, tracker.user, write=not dry_run)
+
+    result = run(go())
+    verb = "would pin" if dry_run else "pinned"
+    for key, login, uid in result.pinned:
+        typer.echo(f"{key}: {verb} github_id = {uid} (the account that has the login {login} now)")
+    for key, uid in result.kept:
+        typer.echo(f"{key}: github_id = {uid} already pinned")
+    if result.problems:
+        raise ConfigError(
+            "; ".join(result.problems),
+            hint=f"fix these people in {path} by hand: a login binds nobody, the id does",
+        )
+    if not (result.pinned or result.kept):
+        typer.echo(f"Nobody in {path} has a GitHub login to pin.")
 
 
 def demo(ctx: typer.Context) -> None:

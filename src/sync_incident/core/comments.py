@@ -31,6 +31,13 @@ class Account:
     def __str__(self) -> str:
         return self.login
 
+    @property
+    def key(self) -> str:
+        """What identifies the account for good: the numeric id where there is one, else
+        the login (casefolded). Facts about an account are kept by this, never by a login
+        another account could take."""
+        return self.uid if self.uid is not None else self.login.casefold()
+
 
 @dataclass(frozen=True)
 class Comment:
@@ -80,6 +87,7 @@ class Mark:
     on: bool
     by: str
     at: datetime
+    uid: str | None = None  # the account's numeric id where the tracker gives one (GitHub)
 
 
 def normalise_body(text: str) -> str:

@@ -15,7 +15,8 @@
           ├── Unavailable             69  network error, timeout, 5xx after retries
           ├── CommentTooLong          65  over the 65,535-character limit
           ├── Rejected                65  other 4xx validation errors
-          └── ProtocolError           69  an answer we cannot understand
+          ├── ProtocolError           69  an answer we cannot understand
+          └── Unverifiable            69  a check the gate relies on cannot be made here
 
 Each class has a ``label``: what the CLI prints before the message ("refused: …"), in words
 people use rather than class names. The gate maps every error to exit 2: it fails closed.
@@ -143,3 +144,15 @@ class ProtocolError(TrackerError):
     exit_code = EXIT_UNAVAILABLE
     label = "unexpected answer"
     default_hint = "the tracker answered something unexpected; try again later"
+
+
+class Unverifiable(TrackerError):
+    """A check the gate relies on cannot be made (no token for GitHub's GraphQL edit check, no
+    history route on this Bugzilla): missing evidence is never clean evidence."""
+
+    exit_code = EXIT_UNAVAILABLE
+    label = "cannot verify"
+    default_hint = (
+        "give the gate what the check needs, or accept the weaker check in the policy "
+        "(accept_weaker_checks; README: Missing evidence)"
+    )

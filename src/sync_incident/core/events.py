@@ -38,6 +38,22 @@ def new_event_id() -> str:
     return str(ULID())
 
 
+def own_id(event_id: str, account: str) -> str:
+    """``event_id`` bound to the account that posts it: the same time part, another tail.
+
+    Derived ids (digests, reminders, checkpoints, witness records) are keyed on the tool's
+    own account, so replicas sharing the account derive one id and nobody else's event was
+    made for it.
+    """
+    import hashlib
+
+    from ulid import ULID
+
+    head = ULID.from_str(event_id).bytes[:6]
+    tail = hashlib.sha256(f"{account}|{event_id}".encode()).digest()[:10]
+    return str(ULID.from_bytes(head + tail))
+
+
 def event_id_for(key: str, stamp: datetime) -> str:
     """A ULID every replica derives alike: the stamp's milliseconds + 80 bits of sha256(key).
 
@@ -115,6 +131,22 @@ Zone = Annotated[str, AfterValidator(_zone)]
 _CONFIG = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
+class Via(BaseModel):
+    """A chat relay's envelope: who said it in which chat room, and the chat message's id.
+
+    A relay bot posts under its own account for a person who spoke in a Matrix or Slack
+    room. The event counts only when the comment's author is one of the policy's
+    ``relays`` and ``user`` is a chat identity the policy maps to a person; it is then that
+    person's. Anything else carrying ``via`` is rejected, as a forged trailer is.
+    """
+
+    model_config = _CONFIG
+
+    chat: Literal["matrix", "slack"]
+    user: Name  # "@alice:example.org" (Matrix), "U024BE7LH" (Slack)
+    message: Name  # the chat message's id, so a reader can find what was said
+
+
 class _Event(BaseModel):
     model_config = _CONFIG
 
@@ -122,6 +154,7 @@ class _Event(BaseModel):
     # the last accepted event the writer saw: a later event pointing at one a reader cannot
     # see proves a deletion to every reader, with or without a cache
     follows: str | None = Field(default=None, pattern=_ULID.pattern)
+    via: Via | None = None  # posted by a chat relay for the person who said it
 
     @model_validator(mode="before")
     @classmethod
@@ -310,15 +343,19 @@ class Retracted(_Event):
 
 
 class DoubtChecked(_Event):
-    """The incident commander checked what made the record doubtful, and says what they found.
+    """Someone who may clear a doubt checked it, and says what they found.
 
     ``where`` names the doubts as the fold reports them ("comment 17", "comment #4").
+    ``seen_hidden``: the checker looked at the comments this reader cannot see (Bugzilla's
+    private and hidden comments as an insider, GitHub's audit log of deleted comments):
+    what the incident commander needs to clear a hold flag with no hold behind it.
     """
 
     type: Literal["doubt.checked"] = "doubt.checked"
     where: list[str]
     finding: str = ""
     hashes: dict[str, str] = {}  # where -> hash of the comment text as checked
+    seen_hidden: bool = False
 
 
 class Checkpoint(_Event):

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sync_incident.core import codec
-from sync_incident.core.comments import Comment, Evidence, Mark
+from sync_incident.core.comments import Account, Comment, Evidence, Mark
 from sync_incident.core.events import (
     INFORMATIONAL,
     Checkpoint,
@@ -36,20 +36,31 @@ from sync_incident.core.events import (
     HoldRaised,
     Opened,
     Retracted,
+    Via,
     Witnessed,
     clean_text,
 )
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.refs import TrackerKind
 from sync_incident.core.rules import OPEN_TO_ANYONE, Act, Rules
-from sync_incident.core.state import Doubt, DoubtKind, Entry, IncidentState
+from sync_incident.core.state import Doubt, DoubtKind, Entry, Hold, IncidentState
 from sync_incident.core.summaries import noun, summary
 from sync_incident.core.times import utc
 
 _ENVELOPE = frozenset({"id", "type", "follows"})
 DAEMON_ONLY = frozenset({"digest", "reminder"})  # with witnesses configured, only theirs count
 _MAX_PASSES = 50  # each pass retracts at least one more event
-MARK_SLACK = timedelta(minutes=2)  # a mirror write follows its comment within seconds
+# a mirror write follows its comment: in the same request (Bugzilla's PUT), a second or two
+# later (GitHub's label), or at the next read of someone who may write it; and the write
+# that clears the flag may lag the release it follows by as much
+MARK_SLACK = timedelta(seconds=5)
+CHATS = {"matrix": "Matrix", "slack": "Slack"}
+# how the incident commander sees what this reader cannot: said where a doubt needs it
+SEE_HIDDEN = (
+    "after seeing the comments this reader cannot (Bugzilla: private and hidden comments, as a "
+    "member of the insider group or with an admin; GitHub: the organisation's audit log of "
+    "deleted comments) and checking with --seen-hidden"
+)
 
 
 class _Restart(Exception):
@@ -67,24 +78,37 @@ def body_hash(body: str) -> str:
 
 @dataclass(frozen=True)
 class _Check:
-    """The incident commander's check of one doubt (a ``doubt.checked`` event)."""
+    """One check of one doubt (a ``doubt.checked`` event) by someone who may make it."""
 
     by: str
     at: datetime
     finding: str
     hashes: dict[str, str]
-    lineage: tuple[str, ...]  # the events that made ``by`` incident commander
+    as_ic: bool  # ``by`` was the incident commander when checking
+    lineage: tuple[str, ...]  # the events that made the incident commander of then
+    seen_hidden: bool
+    event_id: str
 
-    def clears(self, doubt: Doubt) -> bool:
-        """Whether this check covers ``doubt``: the same text, and not a check of one's own title.
+    def clears(self, doubt: Doubt, who: _Clearers) -> bool:
+        """Whether this check covers ``doubt``: the same text, by someone who may clear it."""
+        same = self.hashes.get(doubt.where, doubt.body_hash) == doubt.body_hash
+        return same and self.may(doubt, who)
 
-        A doubt on a comment that put the checker in charge (an edited opening naming them
-        IC, a handoff to them) is theirs to clear only when they wrote that comment: else an
-        edit that makes someone IC would let them vouch for the edit.
-        """
-        if self.hashes.get(doubt.where, doubt.body_hash) != doubt.body_hash:
-            return False
-        return not set(doubt.event_ids) & set(self.lineage) or doubt.author == self.by
+    def may(self, doubt: Doubt, who: _Clearers) -> bool:
+        """Whether the checker may clear ``doubt`` at all."""
+        if self.by in who.people:
+            return True
+        if not self.as_ic or set(doubt.event_ids) & set(self.lineage):
+            return False  # an edit that made someone IC is not theirs to vouch for
+        return who.ic == "yes" or (who.ic == "after-seeing-hidden" and self.seen_hidden)
+
+
+@dataclass(frozen=True)
+class _Clearers:
+    """Who may clear one doubt: named people, and whether the incident commander may."""
+
+    people: tuple[str, ...]
+    ic: str  # "yes", "no", or "after-seeing-hidden"
 
 
 class _Folder(Rules):
@@ -109,15 +133,22 @@ class _Folder(Rules):
         self.offers = {}
         self.signoff_by_key = {}
         self.steps = {}
-        self.checks: dict[str, _Check] = {}
+        self.ic_before = {}
+        self.notes = {}
+        self.checks: dict[str, list[_Check]] = {}
+        self.clearers: dict[int, _Clearers] = {}  # id(doubt) -> who may clear it
         self.pos = 0
 
     # --- comments ------------------------------------------------------------------------
 
     def comment(self, comment: Comment, vanished: bool) -> None:
         parsed = codec.parse(comment.body)
-        person = self.policy.person_for(self.kind, comment.author)
-        actor = person or comment.author.login
+        at = comment.created_at  # judged as of when it was posted
+        if self.policy.permissive:  # nobody is known: accounts are their logins
+            person, actor = None, comment.author.login
+        else:
+            person = self.policy.person_for(self.kind, comment.author, at)
+            actor = person or self.policy.actor_for(self.kind, comment.author, at)
         blocking = self.could_block(person)
         where = f"comment {comment.id}"
         # only a doubt records the hash: most comments raise none, so most skip the sha256
@@ -128,7 +159,7 @@ class _Folder(Rules):
             if blocking and warning.code != "misplaced":
                 self.doubt("unreadable", where, comment, actor, warning.message, [], digest)
         ids = [e.id for e in parsed.events]
-        if parsed.events:
+        if parsed.events and blocking:  # what could not have blocked cannot hide a block
             if vanished:
                 detail = "a comment carrying events was deleted or hidden after it was read"
                 self.doubt("vanished", where, comment, actor, detail, ids, digest)
@@ -154,18 +185,20 @@ class _Folder(Rules):
         detail: str,
         event_ids: list[str],
         digest: str = "",
+        clearers: _Clearers | None = None,
     ) -> None:
-        self.s.doubts.append(
-            Doubt(
-                kind=kind,
-                where=where,
-                comment_id=comment.id if comment is not None else "",
-                author=author,
-                detail=detail,
-                event_ids=event_ids,
-                body_hash=digest,
-            )
+        doubt = Doubt(
+            kind=kind,
+            where=where,
+            comment_id=comment.id if comment is not None else "",
+            author=author,
+            detail=detail,
+            event_ids=event_ids,
+            body_hash=digest,
         )
+        self.s.doubts.append(doubt)
+        if clearers is not None:
+            self.clearers[id(doubt)] = clearers
 
     # --- events --------------------------------------------------------------------------
 
@@ -173,7 +206,13 @@ class _Folder(Rules):
         self, event: Event, comment: Comment, actor: str, person: str | None, gone: bool = False
     ) -> None:
         self.pos += 1
-        act = Act(comment, actor, person, comment.created_at, self.pos)
+        relayed = ""
+        via: Via | None = event.__dict__.get("via")  # from the fields: see entry below
+        if via is not None:
+            speaker, refused = self.relayed(via, person)
+            if speaker is not None:
+                actor, person, relayed = speaker, speaker, via.chat
+        act = Act(comment, actor, person, comment.created_at, self.pos, relayed=bool(relayed))
         # validated, not model_construct: for these few plain fields pydantic-core's validator
         # is about twice as fast as model_construct's loop in Python, and the values are typed
         entry = Entry(
@@ -189,11 +228,14 @@ class _Folder(Rules):
             accepted=True,
             retracted=False,
             reason="",
-            summary=summary(event, actor, self.s, self.offers),
+            summary=summary(
+                event, f"{actor} (via {CHATS[relayed]})" if relayed else actor, self.s, self.offers
+            ),
             data=entry_data(event),
+            via=relayed,
         )
         self.check_follows(event, comment, actor, person)
-        reason = self.decide(event, act)
+        reason = refused if via is not None and not relayed else self.decide(event, act)
         if reason:
             entry.accepted, entry.reason = False, reason
         elif event.id in self.retracted:
@@ -203,16 +245,34 @@ class _Folder(Rules):
             self.authors[event.id] = actor
         else:
             self.accept(event, comment, actor)
+        if event.id in self.notes:
+            entry.summary += f" ({self.notes.pop(event.id)})"
         if not isinstance(event, Checkpoint) and not gone:
             self.record.append(event)  # what a witness sees: the visible record
         self.ids.add(event.id)
         self.s.timeline.append(entry)
 
+    def relayed(self, via: Via, relay: str | None) -> tuple[str | None, str]:
+        """The person a relay spoke for, or why the relayed event does not count."""
+        chat = CHATS[via.chat]
+        if relay is None or relay not in self.policy.relays:
+            return None, (
+                f"a relayed event counts only from a relay account the policy lists (relays: "
+                f"{', '.join(self.policy.relays) or 'none'}); this one claims to speak for "
+                f"{via.user} on {chat}"
+            )
+        speaker = self.policy.person_for_chat(via.chat, via.user)
+        if speaker is None:
+            return None, f"{via.user} on {chat} is not a chat identity of a person in the policy"
+        return speaker, ""
+
     def decide(self, event: Event, act: Act) -> str:
         """Why ``event`` is rejected ("" when it applies). Retracted events are not applied."""
         known = self.seen.get(event.id)
         if known is not None:
-            if known[1] != codec.fingerprint(event):
+            # an event by someone who could not have blocked a release is rejected anyway:
+            # its claim to an id is no doubt (on a public tracker, anyone could make one)
+            if known[1] != codec.fingerprint(event) and self.could_block(act.person):
                 detail = (
                     f"two different events claim the id {event.id} (comments {known[0]} and "
                     f"{act.comment.id}): one of them was forged or edited"
@@ -239,7 +299,26 @@ class _Folder(Rules):
             return ""
         if event.type in OPEN_TO_ANYONE and not self.policy.restrict_to_people:
             return ""
-        return f"{act.comment.author.login} is not a person in the policy"
+        return self.not_a_person(act)
+
+    def not_a_person(self, act: Act) -> str:
+        """Why ``act``'s author counts as a stranger, in words that say what to fix."""
+        author = act.comment.author
+        reason = f"{act.actor} is not a person in the policy"
+        named = self.policy.unpinned(self.kind, author)
+        if named is not None:
+            pinned = self.policy.people[named].github_id
+            if pinned is None:
+                return (
+                    f"{reason}: {named}'s github_id is not pinned, and a login binds nobody "
+                    "(sync-incident config pin-github-ids pins it)"
+                )
+            return f"{reason}: {named} is GitHub account {pinned}, this is account {author.uid}"
+        person = self.policy._bound(self.kind, author)
+        left = self.policy.people[person].left if person is not None else None
+        if left is not None:
+            return f"{reason}: {person} left on {utc(left)}"
+        return reason
 
     def accept(self, event: Event, comment: Comment, actor: str) -> None:
         self.seen[event.id] = (comment.id, codec.fingerprint(event))
@@ -297,15 +376,50 @@ class _Folder(Rules):
         return ""
 
     def check(self, e: DoubtChecked, act: Act) -> str:
-        if act.actor != self.s.ic:
-            return f"only the incident commander ({self.s.ic}) can check what is in doubt"
+        """Recorded now; what it clears is decided at the end, where every doubt is known.
+
+        Who may clear a doubt depends on the doubt (see :meth:`who_clears`): a check that
+        clears none of the doubts it names is rejected then, saying who can.
+        """
         if not e.finding.strip():
             return "checking a doubt needs a finding: say what you checked and found"
+        check = _Check(
+            act.actor,
+            act.at,
+            e.finding,
+            dict(e.hashes),
+            act.actor == self.s.ic,
+            self.ic_lineage,
+            e.seen_hidden,
+            e.id,
+        )
         for where in e.where:
-            self.checks[where] = _Check(
-                act.actor, act.at, e.finding, dict(e.hashes), self.ic_lineage
-            )
+            self.checks.setdefault(where, []).append(check)
         return ""
+
+    def who_clears(self, doubt: Doubt) -> _Clearers:
+        """Who may clear ``doubt``; never nobody.
+
+        The incident commander, in general. A doubt on an event that made the incident
+        commander (an edited opening or handoff) is not theirs to vouch for: the author of
+        that comment may, and the incident commander before it. A hold flag with no hold
+        behind it (a hold that may be hidden): the person who set the flag, and the incident
+        commander once they have seen the comments this reader cannot.
+        """
+        known = self.clearers.get(id(doubt))
+        if known is not None:
+            return known
+        touched = [e for e in doubt.event_ids if e in self.ic_lineage]
+        if not touched:
+            return _Clearers((), "yes")
+        people = (
+            [doubt.author] if doubt.author in self.policy.people or self.policy.permissive else []
+        )
+        people += [self.ic_before[e] for e in touched if self.ic_before.get(e)]
+        people = [p for p in dict.fromkeys(people) if p]
+        if not people:  # nobody else can vouch for it: the IC still may, seeing it is theirs
+            return _Clearers((), "yes")
+        return _Clearers(tuple(people), "no")
 
     def checkpoint(self, e: Checkpoint, act: Act) -> str:
         witnesses = self.policy.witnesses
@@ -357,23 +471,45 @@ class _Folder(Rules):
             self.doubt("tracker", proof.where, None, "", proof.detail, [])
 
     def marks(self, marks: Iterable[Mark]) -> None:
-        """Every time the tracker shows the hold flag set, a hold must have been open then."""
+        """Every time the tracker shows the hold flag set, the hold that set it must be open.
+
+        An on-mark is matched to a hold by time and order: one open when the flag was set,
+        and raised since the flag was last cleared (or open across that clearing, which then
+        was someone clearing the flag by hand). A hold released before the last clearing
+        cannot explain a later setting: the flag was set again, so a later hold did, and if
+        the record has none, it was hidden or deleted. Only the person who set the flag, or
+        the incident commander after seeing what this reader cannot, can clear that doubt.
+        """
         holds = self.s.holds + self.s.released_holds  # retracted holds are released ones
-        for mark in marks:
-            if mark.flag != "hold" or not mark.on:
+        cleared: datetime | None = None  # when the flag was last cleared
+        for mark in sorted((m for m in marks if m.flag == "hold"), key=lambda m: m.at):
+            if not mark.on:
+                cleared = mark.at
                 continue
-            late = mark.at + MARK_SLACK
-            open_then = any(
-                h.at <= late and (h.released_at is None or h.released_at >= mark.at - MARK_SLACK)
-                for h in holds
+            if any(self.set_flag(h, mark.at, cleared) for h in holds):
+                continue
+            setter = self.policy.actor_for(self.kind, Account(mark.by, mark.uid), mark.at)
+            person = setter if setter in self.policy.people else None
+            detail = (
+                f"the tracker shows the hold flag set by {setter} at {utc(mark.at)}, "
+                "but the record has no hold that was open then and raised since the flag was "
+                "last cleared: a hold may have been hidden or deleted"
             )
-            if not open_then:
-                detail = (
-                    f"the tracker shows the hold flag set by {mark.by} at {utc(mark.at)}, "
-                    "but the record has no hold open then: a hold may have been deleted"
-                )
-                where = f"hold flag {mark.at:%Y-%m-%d %H:%M:%S}"
-                self.doubt("history", where, None, mark.by, detail, [])
+            where = f"hold flag {mark.at:%Y-%m-%d %H:%M:%S}"
+            people = (person,) if person is not None or self.policy.permissive else ()
+            clearers = _Clearers(tuple(p for p in people if p), "after-seeing-hidden")
+            self.doubt("history", where, None, setter, detail, [], clearers=clearers)
+
+    @staticmethod
+    def set_flag(hold: Hold, at: datetime, cleared: datetime | None) -> bool:
+        """Whether ``hold`` can be what set the hold flag at ``at`` (last cleared at ``cleared``)."""
+        if hold.at > at + MARK_SLACK:
+            return False  # raised after the flag was set
+        if hold.released_at is not None and hold.released_at < at:
+            return False  # released before the flag was set
+        if cleared is None or hold.at >= cleared - MARK_SLACK:
+            return True  # raised since the flag was last cleared
+        return hold.released_at is None or hold.released_at > cleared  # open across the clearing
 
     def finish(self) -> IncidentState:
         """The state as of ``now``; may run again after more comments (see :class:`Folding`)."""
@@ -389,8 +525,12 @@ class _Folder(Rules):
         )
         still: list[Doubt] = []
         for doubt in s.doubts:
-            check = self.checks.get(doubt.where)
-            if check is not None and check.clears(doubt):
+            who = self.who_clears(doubt)
+            doubt.clearable_by, doubt.clear_hint = self.clearable(who)
+            check = next(
+                (c for c in self.checks.get(doubt.where, []) if c.clears(doubt, who)), None
+            )
+            if check is not None:
                 doubt.checked_by, doubt.checked_at, doubt.finding = (
                     check.by,
                     check.at,
@@ -400,7 +540,45 @@ class _Folder(Rules):
             else:
                 still.append(doubt)
         s.doubts = still
+        self.refuse_unentitled_checks()
         return s
+
+    def clearable(self, who: _Clearers) -> tuple[list[str], str]:
+        """Who may clear a doubt, by name, and how to say it ("…, checks it")."""
+        ic = self.s.ic
+        names = list(who.people)
+        words = [" or ".join(names)] if names else []
+        if who.ic != "no" and ic:
+            names.append(ic)
+            role = f"the incident commander ({ic})"
+            words.append(role if who.ic == "yes" else f"{role} {SEE_HIDDEN}")
+        return list(dict.fromkeys(names)), (" or ".join(words) or "nobody") + " checks it"
+
+    def refuse_unentitled_checks(self) -> None:
+        """A check by someone who may clear none of the doubts it names is rejected, saying
+        who may (a check that names no doubt stands only from the incident commander)."""
+        every = {d.where: d for d in [*self.s.doubts, *self.s.checked_doubts]}
+        refused: dict[str, str] = {}
+        for where, checks in self.checks.items():
+            doubt = every.get(where)
+            for check in checks:
+                if doubt is None:
+                    allowed = check.as_ic
+                    why = f"only the incident commander ({self.s.ic}) can check what is in doubt"
+                else:
+                    allowed = check.may(doubt, self.who_clears(doubt))
+                    who = doubt.clear_hint.removesuffix(" checks it")
+                    why = f"{where}: only {who} can check it"
+                if allowed:
+                    refused[check.event_id] = ""
+                elif refused.get(check.event_id) != "":
+                    refused[check.event_id] = "; ".join(
+                        r for r in (refused.get(check.event_id), why) if r
+                    )
+        for entry in self.s.timeline:
+            why = refused.get(entry.event_id, "")
+            if why and entry.accepted and entry.type == "doubt.checked":
+                entry.accepted, entry.reason = False, why
 
 
 def fold(

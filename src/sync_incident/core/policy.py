@@ -1,18 +1,31 @@
 """Who may do what: people, their tracker accounts, teams and roles.
 
-The policy comes from the configuration file. People are keyed by a short name ("alice") and
-map to one account per tracker; GitHub accounts are pinned by numeric id when it is known,
-because logins can be renamed. Teams list people, and on GitHub may also name an org team
-(``org/team-slug``) whose active members count, or a minimum repository permission.
+The policy comes from the configuration file. People are keyed by a short name ("alice"): a
+*label*, never an account. Each maps to accounts per tracker, bound by what a stranger cannot
+take: on GitHub the numeric user id (``github_id``; the login is only for look-ups and
+@-mentions, since a renamed login can be registered by anyone), on Bugzilla the login, an
+e-mail address the server verified. Teams list people, and on GitHub may also name an org
+team (``org/team-slug``) whose active members count, or a minimum repository permission.
+
+An account the policy does not map is a *stranger*; its actor string (:meth:`Policy.actor_for`)
+always carries ``#`` or ``@``, which policy keys may not, so a stranger can never be taken
+for a person, and two accounts never share one (GitHub: ``login#id``).
+
+Events are judged as of when they were posted: a person who ``left`` on a date acts as a
+stranger from then on, and their earlier events stay theirs.
 
 Without people or teams the policy is *permissive*: any account may make any event (the
-fold still enforces the handoff and hold rules) and every command says so.
+fold still enforces the handoff and hold rules), accounts are matched by login, and every
+command says so.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -20,6 +33,10 @@ from sync_incident.core.comments import Account
 from sync_incident.core.refs import TrackerKind
 
 PERMISSIONS = ("read", "triage", "write", "maintain", "admin")
+# a policy key is a label: letters, digits, "_", "." and "-" (never "#" or "@", which only
+# strangers' actor strings carry, see Policy.actor_for)
+KEY = re.compile(r"\w[\w.-]*")
+Chat = Literal["matrix", "slack"]
 
 
 class Person(BaseModel):
@@ -32,6 +49,35 @@ class Person(BaseModel):
     local: str | None = None
     timezone: str = "UTC"
     working_hours: str | None = None  # "09:00-17:00" in the person's timezone
+    # chat identities a relay account may speak for (see Policy.relays)
+    matrix: str | None = None  # "@alice:example.org"
+    slack: str | None = None  # "U024BE7LH"
+    # left the organisation (or the policy) then: events from then on are a stranger's, the
+    # earlier ones stay theirs (a date is midnight UTC)
+    left: datetime | None = None
+
+    @field_validator("left", mode="before")
+    @classmethod
+    def _day(cls, value: object) -> object:
+        if isinstance(value, str) and len(value.strip()) == 10:  # "2024-03-01"
+            try:
+                value = date.fromisoformat(value.strip())
+            except ValueError:
+                return value
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime.combine(value, time(), tzinfo=UTC)
+        return value
+
+    @field_validator("left")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("left must carry a timezone (for example 2024-03-01T18:00:00Z)")
+        return value.astimezone(UTC) if value is not None else None
+
+    def active_at(self, at: datetime | None) -> bool:
+        """Whether this person acts as themself at ``at`` (``None``: now, as far as known)."""
+        return self.left is None or (at is not None and at < self.left)
 
     @field_validator("bugzilla", mode="before")
     @classmethod
@@ -125,7 +171,26 @@ class Policy(BaseModel):
     # who may take over as incident commander (with a reason) when the IC cannot act
     incident_leads: list[str] = []
     min_reason_words: int = Field(default=2, ge=1)  # "ok" is no reason; nor is one word
+    # bot accounts that relay what people said in chat rooms (person keys): a relayed event
+    # counts only from one of these, for a chat identity mapped to a person (Person.matrix,
+    # Person.slack), and is then that person's
+    relays: list[str] = []
     severities: list[str] = ["S1", "S2", "S3", "S4"]  # worst first
+    # checks the gate relies on that this policy accepts not being made (each named check
+    # gives up a detection: README "Missing evidence"); by default a missing check means
+    # the gate cannot decide
+    accept_weaker_checks: list[Literal["github-edits", "bugzilla-history"]] = []
+
+    @field_validator("people")
+    @classmethod
+    def _keys(cls, value: dict[str, Person]) -> dict[str, Person]:
+        for key in value:
+            if not KEY.fullmatch(key):
+                raise ValueError(
+                    f"{key!r} is not a usable person key: use letters, digits, '_', '.' and '-' "
+                    '(a key is a label; accounts go in its table, e.g. bugzilla = "a@b.org")'
+                )
+        return value
 
     @property
     def permissive(self) -> bool:
@@ -134,7 +199,10 @@ class Policy(BaseModel):
     def validate_references(self) -> list[str]:
         """Problems a user should fix: team members that are not people, and the like."""
         problems = [
-            f"witnesses: {w!r} is not in [people]" for w in self.witnesses if w not in self.people
+            f"{field}: {w!r} is not in [people]"
+            for field, names in (("witnesses", self.witnesses), ("relays", self.relays))
+            for w in names
+            if w not in self.people
         ]
         problems += [
             f"incident_leads: {p!r} is not in [people]"
@@ -155,19 +223,79 @@ class Policy(BaseModel):
 
     # --- people ---------------------------------------------------------------------------
 
-    def person_for(self, kind: TrackerKind, account: Account) -> str | None:
-        """The person key behind a tracker account, or None for a stranger."""
+    def person_for(
+        self, kind: TrackerKind, account: Account, at: datetime | None = None
+    ) -> str | None:
+        """The person key behind a tracker account at ``at``, or None for a stranger.
+
+        GitHub accounts are bound by numeric id alone: a person without ``github_id`` has
+        no GitHub account here, and an account that took a person's old login is a
+        stranger. ``at``: when the account acted (``None``: now); a person who ``left``
+        before then is a stranger.
+        """
+        key = self._bound(kind, account)
+        if key is None or not self.people[key].active_at(at):
+            return None
+        return key
+
+    def _bound(self, kind: TrackerKind, account: Account) -> str | None:
         login = account.login.casefold()
         for key, person in self.people.items():
             if kind == "bugzilla" and login in (b.casefold() for b in person.bugzilla):
                 return key
-            if kind == "github" and person.github and person.github.casefold() == login:
-                if person.github_id is not None and account.uid != str(person.github_id):
-                    continue  # same login, other account: a renamed or reused login
+            if (
+                kind == "github"
+                and person.github_id is not None
+                and account.uid == str(person.github_id)
+            ):
                 return key
             if kind == "local" and (person.local or key).casefold() == login:
                 return key
         return None
+
+    def actor_for(self, kind: TrackerKind, account: Account, at: datetime | None = None) -> str:
+        """Who acted, as the record names them: the person key, or a stranger's actor string.
+
+        A stranger's string never equals a policy key (keys carry neither ``#`` nor ``@``)
+        and is one per account: ``login#id`` on GitHub (so an account that takes an old
+        login is another stranger), the login on Bugzilla (a verified e-mail address),
+        ``login#local`` on the local tracker. A permissive policy knows nobody: accounts
+        are their logins.
+        """
+        if self.permissive:
+            return account.login
+        person = self.person_for(kind, account, at)
+        if person is not None:
+            return person
+        return stranger(kind, account)
+
+    def unpinned(self, kind: TrackerKind, account: Account) -> str | None:
+        """The person whose GitHub login this account has, when it is not their pinned id.
+
+        For words only (a rejection's hint): the login binds nothing.
+        """
+        if kind != "github":
+            return None
+        login = account.login.casefold()
+        for key, person in self.people.items():
+            named = person.github is not None and person.github.casefold() == login
+            if named and (person.github_id is None or str(person.github_id) != account.uid):
+                return key
+        return None
+
+    def person_for_chat(self, chat: str, user: str) -> str | None:
+        """The person a chat identity (``matrix`` user id, ``slack`` member id) belongs to."""
+        for key, person in self.people.items():
+            mapped = (
+                person.matrix if chat == "matrix" else person.slack if chat == "slack" else None
+            )
+            if mapped is not None and mapped == user:
+                return key
+        return None
+
+    def without_github_id(self) -> list[str]:
+        """People with a GitHub login but no pinned ``github_id``: they cannot act on GitHub."""
+        return [k for k, p in self.people.items() if p.github and p.github_id is None]
 
     def resolve_name(self, name: str) -> str | None:
         """A person key from what a user typed: the key, a display name or any account."""
@@ -237,7 +365,8 @@ class Policy(BaseModel):
 class Facts:
     """Membership facts looked up on the tracker before folding (GitHub org teams, permissions).
 
-    ``members`` maps a team name to the accounts verified as members; ``unknown`` maps a team
+    ``members`` maps a team name to the accounts verified as members, by :attr:`Account.key`
+    (GitHub: the numeric id, never a login another account could take); ``unknown`` maps a team
     to why membership could not be checked (the gate then fails closed). ``checked_on`` is the
     kind of tracker that vouched for them: its accounts are what ``members`` names, so the
     facts count for comments on that kind of tracker only (a login elsewhere may be someone else).
@@ -252,11 +381,15 @@ def in_team(
     policy: Policy,
     team: str,
     kind: TrackerKind,
-    account: Account,
+    account: Account | None,
     person: str | None,
     facts: Facts,
 ) -> tuple[bool, str]:
-    """Whether ``account`` may act for ``team``; the reason when it may not."""
+    """Whether ``person`` (or ``account``) may act for ``team``; the reason when it may not.
+
+    ``account`` is the comment's author, whose membership the tracker may vouch for; None
+    for an event a relay posted for ``person`` (the relay's account is not theirs).
+    """
     if policy.permissive:
         return True, ""
     canonical = policy.team_name(team)
@@ -265,10 +398,20 @@ def in_team(
     rules = policy.teams[canonical]
     if person is not None and person in rules.members:
         return True, ""
-    vouched = facts.checked_on == kind
-    if vouched and account.login.casefold() in facts.members.get(canonical, frozenset()):
+    # facts vouch for the comment's own account: never for someone a relay speaks for
+    vouched = facts.checked_on == kind and account is not None
+    if vouched and account is not None and account.key in facts.members.get(canonical, frozenset()):
         return True, ""
     if vouched and canonical in facts.unknown and (rules.github_teams or rules.github_permission):
         return False, f"membership of {canonical} could not be checked: {facts.unknown[canonical]}"
-    who = person or account.login
+    who = person or (policy.actor_for(kind, account) if account is not None else "?")
     return False, f"{who} is not a member of {canonical}"
+
+
+def stranger(kind: TrackerKind, account: Account) -> str:
+    """A stranger's actor string: never a policy key, one per account (see actor_for)."""
+    if kind == "github":
+        return f"{account.login}#{account.uid or '?'}"
+    if kind == "bugzilla" and "@" in account.login:
+        return account.login
+    return f"{account.login}#{kind}"

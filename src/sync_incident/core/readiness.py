@@ -222,7 +222,7 @@ def _doubt_reasons(state: IncidentState) -> list[str]:
     """Each unchecked doubt, as the reason it comes first: nothing else can be trusted."""
     return [
         f"In doubt: {d.where}" + (f" by {d.author}" if d.author else "") + f": {clause(d.detail)}; "
-        "the record cannot be trusted until the incident commander checks it."
+        f"the record cannot be trusted until {d.clear_hint or 'the incident commander checks it'}."
         for d in state.doubts
     ]
 

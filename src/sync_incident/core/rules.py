@@ -52,9 +52,11 @@ if TYPE_CHECKING:
     from sync_incident.core.comments import Comment
     from sync_incident.core.refs import TrackerKind
 
-# what anyone who can comment may do, unless the policy restricts it (public trackers)
-OPEN_TO_ANYONE = frozenset({"hold.raised", "hold.released", "note", "link", "retract"})
-ADD_RELEASE_HINT = "add it to the incident first: sync-incident add-release"
+# what anyone who can comment may do, unless the policy restricts it (public trackers):
+# blocking is open (a hold, a revocation), unblocking is restricted by the rules
+OPEN_TO_ANYONE = frozenset(
+    {"hold.raised", "hold.released", "signoff.revoked", "note", "link", "retract"}
+)
 
 
 def teams_claimed(event: Event, policy: Policy) -> list[str]:
@@ -71,12 +73,20 @@ def teams_claimed(event: Event, policy: Policy) -> list[str]:
 class Act:
     """Who acts, where and when: what a handler knows besides the event."""
 
-    __slots__ = ("actor", "at", "comment", "person", "pos")
+    __slots__ = ("actor", "at", "comment", "person", "pos", "relayed")
 
     def __init__(
-        self, comment: Comment, actor: str, person: str | None, at: datetime, pos: int
+        self,
+        comment: Comment,
+        actor: str,
+        person: str | None,
+        at: datetime,
+        pos: int,
+        *,
+        relayed: bool = False,
     ) -> None:
         self.comment, self.actor, self.person, self.at, self.pos = comment, actor, person, at, pos
+        self.relayed = relayed  # a relay posted it for ``person``: not the comment author's
 
 
 class Rules:
@@ -91,6 +101,8 @@ class Rules:
     # every event that made the current incident commander (the opening, each accepted IC
     # handoff): a doubt on one of them is not the IC's alone to clear
     ic_lineage: tuple[str, ...] = ()
+    ic_before: dict[str, str]  # an event of the lineage -> the incident commander before it
+    notes: dict[str, str]  # event id -> what the timeline adds to its line
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -101,25 +113,28 @@ class Rules:
     def set_ic(self, ic: str, at: datetime, because: Sequence[str]) -> None:
         """``because``: the events that put ``ic`` in charge (kept, see :attr:`ic_lineage`)."""
         self.ic_lineage = (*self.ic_lineage, *because)
+        for event_id in because:
+            self.ic_before[event_id] = self.s.ic or ""
         if self.s.ic_history:
             self.s.ic_history[-1].until = at
         self.s.ic, self.s.ic_since = ic, at
         self.s.ic_history.append(Tenure(ic=ic, since=at))
         self.participants.setdefault(ic)
 
-    def _release(self, release: str) -> tuple[str, str]:
-        """The incident's spelling of ``release`` and "" — or "" and why it is refused."""
-        ours = self.s.concerns(release)
-        if ours is None:
-            known = ", ".join(self.s.releases) or "none yet"
-            return "", (
-                f"{release} is not a release of this incident (its releases: {known}); "
-                + ADD_RELEASE_HINT
-            )
-        return ours, ""
+    def _release(self, release: str) -> str:
+        """The incident's spelling of ``release`` (as given when it names none of them).
+
+        Holds, sign-offs, revocations and ship decisions belong to the incident and the
+        release *name*, not to the event that declared the release: retracting or adding
+        a release again never opens, closes or re-attributes one of them. Which releases
+        the incident concerns matters to the gate (a release it does not name is not
+        ready) and to posting (a typo is refused before anything is posted).
+        """
+        return self.s.concerns(release) or release
 
     def _member(self, team: str, act: Act) -> tuple[bool, str]:
-        return in_team(self.policy, team, self.kind, act.comment.author, act.person, self.facts)
+        account = None if act.relayed else act.comment.author
+        return in_team(self.policy, team, self.kind, account, act.person, self.facts)
 
     # --- opening and releases ------------------------------------------------------------
 
@@ -296,9 +311,7 @@ class Rules:
     # --- holds, sign-offs, ship ----------------------------------------------------------
 
     def on_hold_raised(self, e: HoldRaised, act: Act) -> str:
-        release, problem = self._release(e.release)
-        if problem:
-            return problem
+        release = self._release(e.release)
         hold = Hold(id=e.id, release=release, by=act.actor, at=act.at, pos=act.pos, reason=e.reason)
         self.s.holds.append(hold)
         return ""
@@ -326,9 +339,7 @@ class Rules:
         self.s.released_holds.append(hold)
 
     def on_signoff_given(self, e: SignoffGiven, act: Act) -> str:
-        release, problem = self._release(e.release)
-        if problem:
-            return problem
+        release = self._release(e.release)
         ok, why = self._member(e.team, act)
         if not ok:
             return why
@@ -352,11 +363,12 @@ class Rules:
         return ""
 
     def on_signoff_revoked(self, e: SignoffRevoked, act: Act) -> str:
+        """Blocking is open, unblocking restricted: whoever may hold a release may revoke a
+        sign-off on it (it counts as given again only when the team signs again), so a
+        revocation stays one when its author later leaves the team or the policy. Who is not
+        (or no longer) in the team is said in the timeline."""
         if not e.reason.strip():
             return "revoking a sign-off needs a reason"
-        ok, why = self._member(e.team, act)
-        if not ok and act.actor != self.s.ic:
-            return why
         team = self.policy.team_name(e.team) or e.team
         signoff = self.signoff_by_key.pop((release_key(e.release), team.casefold()), None)
         if signoff is None:
@@ -364,12 +376,13 @@ class Rules:
         self.s.signoffs.remove(signoff)
         signoff.revoked_by, signoff.revoked_at, signoff.revoke_reason = act.actor, act.at, e.reason
         self.s.revoked_signoffs.append(signoff)
+        member, _ = self._member(e.team, act)
+        if not member and not self.policy.permissive:
+            self.notes[e.id] = f"{act.actor} is not in {team}"
         return ""
 
     def on_ship(self, e: ShipDecision, act: Act) -> str:
-        release, problem = self._release(e.release)
-        if problem:
-            return problem
+        release = self._release(e.release)
         ok, why = self._member(self.policy.ship_team, act)
         if not ok:
             return f"only {self.policy.ship_team} can decide to ship: {why}"

@@ -34,6 +34,7 @@ class Entry(BaseModel):
     reason: str = ""  # why it was rejected (or retracted)
     summary: str
     data: dict[str, Any] = {}
+    via: str = ""  # relayed from a chat room: "matrix" or "slack" ("alice (via Matrix)")
 
 
 class Hold(BaseModel):
@@ -132,7 +133,8 @@ class Doubt(BaseModel):
     """Something that makes the record untrustworthy until a person checks it.
 
     ``where`` names it the way a ``doubt.checked`` event does ("comment 17", "comment #4",
-    "event 01J..."); ``checked_by`` is set when the incident commander checked it.
+    "event 01J..."); ``clearable_by`` says who may check it (never nobody); ``checked_by``
+    is set once one of them did.
     """
 
     kind: DoubtKind
@@ -142,6 +144,10 @@ class Doubt(BaseModel):
     detail: str
     event_ids: list[str] = []
     body_hash: str = ""  # of the comment as read, so a check covers exactly this text
+    # who may clear it (people, by name; the incident commander among them when they may),
+    # and the same in words: "the incident commander (dana) checks it"
+    clearable_by: list[str] = []
+    clear_hint: str = ""
     checked_by: str | None = None
     checked_at: datetime | None = None
     finding: str = ""

@@ -413,8 +413,9 @@ class Daemon:
     # --- writing --------------------------------------------------------------------------------
 
     async def _me(self, session: Session, ref: IncidentRef) -> str:
-        """The daemon's own account on a tracker: only its own keyed posts count as sent."""
-        return (await session.whoami(ref.kind)).login
+        """The daemon's own actor on a tracker: only its own keyed posts count as sent."""
+        me = await session.whoami(ref.kind)
+        return self.settings.policy.actor_for(ref.kind, me, session.clock())
 
     async def _write(self, coro: Awaitable[bool]) -> bool:
         """Run a write to completion even when the loop is asked to stop meanwhile."""
@@ -493,7 +494,8 @@ class Daemon:
             if watch.state is None or self._health(kind).down(now) or self._stop.is_set():
                 continue
             me = await session.whoami(kind)
-            if policy.person_for(kind, me) not in policy.witnesses:
+            actor = policy.actor_for(kind, me, now)
+            if actor not in policy.witnesses:
                 continue
             event = checkpoint_of(watch.comments)
             if event is None:
@@ -501,7 +503,7 @@ class Daemon:
             mine = [
                 e
                 for e in watch.state.timeline
-                if e.type == "checkpoint" and e.accepted and e.account == me.login
+                if e.type == "checkpoint" and e.accepted and e.actor == actor
             ]
             if mine and (mine[-1].data.get("digest") == event.digest or now - mine[-1].at < every):
                 continue

@@ -99,25 +99,25 @@ def has_key(
     account: str | None,
     types: Iterable[str] = ("digest", "reminder"),
 ) -> bool:
-    """Whether ``account`` already posted an accepted digest / reminder with ``key``.
+    """Whether ``account`` (an actor: a person key, or a stranger's ``login#id``) already
+    posted an accepted digest / reminder with ``key``.
 
     Only our own account counts: a stranger's decoy with a predictable key must not
     silence the daemon. ``None``: any accepted one (with witnesses in the policy, the fold
     accepts digests and reminders from them alone; see :func:`ours`).
     """
     wanted = set(types)
-    folded = account.casefold() if account is not None else None
     return any(
         e.accepted
         and e.type in wanted
         and e.data.get("key") == key
-        and (folded is None or e.account.casefold() == folded)
+        and (account is None or e.actor == account)
         for e in state.timeline
     )
 
 
 def ours(policy: Policy, me: str) -> str | None:
-    """The account whose digests and reminders count as ours: ``None`` for every witness.
+    """The actor whose digests and reminders count as ours: ``None`` for every witness.
 
     With witnesses configured the fold accepts digests and reminders from them alone (a
     decoy with a predictable id is rejected and takes no id), so any accepted one is the

@@ -10,7 +10,9 @@ each step before anything else is read:
 2. a declared or actual body over ``[serve] max_body_bytes``: 413, the rest unread;
 3. a signature over the body that does not match (constant-time compare): 401;
 4. ``ping``: 200; an event this server does not act on: 204;
-5. a delivery id seen before (bounded LRU): 200 ``replayed``, nothing done twice;
+5. a delivery id seen before, or the very same body under another delivery id (a captured
+   delivery replayed: the signature covers the body, not the id header), both remembered
+   in one bounded LRU: 200 ``replayed``, nothing done twice, nothing read;
 6. otherwise: when the delivery reports a comment deleted or edited whose old text carried
    events, a :class:`~sync_incident.core.events.Witnessed` event is posted on the incident
    (once: its id derives from the delivery's content, so replicas and replays post the same
@@ -25,6 +27,7 @@ A failure while recording a witness answers 503 and forgets the delivery id, so 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections import OrderedDict
@@ -57,6 +60,11 @@ class ReplayStore:
         while len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
         return True
+
+    def claim_all(self, keys: tuple[str, ...]) -> bool:
+        """True when none of ``keys`` was claimed before (all are remembered from now on)."""
+        fresh = [self.claim(key) for key in keys]
+        return all(fresh)
 
     def release(self, key: str) -> None:
         """Handling failed: a redelivery of ``key`` may try again."""
@@ -125,7 +133,11 @@ async def receive(request: Request, kind: str, source: WebhookSource) -> Respons
     change = source.change(request.headers, payload)
     if change is None:
         return _answer(ctx, kind, "ignored", 204)
-    return await _dispatch(ctx, kind, f"{kind}:{source.delivery(request.headers, body)}", change)
+    keys = (
+        f"{kind}:{source.delivery(request.headers, body)}",
+        f"{kind}:body:{hashlib.sha256(body).hexdigest()}",
+    )
+    return await _dispatch(ctx, kind, keys, change)
 
 
 def _json(body: bytes) -> dict[str, Any] | None:
@@ -136,11 +148,12 @@ def _json(body: bytes) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-async def _dispatch(ctx: Context, source: str, delivery: str, change: Change) -> Response:
+async def _dispatch(ctx: Context, source: str, keys: tuple[str, str], change: Change) -> Response:
+    """``keys``: the delivery id and the body's identity; either seen before is a replay."""
     from sync_incident.core.errors import SyncIncidentError
 
     incident = str(change.ref)
-    if not ctx.replays.claim(delivery):
+    if not ctx.replays.claim_all(keys):
         return _answer(ctx, source, "replayed", 200, incident=incident)
     watched = ctx.board.find(change.ref.key) is not None
     result = "poked"
@@ -148,7 +161,8 @@ async def _dispatch(ctx: Context, source: str, delivery: str, change: Change) ->
         try:
             result = await record_witness(ctx, change)
         except (SyncIncidentError, TimeoutError) as exc:
-            ctx.replays.release(delivery)  # a redelivery may try again
+            for key in keys:  # a redelivery may try again
+                ctx.replays.release(key)
             error = getattr(exc, "message", "") or "no answer in time"
             return _answer(ctx, source, "error", 503, incident=incident, error=error)
     ctx.lookup.forget(change.ref)  # a page read on demand reads it again at the next view

@@ -11,7 +11,8 @@ capability protocol; callers ask with ``isinstance`` on the protocol, never on a
 
 - :class:`Discovery`: list the active incidents it holds (the digest and the daemon use it);
 - :class:`Membership`: check membership the policy delegates to the tracker (GitHub org
-  teams, repository permissions).
+  teams, repository permissions);
+- :class:`Users`: look up the account that has a login now (GitHub: to pin people by id).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "NewIncident",
     "Posted",
     "Tracker",
+    "Users",
 ]
 
 from sync_incident.core.comments import Account, Comment, Evidence, Flavor, Mark
@@ -69,6 +71,10 @@ class IncidentSnapshot:
     fields: dict[str, Any] = field(default_factory=dict)  # tracker-specific mirrored fields
     requests: int = 0  # HTTP requests this read cost (0 for local)
     from_cache: bool = False  # True when the tracker said nothing changed (e.g. 304)
+    # checks a fresh read relies on and could not make, by name ("github-edits",
+    # "bugzilla-history") -> what is missing, in words: the gate cannot decide on such a read
+    # unless the policy accepts the weaker check
+    unchecked: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,8 +124,14 @@ class Tracker(Protocol):
         """The account our credentials act as; raises AuthError when they are not valid."""
         ...
 
-    async def fetch(self, ref: IncidentRef, *, fresh: bool = False) -> IncidentSnapshot:
-        """All visible comments of the incident, read incrementally unless ``fresh``."""
+    async def fetch(
+        self, ref: IncidentRef, *, fresh: bool = False, history: bool = False
+    ) -> IncidentSnapshot:
+        """All visible comments of the incident, read incrementally unless ``fresh``.
+
+        ``history``: the read judges doubt before posting (``check`` and every posting
+        command): the hold flag's history must be as current as the gate's read of it.
+        """
         ...
 
     async def post(
@@ -169,4 +181,13 @@ class Membership(Protocol):
         Raises :class:`~sync_incident.core.errors.AccessDenied` when the credentials cannot
         tell (the gate then fails closed).
         """
+        ...
+
+
+@runtime_checkable
+class Users(Protocol):
+    """A tracker whose accounts have immutable ids a login can be looked up to."""
+
+    async def user(self, login: str) -> Account | None:
+        """The account that has ``login`` now, or None when no account has it."""
         ...

@@ -263,7 +263,9 @@ class LocalTracker:
         """The simulated account (``--as NAME``) this tracker writes as."""
         return Account(self.user)
 
-    async def fetch(self, ref: IncidentRef, *, fresh: bool = False) -> IncidentSnapshot:
+    async def fetch(
+        self, ref: IncidentRef, *, fresh: bool = False, history: bool = False
+    ) -> IncidentSnapshot:
         """The incident with all its comments, oldest first (always fresh: it is a file)."""
         self._require_local(ref)
         with self._transaction(write=False) as conn:

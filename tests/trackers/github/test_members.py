@@ -10,7 +10,7 @@ import pytest
 
 from sync_incident.application.act import post_events
 from sync_incident.config import Settings
-from sync_incident.core.errors import AccessDenied, RefusedError
+from sync_incident.core.errors import AccessDenied
 from sync_incident.core.events import Opened, SignoffGiven, SignoffRevoked
 from sync_incident.core.policy import Person, Policy, Team
 from sync_incident.service import Session
@@ -84,19 +84,20 @@ def test_repo_permission_of_unknown_user_is_none(world: World) -> None:
     assert run(world.tracker().repo_permission(REPO, "nobody-here")) == "none"
 
 
-def test_an_active_team_member_may_revoke_the_teams_signoff_pending_may_not(
+def test_anyone_who_may_hold_may_revoke_and_the_timeline_says_who_is_not_in_the_team(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Membership is asked for every actor whose team matters: revokers too (issue 11)."""
+    """Membership is asked for every actor whose team matters, revokers too (issue 11); a
+    revocation counts from anyone who may hold the release (issue 24: blocking is open)."""
     world.fake.add_user("quinn", "ghp_quinn0000000000000000000000000000000")
     world.fake.add_user("mallory", "ghp_mallory00000000000000000000000000000")
     world.fake.teams[("acme", "qa")] = {"quinn": "active", "carol": "active", "mallory": "pending"}
     policy = Policy(
         people={
-            "bot": Person(github=ME),
-            "quinn": Person(github="quinn"),
-            "carol": Person(github="carol"),
-            "mallory": Person(github="mallory"),
+            "bot": Person(github=ME, github_id=world.fake.users[ME].id),
+            "quinn": Person(github="quinn", github_id=world.fake.users["quinn"].id),
+            "carol": Person(github="carol", github_id=world.fake.users["carol"].id),
+            "mallory": Person(github="mallory", github_id=world.fake.users["mallory"].id),
         },
         teams={"QA": Team(github_teams=["acme/qa"])},
     )
@@ -116,11 +117,13 @@ def test_an_active_team_member_may_revoke_the_teams_signoff_pending_may_not(
     statement = "QA signs off on Firefox 96.0.1."
     run(act("quinn", [SignoffGiven(team="QA", release=release, statement=statement)]))
     reason = "A new crash signature appeared."
-    with pytest.raises(RefusedError):
-        run(act("mallory", [SignoffRevoked(team="QA", release=release, reason=reason)]))
+    state = run(act("mallory", [SignoffRevoked(team="QA", release=release, reason=reason)]))
+    assert state.signoffs == [] and state.timeline[-1].summary.endswith("(mallory is not in QA)")
+    run(act("quinn", [SignoffGiven(team="QA", release=release, statement=statement)]))
     state = run(act("carol", [SignoffRevoked(team="QA", release=release, reason=reason)]))
-    assert state.signoffs == []
-    assert [s.revoked_by for s in state.revoked_signoffs] == ["carol"]
+    assert state.signoffs == [] and state.timeline[-1].accepted
+    assert [s.revoked_by for s in state.revoked_signoffs] == ["mallory", "carol"]
+    assert not state.timeline[-1].summary.endswith(")")
 
 
 def test_the_gate_in_a_long_running_session_asks_membership_again(
@@ -132,7 +135,10 @@ def test_the_gate_in_a_long_running_session_asks_membership_again(
     world.fake.add_user("quinn", "ghp_quinn0000000000000000000000000000000")
     world.fake.teams[("acme", "qa")] = {"quinn": "active"}
     policy = Policy(
-        people={"bot": Person(github=ME), "quinn": Person(github="quinn")},
+        people={
+            "bot": Person(github=ME, github_id=world.fake.users[ME].id),
+            "quinn": Person(github="quinn", github_id=world.fake.users["quinn"].id),
+        },
         teams={"QA": Team(github_teams=["acme/qa"])},
     )
     release = "Firefox 96.0.1"

@@ -46,6 +46,8 @@ def route(fake: FakeBugzilla, method: str, path: str) -> Bound:
     routes = _ROUTES + (_BMO_ROUTES if fake.flavor == "bmo" else [])
     for verb, pattern, fn in routes:
         match = re.fullmatch(pattern, path)
+        if fn is history.get_history and not fake.history_route:
+            continue
         if verb == method and match:
             args = [int(g) for g in match.groups()]
             return lambda user, params, body: fn(fake, user, params, body, *args)

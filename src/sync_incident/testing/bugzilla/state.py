@@ -116,6 +116,7 @@ class BugzillaState:
         self.products = products or {"Release Engineering": ["General"], "Firefox": ["General"]}
         self.users: dict[str, FakeUser] = {}
         self.bugs: dict[int, FakeBug] = {}
+        self.history_route = True  # False: an older server without /rest/bug/N/history
         self.next_comment = 1
         self.next_flag = 1
         self.lag_reads = 0  # new comments stay invisible to this many comment reads

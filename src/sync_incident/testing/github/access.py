@@ -19,6 +19,14 @@ def current_user(call: Call) -> httpx.Response:
     return call.answer(200, user_json(call.fake, call.user))
 
 
+def user(call: Call, login: str) -> httpx.Response:
+    """``GET /users/{login}``: the account that has this login now (anonymous reads work)."""
+    target = call.fake.users.get(login.lower())
+    if target is None:
+        return call.not_found()
+    return call.answer(200, user_json(call.fake, target), etag=True)
+
+
 def membership(call: Call, org: str, slug: str, login: str) -> httpx.Response:
     """``GET /orgs/{org}/teams/{slug}/memberships/{login}`` (no org read for Actions tokens)."""
     user = call.user

@@ -2,7 +2,7 @@
 
 Three levels:
 
-- the API root, a few checks: ``/user``, team memberships, ``/graphql``, then
+- the API root, a few checks: ``/user``, ``/users/{login}``, team memberships, ``/graphql``, then
   ``/repos/{o}/{r}/…`` and ``/repositories/{id}/…`` (authentication for writes, 410 when
   issues are disabled);
 - a repository, a table: collaborators, labels, issues, comments by id; then one issue;
@@ -30,6 +30,7 @@ IssueHandler = Callable[[Call, FakeRepo, FakeIssue, re.Match[str]], httpx.Respon
 Methods = tuple[str, ...] | None  # None: any method
 
 _MEMBERSHIP = re.compile(r"^/orgs/([^/]+)/teams/([^/]+)/memberships/([^/]+)$")
+_USER = re.compile(r"^/users/([^/]+)$")
 _ONE_ISSUE = re.compile(r"^/issues/(\d+)(/.*)?$")
 
 _REPO_ROUTES: list[tuple[Methods, re.Pattern[str], RepoHandler]] = [
@@ -62,6 +63,9 @@ def route(call: Call, path: str) -> httpx.Response:
     match = _MEMBERSHIP.match(path)
     if match and method == "GET":
         return access.membership(call, match[1], match[2], unquote(match[3]))
+    match = _USER.match(path)
+    if match and method == "GET":
+        return access.user(call, unquote(match[1]))
     if method == "POST" and path.endswith("/graphql"):
         return graphql.answer(call)
     if not (path.startswith("/repos/") or path.startswith("/repositories/")):

@@ -109,10 +109,32 @@ class GitHubState:
 
     # ------------------------------------------------------------------ seeding
 
-    def add_user(self, login: str, token: str | None, *, actions_token: bool = False) -> FakeUser:
-        self._next_user += 1
-        user = FakeUser(login, self._next_user, token, actions_token)
+    def add_user(
+        self,
+        login: str,
+        token: str | None,
+        *,
+        actions_token: bool = False,
+        uid: int | None = None,
+    ) -> FakeUser:
+        """A new account; ``uid`` fixes its numeric id (default: the next one)."""
+        self._next_user = max(self._next_user, uid or 0) + (0 if uid else 1)
+        user = FakeUser(login, uid or self._next_user, token, actions_token)
         self.users[login.lower()] = user
+        return user
+
+    def rename_user(self, login: str, new: str) -> FakeUser:
+        """GitHub's rename: the account (its id, comments, memberships) keeps all but the
+        login, and the old login is free for anyone to register."""
+        user = self.users.pop(login.lower())
+        user.login = new
+        self.users[new.lower()] = user
+        for members in self.teams.values():
+            if login.lower() in members:
+                members[new.lower()] = members.pop(login.lower())
+        for repo in self.repos.values():
+            if login.lower() in repo.permissions:
+                repo.permissions[new.lower()] = repo.permissions.pop(login.lower())
         return user
 
     def add_repo(self, full_name: str, *, admins: tuple[str, ...] = ()) -> FakeRepo:

@@ -28,6 +28,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -188,36 +189,54 @@ class BugzillaTracker:
         if ref.kind != "bugzilla":
             raise NotConfigured(f"{ref} is not a Bugzilla bug")
 
-    async def fetch(self, ref: IncidentRef, *, fresh: bool = False) -> IncidentSnapshot:
+    async def fetch(
+        self, ref: IncidentRef, *, fresh: bool = False, history: bool = False
+    ) -> IncidentSnapshot:
         """All visible comments, oldest first; one request (a 304) when nothing changed.
 
         ``fresh`` reads everything (comments, bug and the ``[hold]`` tag's history,
-        concurrently) and neither uses nor updates the cache.
+        concurrently) and neither uses nor updates the cache. ``history`` (a read that
+        judges doubt before posting, as ``check`` does) also asks the ``[hold]`` history,
+        conditionally and alongside the comments, so it sees the same marks as the gate;
+        other reads show the marks as last read.
         """
         self._check_ref(ref)
         with counting() as sent:
             entry = CachedIncident() if fresh else self._load(self._cache_key(ref))
             full = needs_full(entry)
             marks: list[Mark] = []
-            if not fresh and (not self._key or not (full or not entry.title)):
+            if fresh:
+                (_, got), (bug_read, marks) = await self._read_fresh(ref, entry, full)
+                got = got or bug_read
+            elif not self._key or not (full or not entry.title):
                 # the bug's fields serve the mirror, which a reader without a key never
-                # writes: the comments alone (the title then comes from the opening); the
-                # gate's fresh read always reads the [hold] history with the bug
-                _, got = await self._read_comments(ref, entry, full)
+                # writes: the comments alone (the title then comes from the opening)
+                if history:
+                    (_, got), marks = await _both(
+                        self._read_comments(ref, entry, full), self._read_marks(ref, entry)
+                    )
+                else:
+                    _, got = await self._read_comments(ref, entry, full)
             elif self._key and not self._memory.key_checked():
                 # a key never checked: one request first, so a bad key costs one refusal
                 _, got = await self._read_comments(ref, entry, full)
-                bug_read, marks = await self._read_bug_and_marks(ref, entry, fresh)
-                got = bug_read or got
+                got = await self._read_bug(ref, entry) or got
+                if history:
+                    marks = await self._read_marks(ref, entry)
             else:  # the bug too, concurrently: the wall time of one request
-                (_, got), (bug_read, marks) = await _both(
-                    self._read_comments(ref, entry, full),
-                    self._read_bug_and_marks(ref, entry, fresh),
+                (_, got), bug_read = await _both(
+                    self._read_comments(ref, entry, full), self._read_bug(ref, entry)
                 )
                 got = got or bug_read
+                if history:
+                    marks = await self._read_marks(ref, entry)
+            if not fresh and not history:
+                marks = kept_marks(entry)
+            unchecked = entry.fields.pop("_unchecked", {}) if fresh else {}
+            entry.fields.pop("_unchecked", None)
             self._seen[self._cache_key(ref)] = dict(entry.fields.get("bug", {}))
             if not fresh:  # when nothing came and no full read, only the read counter moved
-                self._save(self._cache_key(ref), entry, document=got or full)
+                self._save(self._cache_key(ref), entry, document=got or full or history)
         return IncidentSnapshot(
             ref=ref,
             title=entry.title,
@@ -229,6 +248,18 @@ class BugzillaTracker:
             fields=dict(entry.fields.get("bug", {})),
             requests=sent[0],
             from_cache=not got,
+            unchecked=unchecked,
+        )
+
+    async def _read_fresh(
+        self, ref: IncidentRef, entry: CachedIncident, full: bool
+    ) -> tuple[tuple[bool, bool], tuple[bool, list[Mark]]]:
+        """The gate's read: comments, bug and ``[hold]`` history (the key checked first)."""
+        if self._key and not self._memory.key_checked():
+            comments = await self._read_comments(ref, entry, full)
+            return comments, await self._read_bug_and_marks(ref, entry)
+        return await _both(
+            self._read_comments(ref, entry, full), self._read_bug_and_marks(ref, entry)
         )
 
     async def _read_comments(
@@ -286,38 +317,50 @@ class BugzillaTracker:
         return dict(bug)
 
     async def _read_bug_and_marks(
-        self, ref: IncidentRef, entry: CachedIncident, fresh: bool
+        self, ref: IncidentRef, entry: CachedIncident
     ) -> tuple[bool, list[Mark]]:
-        """The bug (False when unchanged) and, on a fresh read only, its ``[hold]`` marks.
+        """The bug (False when unchanged) and its ``[hold]`` marks, for a fresh read.
 
         BMO sends the history with the bug when asked (an extra field): no request more.
         Elsewhere the history is one more request, sent alongside the bug's.
         """
-        if not fresh:
-            return await self._read_bug(ref, entry), []
         if not is_bmo(self._version()):
-            return await _both(self._read_bug(ref, entry), self._read_marks(ref))
+            return await _both(self._read_bug(ref, entry), self._read_marks(ref, entry))
         bug = await self._get_bug(ref, entry, extra="history")
         inline = bug.get("history") if bug is not None else None
         if not isinstance(inline, list):  # a BMO that does not know the field: ask for it
-            return bug is not None, await self._read_marks(ref)
+            return bug is not None, await self._read_marks(ref, entry)
         where = f"{self._http.endpoint.where()}: GET /rest/bug/{ref.number}"
         return True, marks_of(inline, where)
 
-    async def _read_marks(self, ref: IncidentRef) -> list[Mark]:
+    async def _read_marks(self, ref: IncidentRef, entry: CachedIncident) -> list[Mark]:
         """Every change of the ``[hold]`` tag, from ``GET /rest/bug/{id}/history``.
 
-        A server without the route has no history to offer: no marks, as before it. Any
-        other failure is raised, so the gate cannot decide rather than miss a deleted hold.
+        Conditional (the ETag of the last answer; 304: the marks as kept). A server without
+        the route has no history to offer: no marks, and the check is named as not made
+        (``_unchecked``: the gate cannot decide unless the policy accepts it). Any other
+        failure is raised, so the gate cannot decide rather than miss a deleted hold.
         """
         path = history_path(ref.number)
         try:
-            reply = await self._http.get(path)
+            reply = await self._http.get(path, etag=entry.etags.get(path))
         except RouteMissing as exc:
             log.warning("%s: no bug history here, a deleted last hold goes unseen", exc.message)
+            entry.fields["_unchecked"] = {
+                "bugzilla-history": (
+                    f"{self.server} has no bug history route ({path}), so a hold flag set with "
+                    "no hold behind it (a hidden last hold) cannot be seen"
+                )
+            }
             return []
+        if reply.not_modified:
+            return kept_marks(entry)
         where = f"{self._http.endpoint.where()}: GET {path}"
-        return marks_of(history_of(reply.object(where), ref.number, where), where)
+        marks = marks_of(history_of(reply.object(where), ref.number, where), where)
+        if reply.etag:
+            entry.etags[path] = reply.etag
+        entry.fields["_marks"] = [[m.on, m.by, m.at.isoformat()] for m in marks]
+        return marks
 
     async def active_incidents(self) -> list[IncidentRef]:
         """Bugs whose whiteboard carries ``[TAG:active]`` (substring search, ids only)."""
@@ -536,6 +579,14 @@ class BugzillaTracker:
         entry.fields["bug"] = {"whiteboard": whiteboard, "creator": self._id.login()}
         self._save(self._cache_key(ref), entry)
         return ref
+
+
+def kept_marks(entry: CachedIncident) -> list[Mark]:
+    """The ``[hold]`` marks as last read (none when never read)."""
+    out: list[Mark] = []
+    for on, by, at in entry.fields.get("_marks", []):
+        out.append(Mark(flag="hold", on=bool(on), by=str(by), at=datetime.fromisoformat(at)))
+    return out
 
 
 def build_bugzilla(

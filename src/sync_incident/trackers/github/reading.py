@@ -95,8 +95,26 @@ class IssueReader:
         changed = await self._sync(ref, cached)
         if fresh and self._client.has_token:
             self._same_second_are_ambiguous(cached)
+        elif fresh:
+            self._cannot_ask_about_same_second(cached)
         await self._check_edits(cached)
         return changed
+
+    def _cannot_ask_about_same_second(self, cached: CachedIncident) -> None:
+        """Without a token GraphQL cannot be asked: say which comments went unchecked."""
+        unchecked = [
+            cid
+            for cid in cached.fields.get("_same_second", {})
+            if cid in cached.comments and MAGIC in cached.comments[cid].body
+        ]
+        if unchecked:
+            cached.fields["_unchecked"] = {
+                "github-edits": (
+                    f"{len(unchecked)} comments carrying events could have been replaced within "
+                    "the second they were posted, and only GitHub's GraphQL API can tell, which "
+                    "needs a token (GITHUB_TOKEN)"
+                )
+            }
 
     def _same_second_are_ambiguous(self, cached: CachedIncident) -> None:
         ambiguous: dict[str, list[str]] = cached.fields.setdefault("_ambiguous", {})
@@ -276,7 +294,8 @@ class IssueReader:
 
 
 def _mark(item: object) -> list[Any] | None:
-    """``[on, login, iso time]`` for a labeled / unlabeled event of the hold label."""
+    """``[on, login, iso time, account id]`` for a labeled / unlabeled event of the hold
+    label (the id: who set the flag is a person of the policy by id, never by login)."""
     if not isinstance(item, dict) or item.get("event") not in ("labeled", "unlabeled"):
         return None
     label = item.get("label")
@@ -284,17 +303,25 @@ def _mark(item: object) -> list[Any] | None:
         return None
     actor = item.get("actor")
     login = str(actor.get("login")) if isinstance(actor, dict) else ""
-    return [item["event"] == "labeled", login, str(item.get("created_at"))]
+    uid = actor.get("id") if isinstance(actor, dict) else None
+    return [
+        item["event"] == "labeled",
+        login,
+        str(item.get("created_at")),
+        str(uid) if uid is not None else None,
+    ]
 
 
 def marks_of(cached: CachedIncident) -> list[Mark]:
     """The hold label's history as the fold reads it."""
     out = []
-    for on, login, at in cached.fields.get("_marks", []):
+    for on, login, at, *uid in cached.fields.get("_marks", []):
         try:
-            out.append(Mark(flag="hold", on=bool(on), by=str(login), at=parse_time(at)))
+            moment = parse_time(at)
         except ProtocolError:
             continue
+        by = uid[0] if uid and uid[0] is not None else None
+        out.append(Mark(flag="hold", on=bool(on), by=str(login), at=moment, uid=by))
     return out
 
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import httpx
 
@@ -125,6 +126,16 @@ class GitHubTracker:
             self._memory.remember_key(self._me)
         return self._me
 
+    async def user(self, login: str) -> Account | None:
+        """The account that has ``login`` now (``GET /users/{login}``), or None when none has.
+
+        For pinning people by numeric id once: a login can change hands, the id never does.
+        """
+        try:
+            return account(await self._client.get_json(f"/users/{quote(login, safe='')}"))
+        except NotFound:
+            return None
+
     def delegates(self, team: Team) -> bool:
         """A team that names GitHub org teams or a minimum repository permission."""
         return self._members.delegates(team)
@@ -164,10 +175,14 @@ class GitHubTracker:
         if ref.kind != "github" or "/" not in ref.repo:
             raise NotFound(f"{ref} is not a GitHub issue reference")
 
-    async def fetch(self, ref: IncidentRef, *, fresh: bool = False) -> IncidentSnapshot:
+    async def fetch(
+        self, ref: IncidentRef, *, fresh: bool = False, history: bool = False
+    ) -> IncidentSnapshot:
         """The issue's comments (never its body: that only mirrors state), in id order.
 
-        ``fresh`` reads everything and neither uses nor updates the cache.
+        ``fresh`` reads everything and neither uses nor updates the cache. The hold label's
+        history is read whenever the issue changed (a label change moves its ETag), so every
+        read has it: ``history`` asks nothing more.
         """
         self._check_ref(ref)
         with counting() as sent:
@@ -191,6 +206,7 @@ class GitHubTracker:
             fields={k: v for k, v in cached.fields.items() if not k.startswith("_")},
             requests=sent[0],
             from_cache=not changed,
+            unchecked=dict(cached.fields.get("_unchecked", {})) if fresh else {},
         )
 
     # ------------------------------------------------------------------ mirroring
