@@ -65,7 +65,7 @@ def _incident() -> Iterator[tuple[dict[str, str], str]]:
             "XDG_CONFIG_HOME": str(home / "config"),
             "XDG_DATA_HOME": str(home / "data"),
             "XDG_CACHE_HOME": str(home / "cache"),
-            "SYNC_INCIDENT_LOCAL_DB": str(home / "local.sqlite3"),
+            "SYNC_INCIDENT_LOCAL__DB": str(home / "local.sqlite3"),
             "SYNC_INCIDENT_CACHE": str(home / "cache.sqlite3"),
             "SYNC_INCIDENT_AS": "alice",
         }

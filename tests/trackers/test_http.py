@@ -89,6 +89,15 @@ def _bugzilla(url: str, sleeps: Sleeps, transport: httpx.AsyncBaseTransport | No
 # ---------------------------------------------------------------------- failing fast
 
 
+def test_a_token_pasted_into_the_url_path_is_not_echoed_in_the_hint() -> None:
+    port = closed_port()
+    pasted = "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"  # not the configured key: unknown to us
+    with pytest.raises(Unavailable) as caught:
+        _bugzilla(f"http://127.0.0.1:{port}/{pasted}", Sleeps())
+    assert pasted not in caught.value.message + caught.value.hint
+    assert f"it is http://127.0.0.1:{port}/[REDACTED]" in caught.value.hint
+
+
 def test_connection_refused_fails_after_one_quick_retry_naming_host_and_setting() -> None:
     port = closed_port()
     sleeps = Sleeps()
@@ -97,7 +106,7 @@ def test_connection_refused_fails_after_one_quick_retry_naming_host_and_setting(
     assert f"127.0.0.1:{port}" in caught.value.message
     assert "connection refused" in caught.value.message
     assert "--bugzilla-url" in caught.value.hint
-    assert "SYNC_INCIDENT_BUGZILLA_URL" in caught.value.hint
+    assert "SYNC_INCIDENT_BUGZILLA__URL" in caught.value.hint
     assert len(sleeps.waits) == 1 and sum(sleeps.waits) <= 5.0
     assert KEY not in caught.value.message + caught.value.hint
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from collections.abc import Callable
 from gettext import gettext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -169,8 +170,9 @@ def _undecided(cause: SyncIncidentError | typer.TyperException, as_json: bool) -
 
         from sync_incident.core.readiness import undecided
 
-        error = " ".join(f"{failure.label}: {failure.message}".split())
-        hint = " ".join(failure.hint.split())
+        redact = _redactor()
+        error = " ".join(redact(f"{failure.label}: {failure.message}").split())
+        hint = " ".join(redact(failure.hint).split())
         typer.echo(json.dumps(undecided(error, hint), indent=2, ensure_ascii=False))
     return failure
 
@@ -305,11 +307,16 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _redacted(exc: Exception) -> str:
+def _redactor() -> Callable[[object], str]:
+    """Scrubs every secret the environment holds: the last net before anything is printed."""
     from sync_incident.config import env_secrets
     from sync_incident.logs import Redactor
 
-    return Redactor(env_secrets())(f"internal error: {type(exc).__name__}: {exc}")
+    return Redactor(env_secrets())
+
+
+def _redacted(exc: Exception) -> str:
+    return _redactor()(f"internal error: {type(exc).__name__}: {exc}")
 
 
 def _internal(exc: Exception) -> None:
@@ -318,8 +325,9 @@ def _internal(exc: Exception) -> None:
 
 
 def _fail(label: str, message: str, hint: str, code: int) -> None:
-    line = " ".join(message.split())
+    redact = _redactor()
+    line = " ".join(redact(message).split())
     typer.echo(f"{label}: {line}", err=True)
     if hint:
-        typer.echo(f"hint: {' '.join(hint.split())}", err=True)
+        typer.echo(f"hint: {' '.join(redact(hint).split())}", err=True)
     sys.exit(code)

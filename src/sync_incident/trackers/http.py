@@ -42,6 +42,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from sync_incident import __version__
 from sync_incident.core.errors import ProtocolError, TrackerError, Unavailable
+from sync_incident.core.secrets import masked_url
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,9 @@ _NO_SERVER = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.E
 
 
 def public_url(url: str | httpx.URL) -> str:
-    """A URL as it may be printed, logged or used as a cache key: no ``user:password@``."""
-    return str(httpx.URL(url).copy_with(userinfo=b"")).rstrip("/")
+    """A URL as it may be printed, logged or used as a cache key: no ``user:password@``, and
+    no token pasted into its path or query (:func:`~sync_incident.core.secrets.masked_url`)."""
+    return masked_url(str(url)).rstrip("/")
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from sync_incident.config import Settings
     from sync_incident.trackers import BuildContext
 
-ENV_DB = "SYNC_INCIDENT_LOCAL_DB"
+ENV_DB = "SYNC_INCIDENT_LOCAL__DB"
 ACTS_AS_ANYONE = True  # --as NAME: one machine plays every person
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000

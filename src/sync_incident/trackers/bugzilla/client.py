@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 AuthStyle = Literal["auto", "header", "param", "bearer"]
 Resolved = Literal["header", "param", "bearer", "both"]
-SETTING = "--bugzilla-url, [bugzilla] url or SYNC_INCIDENT_BUGZILLA_URL"
+SETTING = "--bugzilla-url, [bugzilla] url or SYNC_INCIDENT_BUGZILLA__URL"
 RATE_LIMIT_FLOOR = 60.0  # BMO sends no Retry-After on 429: wait minutes, not seconds
 KEY_HINT = (
     "check SYNC_INCIDENT_BUGZILLA_API_KEY: the key may be mistyped or revoked "

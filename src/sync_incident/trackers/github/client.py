@@ -51,7 +51,7 @@ from sync_incident.trackers.http import (
 T = TypeVar("T")
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
-SETTING = "--github-api-url, [github] api_url or SYNC_INCIDENT_GITHUB_API_URL"
+SETTING = "--github-api-url, [github] api_url or SYNC_INCIDENT_GITHUB__API_URL"
 SECONDARY_MIN_WAIT = 60.0
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
