@@ -115,6 +115,11 @@ class ServeSettings(_Section):
     host: str = "127.0.0.1"  # loopback unless told otherwise: put a TLS proxy in front
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)  # webhooks above: 413, unread
+    # a webhook body must arrive within this long (then 408 and the connection closed), and at
+    # most this many bodies are read at once (more: 503 at once): stalled senders hold neither
+    # a connection nor memory for long
+    body_seconds: float = Field(default=5.0, gt=0)
+    max_pending_bodies: int = Field(default=32, ge=1)
     replay_window: int = Field(default=10_000, ge=1)  # delivery ids remembered (LRU)
     timeline_events: int = Field(default=5, ge=0, le=50)  # last events on each card
     webhook_seconds: float = Field(default=8.0, gt=0)  # GitHub gives up after 10 s

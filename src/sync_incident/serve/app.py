@@ -52,7 +52,7 @@ from sync_incident.serve.board import Board
 from sync_incident.serve.lookup import RETRY_AFTER, Lookup, Unreadable
 from sync_incident.serve.metrics import Meter
 from sync_incident.serve.pages import HEADERS, Pages
-from sync_incident.serve.webhooks import ReplayStore
+from sync_incident.serve.webhooks import BodyGate, ReplayStore
 from sync_incident.trackers import webhooks_by_kind
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ class Context:
     pages: Pages
     meter: Meter
     replays: ReplayStore
+    bodies: BodyGate
     draining: asyncio.Event = field(default_factory=asyncio.Event)
 
 
