@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> None:
 def _redactor() -> Callable[[object], str]:
     """Scrubs every secret the environment holds: the last net before anything is printed."""
     from sync_incident.config import env_secrets
-    from sync_incident.logs import Redactor
+    from sync_incident.redaction import Redactor
 
     return Redactor(env_secrets())
 

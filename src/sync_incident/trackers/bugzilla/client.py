@@ -37,7 +37,7 @@ from sync_incident.core.errors import (
     TrackerError,
     Unavailable,
 )
-from sync_incident.logs import RedactingFilter, Redactor
+from sync_incident.redaction import RedactingFilter, Redactor
 from sync_incident.trackers.http import (
     USER_AGENT,
     Endpoint,

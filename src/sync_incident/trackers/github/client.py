@@ -35,7 +35,7 @@ from sync_incident.core.errors import (
     TrackerError,
     Unavailable,
 )
-from sync_incident.logs import Redactor
+from sync_incident.redaction import Redactor
 from sync_incident.trackers.http import (
     Endpoint,
     RetryPolicy,
