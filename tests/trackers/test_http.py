@@ -234,6 +234,32 @@ def test_retry_after_is_honoured_up_to_the_cap() -> None:
     assert sleeps.waits == [42]
 
 
+def test_backoff_is_tenacitys_exponential_wait_with_jitter_capped() -> None:
+    sleeps = Sleeps()
+
+    async def down() -> None:
+        raise Transient(Unavailable("down"))
+
+    policy = RetryPolicy(attempts=6, base=2.0, max_wait=10.0, total=1000.0)
+    with pytest.raises(Unavailable):
+        run(retry(down, policy=policy, sleep=sleeps))
+    assert len(sleeps.waits) == 5
+    for n, waited in enumerate(sleeps.waits):
+        floor = min(2.0 * 2**n, 10.0)
+        assert floor <= waited <= min(floor + 2.0, 10.0)
+
+
+def test_a_rate_limit_floor_doubles_and_the_total_cap_gives_up() -> None:
+    sleeps = Sleeps()
+
+    async def limited() -> None:
+        raise Transient(RateLimited("secondary rate limit"), floor=60.0)
+
+    with pytest.raises(RateLimited):
+        run(retry(limited, policy=RetryPolicy(attempts=10, total=300.0), sleep=sleeps))
+    assert sleeps.waits == [60.0, 120.0]  # the next, 240 s, would pass the 300 s in all
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("7", 7.0), ("0", 0.0), ("1.5", 1.5), ("-3", 0.0), (None, None), ("", None), ("soon", None)],
