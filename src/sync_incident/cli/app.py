@@ -7,6 +7,7 @@ command class turns every failure, parsing included, into exit 2: it fails close
 
 from __future__ import annotations
 
+import gc
 import inspect
 import sys
 from collections.abc import Callable
@@ -287,7 +288,26 @@ def _looks_like_ref(word: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: one error boundary, documented exit codes, never a traceback."""
+    """Entry point: one error boundary, documented exit codes, never a traceback.
+
+    A command runs with the cyclic garbage collector off (a one-shot command frees its memory
+    by exiting; see :mod:`sync_incident.entry`, which turns it off before the first import).
+    Called from the console script, what the command made is frozen before the process
+    exits, so interpreter shutdown does not walk it; called in-process (tests, embedders),
+    collection is put back as it was. ``daemon`` and ``serve`` turn it on for their run.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _main(argv)
+    finally:
+        if collecting:
+            gc.enable()
+        else:
+            gc.freeze()
+
+
+def _main(argv: list[str] | None) -> None:
     args = _reorder(list(sys.argv[1:] if argv is None else argv))
     try:
         # standalone_mode=False makes click *return* the code of typer.Exit instead of raising
