@@ -19,7 +19,6 @@ names; ``serve``'s webhook secrets and access token from ``SYNC_INCIDENT_GITHUB_
 ``SYNC_INCIDENT_BUGZILLA_WEBHOOK_SECRET`` and ``SYNC_INCIDENT_SERVE_TOKEN``. They are :class:`~pydantic.SecretStr`, so they never print.
 """
 
-
 import os
 from importlib.resources.abc import Traversable
 from pathlib import Path

@@ -520,6 +520,29 @@ def test_bare_reference_with_json(
     assert json.loads(out)["ic"] == "dana"
 
 
+def test_global_options_after_the_command_work_through_the_group_itself(
+    db: Path, incident: str
+) -> None:
+    # the root group moves them (click's parse_args), so typer's own runner sees it too
+    result = runner.invoke(app, ["show", "local:1", "--json", "--db", str(db), "--as", "dana"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ic"] == "dana"
+
+
+def test_commands_are_built_when_run_not_for_the_listing() -> None:
+    from sync_incident.cli.app import _Listed
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    listed = {name: c for name, c in group.commands.items() if name != "config"}
+    assert listed and all(isinstance(c, _Listed) for c in listed.values())
+    with group.make_context("sync-incident", ["show", "local:1"]) as ctx:
+        show = group.get_command(ctx, "show")
+    assert show is not None and not isinstance(show, _Listed)
+    assert "--json" in {opt for p in show.params for opt in p.opts}
+    assert all(isinstance(group.commands[n], _Listed) for n in listed if n != "show")
+
+
 # The documented, stable `--json` schema of an incident (README "JSON output").
 STATE_KEYS = {
     "schema_version",

@@ -9,7 +9,6 @@ Without people or teams the policy is *permissive*: any account may make any eve
 fold still enforces the handoff and hold rules) and every command says so.
 """
 
-
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
