@@ -1,10 +1,12 @@
 """Bugzilla's transport: where the API key goes, and what an answer means.
 
-- :class:`BugzillaAuth` (an :class:`httpx.Auth`) asks the server's version once (remembered
-  for a day) and then puts the key where this server reads it: the ``X-BUGZILLA-API-KEY``
-  header (BMO, upstream 5.1+/master), the ``Bugzilla_api_key`` parameter (upstream 5.0/5.2,
-  which silently ignore the header: query string on GET, JSON body on writes), ``Authorization:
-  Bearer`` (Red Hat), or both header and parameter when the version says nothing. Without a
+- :class:`BugzillaAuth` (an :class:`httpx.Auth`) puts the key where this server reads it: the
+  ``X-BUGZILLA-API-KEY`` header (BMO, upstream 5.1+/master), the ``Bugzilla_api_key``
+  parameter (upstream 5.0/5.2, which silently ignore the header: query string on GET, JSON
+  body on writes), ``Authorization: Bearer`` (Red Hat), or both header and parameter when the
+  version says nothing. The version comes from any ``/rest/version`` answer (remembered for a
+  day; BMO is known by its name): a read never waits for it (the key goes both ways while it
+  is unknown, and the tracker asks it alongside the read); a write asks it first. Without a
   key it asks nothing.
 - :class:`BugzillaClient` sends through the one chain of :mod:`sync_incident.trackers.http` and
   turns answers into our errors: ``{"error": true, "code": N}`` even inside a 200 (code
@@ -91,6 +93,14 @@ def is_bmo(version: str | None) -> bool:
     return bool(version and re.fullmatch(r"\d{8}(\.\d+)*", version))
 
 
+# bugzilla.mozilla.org and its staging copies: BMO by their name, before any version is known
+BMO_HOSTS = frozenset({"bugzilla.mozilla.org", "bugzilla.allizom.org", "bugzilla-dev.allizom.org"})
+
+
+def is_bmo_host(base_url: str) -> bool:
+    return httpx.URL(base_url).host in BMO_HOSTS
+
+
 class RouteMissing(NotFound):
     """Code 32614: the server has no such REST resource (e.g. /rest/whoami on 5.0/5.2)."""
 
@@ -117,12 +127,14 @@ class BugzillaAuth(httpx.Auth):
         return f"BugzillaAuth(style={self._style!r}, key=[REDACTED])"
 
     def resolved(self) -> Resolved | None:
-        """Where the key goes, if known without asking the server."""
+        """Where the key goes, if known without asking the server (BMO is known by name)."""
         if self._style != "auto":
             return self._style
         if self.version is None:
             self.version = self._memory.version()
-        return None if self.version is None else auth_style_for(self.version)
+        if self.version is None:
+            return "header" if self._base.host in BMO_HOSTS else None
+        return auth_style_for(self.version)
 
     def _guard(self) -> asyncio.Lock:
         # one probe at a time, even when a read sends the comments and the bug concurrently
@@ -134,13 +146,18 @@ class BugzillaAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        style = self.resolved()
-        if style is None and request.url.path.endswith("/rest/version"):
+        if request.url.path.endswith("/rest/version"):
             answer = yield request  # needs no key, and its answer is what the probe would ask
             await answer.aread()
             self._learn_version(answer)
             return
-        if style is None:
+        style = self.resolved()
+        if style is None and request.method == "GET":
+            # The version is not known yet: a read does not wait for it. It carries the key
+            # both ways (5.0/5.2 read the parameter, every other server the header), and the
+            # tracker asks the version alongside, so the next request sends the key one way.
+            style = "both"
+        if style is None:  # a write: the key exactly where this server reads it
             async with self._guard():
                 style = self.resolved()
                 if style is None:

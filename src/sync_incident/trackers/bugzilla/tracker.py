@@ -38,6 +38,7 @@ from sync_incident.core.errors import (
     AuthError,
     NotConfigured,
     ProtocolError,
+    TrackerError,
 )
 from sync_incident.core.refs import IncidentRef, TrackerKind
 from sync_incident.trackers.base import Flavor, IncidentSnapshot, Mirror, NewIncident, Posted
@@ -48,6 +49,7 @@ from sync_incident.trackers.bugzilla.client import (
     FieldDenied,
     RouteMissing,
     is_bmo,
+    is_bmo_host,
 )
 from sync_incident.trackers.bugzilla.filing import file_bug, location
 from sync_incident.trackers.bugzilla.history import history_of, history_path, marks_of
@@ -72,7 +74,14 @@ from sync_incident.trackers.bugzilla.reading import (
     since,
 )
 from sync_incident.trackers.cache import Cache, CachedIncident, Made
-from sync_incident.trackers.http import RetryPolicy, Sleep, counting, make_client, public_url
+from sync_incident.trackers.http import (
+    RetryPolicy,
+    Sleep,
+    counting,
+    make_client,
+    once,
+    public_url,
+)
 from sync_incident.trackers.memory import ServerMemory
 
 log = logging.getLogger(__name__)
@@ -97,6 +106,15 @@ async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
     if isinstance(b, BaseException):
         raise b
     return a, b
+
+
+async def _alongside(main: Awaitable[A], *others: Awaitable[object]) -> A:
+    """``main`` with ``others`` sent side by side: one round trip; the first failure raised."""
+    results = await asyncio.gather(main, *others, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results[0]  # type: ignore[return-value]
 
 
 RMW_WINDOW = 30.0  # seconds: a bug read this recently (this command) is not read again to write
@@ -199,20 +217,25 @@ class BugzillaTracker:
             entry = CachedIncident() if fresh else self._load(self._cache_key(ref))
             full = needs_full(entry)
             marks: list[Mark] = []
+            side = self._side_requests()  # what the first round trip also carries
             if not fresh and (not self._key or not (full or not entry.title)):
                 # the bug's fields serve the mirror, which a reader without a key never
                 # writes: the comments alone (the title then comes from the opening); the
                 # gate's fresh read always reads the [hold] history with the bug
-                _, got = await self._read_comments(ref, entry, full)
-            elif self._key and not self._memory.key_checked():
-                # a key never checked: one request first, so a bad key costs one refusal
-                _, got = await self._read_comments(ref, entry, full)
+                _, got = await _alongside(self._read_comments(ref, entry, full), *side)
+            elif self._key and not self._memory.key_checked() and self._on_bmo():
+                # BMO blocks an IP after five bad keys a minute: a key never checked goes
+                # alone first, so a bad one costs one refusal
+                _, got = await _alongside(self._read_comments(ref, entry, full), *side)
                 bug_read, marks = await self._read_bug_and_marks(ref, entry, fresh)
                 got = bug_read or got
             else:  # the bug too, concurrently: the wall time of one request
-                (_, got), (bug_read, marks) = await _both(
-                    self._read_comments(ref, entry, full),
-                    self._read_bug_and_marks(ref, entry, fresh),
+                (_, got), (bug_read, marks) = await _alongside(
+                    _both(
+                        self._read_comments(ref, entry, full),
+                        self._read_bug_and_marks(ref, entry, fresh),
+                    ),
+                    *side,
                 )
                 got = got or bug_read
             self._seen[self._cache_key(ref)] = dict(entry.fields.get("bug", {}))
@@ -230,6 +253,24 @@ class BugzillaTracker:
             requests=sent[0],
             from_cache=not got,
         )
+
+    def _on_bmo(self) -> bool:
+        return is_bmo(self._version()) or is_bmo_host(self.server)
+
+    def _side_requests(self) -> list[Awaitable[object]]:
+        """What a read sends alongside its first request instead of before it: the server's
+        version while it is unknown (how later requests, writes above all, send the key)."""
+        if self._key and self._style == "auto" and self._version() is None:
+            return [self._learn_version()]
+        return []
+
+    async def _learn_version(self) -> None:
+        """``GET /rest/version`` (its answer is learnt by the auth); a failure costs nothing:
+        the key keeps going both ways, and the version is asked again next time."""
+        try:  # not retried either: the reads beside it are, and say what failed
+            await once(lambda: self._http.attempt("GET", "/rest/version"))
+        except TrackerError as exc:
+            log.debug("no version from %s: %s", self.server, exc.message)
 
     async def _read_comments(
         self, ref: IncidentRef, entry: CachedIncident, full: bool
