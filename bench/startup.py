@@ -115,7 +115,9 @@ def measure(runs: int = 20) -> dict[str, float]:
 def startup_rows(runs: int = 20) -> list[Row]:
     medians = measure(runs)
     typer, floor = medians["typer"], medians["floor"]
-    floors = f"import typer {typer * 1000:.0f} ms; + pydantic, pydantic_settings {floor * 1000:.0f} ms"
+    floors = (
+        f"import typer {typer * 1000:.0f} ms; + pydantic, pydantic_settings {floor * 1000:.0f} ms"
+    )
     rows = []
     for name, figure, base, goal, against in (
         ("help", "sync-incident --help, wall", typer, HELP_GOAL, "import typer"),
