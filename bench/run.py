@@ -334,8 +334,8 @@ def show_rows(comments: int = 1000, latency: float = 0.5, repeat: int = 5) -> li
     answers in 0.4-1 s). Medians of ``repeat`` runs, all in the same run of this script.
     Cold: an empty cache (the bug's comments and fields are read concurrently); with a key,
     the server's version and the key check remembered (they are paid once a day, not per
-    command), and a new machine (nothing remembered: the version is asked alongside the
-    read). Warm: the same command again on its cache.
+    command), and a new machine (nothing remembered: the read does not wait for the version).
+    Warm: the same command again on its cache.
     """
     world = Bz(latency=latency)
     rows: list[Row] = []
@@ -373,7 +373,7 @@ def show_rows(comments: int = 1000, latency: float = 0.5, repeat: int = 5) -> li
                     )
                 )
             rows.append(_show_row("cold, key known", statistics.median(runs), baseline, 1.3))
-            runs = [  # a new machine: nothing remembered, the version asked alongside the read
+            runs = [  # a new machine: nothing remembered (the read does not ask the version)
                 _timed(lambda i=i: _cli(*base, "--cache", f"{tmp}/new-{i}", "bug", str(ref.number)))
                 for i in range(repeat)
             ]

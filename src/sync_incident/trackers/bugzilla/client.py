@@ -4,10 +4,9 @@
   ``X-BUGZILLA-API-KEY`` header (BMO, upstream 5.1+/master), the ``Bugzilla_api_key``
   parameter (upstream 5.0/5.2, which silently ignore the header: query string on GET, JSON
   body on writes), ``Authorization: Bearer`` (Red Hat), or both header and parameter when the
-  version says nothing. The version comes from any ``/rest/version`` answer (remembered for a
-  day; BMO is known by its name): a read never waits for it (the key goes both ways while it
-  is unknown, and the tracker asks it alongside the read); a write asks it first. Without a
-  key it asks nothing.
+  version says nothing. The version comes from a ``/rest/version`` answer (remembered for a
+  day; BMO is known by its name): a read never asks it (while it is unknown the key goes both
+  ways, which every server reads); a write asks it first. Without a key it asks nothing.
 - :class:`BugzillaClient` sends through the one chain of :mod:`sync_incident.trackers.http` and
   turns answers into our errors: ``{"error": true, "code": N}`` even inside a 200 (code
   100500), HTML 429/5xx pages, plain-text 414. Auth errors (300–307, 410) are never retried.
@@ -153,9 +152,9 @@ class BugzillaAuth(httpx.Auth):
             return
         style = self.resolved()
         if style is None and request.method == "GET":
-            # The version is not known yet: a read does not wait for it. It carries the key
-            # both ways (5.0/5.2 read the parameter, every other server the header), and the
-            # tracker asks the version alongside, so the next request sends the key one way.
+            # The version is not known: a read does not ask it (a request more, and on a CGI
+            # server a process more). It carries the key both ways: 5.0/5.2 read the
+            # parameter, every other server the header. A write asks it first (below).
             style = "both"
         if style is None:  # a write: the key exactly where this server reads it
             async with self._guard():

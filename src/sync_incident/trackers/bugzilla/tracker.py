@@ -38,7 +38,6 @@ from sync_incident.core.errors import (
     AuthError,
     NotConfigured,
     ProtocolError,
-    TrackerError,
 )
 from sync_incident.core.refs import IncidentRef, TrackerKind
 from sync_incident.trackers.base import Flavor, IncidentSnapshot, Mirror, NewIncident, Posted
@@ -79,7 +78,6 @@ from sync_incident.trackers.http import (
     Sleep,
     counting,
     make_client,
-    once,
     public_url,
 )
 from sync_incident.trackers.memory import ServerMemory
@@ -106,15 +104,6 @@ async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
     if isinstance(b, BaseException):
         raise b
     return a, b
-
-
-async def _alongside(main: Awaitable[A], *others: Awaitable[object]) -> A:
-    """``main`` with ``others`` sent side by side: one round trip; the first failure raised."""
-    results = await asyncio.gather(main, *others, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results[0]  # type: ignore[return-value]
 
 
 RMW_WINDOW = 30.0  # seconds: a bug read this recently (this command) is not read again to write
@@ -175,7 +164,7 @@ class BugzillaTracker:
         return self._auth.version if self._auth and self._auth.version else self._memory.version()
 
     def _rules(self) -> MirrorRules:
-        return MirrorRules(self._tag, self._assignee, needinfo=is_bmo(self._version()))
+        return MirrorRules(self._tag, self._assignee, needinfo=self._on_bmo())
 
     # ------------------------------------------------------------------ reading
 
@@ -217,25 +206,21 @@ class BugzillaTracker:
             entry = CachedIncident() if fresh else self._load(self._cache_key(ref))
             full = needs_full(entry)
             marks: list[Mark] = []
-            side = self._side_requests()  # what the first round trip also carries
             if not fresh and (not self._key or not (full or not entry.title)):
                 # the bug's fields serve the mirror, which a reader without a key never
                 # writes: the comments alone (the title then comes from the opening); the
                 # gate's fresh read always reads the [hold] history with the bug
-                _, got = await _alongside(self._read_comments(ref, entry, full), *side)
+                _, got = await self._read_comments(ref, entry, full)
             elif self._key and not self._memory.key_checked() and self._on_bmo():
                 # BMO blocks an IP after five bad keys a minute: a key never checked goes
                 # alone first, so a bad one costs one refusal
-                _, got = await _alongside(self._read_comments(ref, entry, full), *side)
+                _, got = await self._read_comments(ref, entry, full)
                 bug_read, marks = await self._read_bug_and_marks(ref, entry, fresh)
                 got = bug_read or got
             else:  # the bug too, concurrently: the wall time of one request
-                (_, got), (bug_read, marks) = await _alongside(
-                    _both(
-                        self._read_comments(ref, entry, full),
-                        self._read_bug_and_marks(ref, entry, fresh),
-                    ),
-                    *side,
+                (_, got), (bug_read, marks) = await _both(
+                    self._read_comments(ref, entry, full),
+                    self._read_bug_and_marks(ref, entry, fresh),
                 )
                 got = got or bug_read
             self._seen[self._cache_key(ref)] = dict(entry.fields.get("bug", {}))
@@ -256,21 +241,6 @@ class BugzillaTracker:
 
     def _on_bmo(self) -> bool:
         return is_bmo(self._version()) or is_bmo_host(self.server)
-
-    def _side_requests(self) -> list[Awaitable[object]]:
-        """What a read sends alongside its first request instead of before it: the server's
-        version while it is unknown (how later requests, writes above all, send the key)."""
-        if self._key and self._style == "auto" and self._version() is None:
-            return [self._learn_version()]
-        return []
-
-    async def _learn_version(self) -> None:
-        """``GET /rest/version`` (its answer is learnt by the auth); a failure costs nothing:
-        the key keeps going both ways, and the version is asked again next time."""
-        try:  # not retried either: the reads beside it are, and say what failed
-            await once(lambda: self._http.attempt("GET", "/rest/version"))
-        except TrackerError as exc:
-            log.debug("no version from %s: %s", self.server, exc.message)
 
     async def _read_comments(
         self, ref: IncidentRef, entry: CachedIncident, full: bool
@@ -336,7 +306,7 @@ class BugzillaTracker:
         """
         if not fresh:
             return await self._read_bug(ref, entry), []
-        if not is_bmo(self._version()):
+        if not self._on_bmo():
             return await _both(self._read_bug(ref, entry), self._read_marks(ref))
         bug = await self._get_bug(ref, entry, extra="history")
         inline = bug.get("history") if bug is not None else None
@@ -490,7 +460,7 @@ class BugzillaTracker:
     ) -> tuple[str, str, dict[str, Any]]:
         # BMO renders comments as Markdown; ours are plain sentences plus a plain trailer whose
         # ids and versions must show exactly as written, so say plain text explicitly there.
-        plain = {"is_markdown": False} if is_bmo(self._version()) else {}
+        plain = {"is_markdown": False} if self._on_bmo() else {}
         if fields:
             comment = {"body": body, "is_private": False, **plain}
             return "PUT", f"/rest/bug/{ref.number}", {**fields, "comment": comment}
