@@ -33,7 +33,7 @@ def _hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
-    monkeypatch.setenv("SYNC_INCIDENT_LOCAL_DB", str(home / "data" / "local.sqlite3"))
+    monkeypatch.setenv("SYNC_INCIDENT_LOCAL__DB", str(home / "data" / "local.sqlite3"))
     monkeypatch.setenv("SYNC_INCIDENT_CACHE", str(home / "cache" / "cache.sqlite3"))
     monkeypatch.delenv("SYNC_INCIDENT_CONFIG", raising=False)
     yield

@@ -183,19 +183,56 @@ def test_the_policy_may_sit_under_a_policy_table(tmp_path: Path) -> None:
     assert load_settings(write(tmp_path, text)).policy.ship_team == "Release Management"
 
 
-def test_single_underscore_spelling_of_a_section_key_works(
+def test_single_underscore_spelling_is_not_read_but_named_with_the_one_meant(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from sync_incident.config import env_warnings
+
     monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA_URL", "https://bugzilla.example.org")
-    assert load_settings().bugzilla.url == "https://bugzilla.example.org"
+    assert load_settings().bugzilla.url == "https://bugzilla.mozilla.org"
+    assert env_warnings() == [
+        "SYNC_INCIDENT_BUGZILLA_URL is not a sync-incident setting; it is ignored "
+        "(did you mean SYNC_INCIDENT_BUGZILLA__URL?)"
+    ]
+
+
+def test_double_underscore_spelling_of_a_section_key_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SYNC_INCIDENT_LOCAL__DB", "/tmp/x.sqlite3")
+    monkeypatch.setenv("SYNC_INCIDENT_GITHUB__API_URL", "https://ghe.example.org/api/v3")
+    settings = load_settings()
+    assert settings.local.db == Path("/tmp/x.sqlite3")
+    assert settings.github.api_url == "https://ghe.example.org/api/v3"
 
 
 def test_unknown_sync_incident_variables_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
     from sync_incident.config import unknown_env
 
-    monkeypatch.setenv("SYNC_INCIDENT_BUGZILA_URL", "typo")
-    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA_URL", "fine")
-    assert unknown_env() == ["SYNC_INCIDENT_BUGZILA_URL"]
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILA__URL", "typo")
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA__URL", "fine")
+    monkeypatch.setenv("SYNC_INCIDENT_TRACKR", "typo")
+    assert unknown_env() == {"SYNC_INCIDENT_BUGZILA__URL": None, "SYNC_INCIDENT_TRACKR": None}
+
+
+def test_a_key_put_in_a_setting_by_mistake_is_not_echoed_in_the_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = "Zq4RkVb7LmN2pX9cT1wY6hJ3sD8fG5aK0eU2iO7r"  # Bugzilla's shape: 40 letters and digits
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA__AUTH", key)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert key not in caught.value.message and key not in caught.value.hint
+    assert "[bugzilla] auth: [REDACTED] is not a valid auth" in caught.value.message
+
+
+def test_a_value_that_is_no_key_is_still_echoed_in_the_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA__AUTH", "headers")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "[bugzilla] auth: 'headers' is not a valid auth" in caught.value.message
 
 
 def test_secret_in_the_file_is_refused_without_echoing_it(tmp_path: Path) -> None:

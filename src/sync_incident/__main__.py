@@ -1,3 +1,3 @@
-from sync_incident.cli import main
+from sync_incident.entry import main
 
 main()

@@ -3,12 +3,14 @@
 Sources, highest first:
 
 1. flags: passed to :func:`load_settings` as ``overrides`` (the constructor's arguments);
-2. the environment: ``SYNC_INCIDENT_<KEY>`` and ``SYNC_INCIDENT_<SECTION>__<KEY>``; the
-   single-underscore spelling people guess by analogy (``SYNC_INCIDENT_BUGZILLA_URL``) works
-   too, and any other ``SYNC_INCIDENT_*`` variable is reported as unknown;
+2. the environment: ``SYNC_INCIDENT_<KEY>`` and ``SYNC_INCIDENT_<SECTION>__<KEY>``
+   (pydantic-settings' own source); any other ``SYNC_INCIDENT_*`` variable is named as unknown
+   on every command, and the one-underscore spelling people guess by analogy
+   (``SYNC_INCIDENT_BUGZILLA_URL``) is answered with the one meant, never read;
 3. the policy file (``--policy FILE``): people, teams, products and the rules;
 4. the config file (TOML, ``--config``, ``SYNC_INCIDENT_CONFIG`` or the user config dir), whose
-   policy keys may sit at the top level (``[people.alice]``) or under ``[policy]``.
+   policy keys may sit at the top level (``[people.alice]``) or under ``[policy]``; both files
+   are read by pydantic-settings' TOML source, shaped by :func:`_shape`.
 
 Secrets never come from files: the Bugzilla API key from ``SYNC_INCIDENT_BUGZILLA_API_KEY``
 or ``BUGZILLA_API_KEY``; the GitHub token from ``SYNC_INCIDENT_GITHUB_TOKEN``,
@@ -17,9 +19,8 @@ names; ``serve``'s webhook secrets and access token from ``SYNC_INCIDENT_GITHUB_
 ``SYNC_INCIDENT_BUGZILLA_WEBHOOK_SECRET`` and ``SYNC_INCIDENT_SERVE_TOKEN``. They are :class:`~pydantic.SecretStr`, so they never print.
 """
 
-from __future__ import annotations
-
 import os
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,10 +36,10 @@ from pydantic import (
 from pydantic import field_validator as _field_validator
 from pydantic_settings import (
     BaseSettings,
-    EnvSettingsSource,
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    TomlConfigSettingsSource,
 )
 
 from sync_incident.core.errors import ConfigError
@@ -54,7 +55,6 @@ _SECRET_ENV = {
     "bugzilla_webhook_secret": ("SYNC_INCIDENT_BUGZILLA_WEBHOOK_SECRET",),
     "serve_token": ("SYNC_INCIDENT_SERVE_TOKEN",),
 }
-_ENV_ALIASES = {"AS": ("local", "user")}  # SYNC_INCIDENT_AS=alice: act as alice locally
 
 
 class _Section(BaseModel):
@@ -113,6 +113,11 @@ class ServeSettings(_Section):
     host: str = "127.0.0.1"  # loopback unless told otherwise: put a TLS proxy in front
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)  # webhooks above: 413, unread
+    # a webhook body must arrive within this long (then 408 and the connection closed), and at
+    # most this many bodies are read at once (more: 503 at once): stalled senders hold neither
+    # a connection nor memory for long
+    body_seconds: float = Field(default=5.0, gt=0)
+    max_pending_bodies: int = Field(default=32, ge=1)
     replay_window: int = Field(default=10_000, ge=1)  # delivery ids remembered (LRU)
     timeline_events: int = Field(default=5, ge=0, le=50)  # last events on each card
     webhook_seconds: float = Field(default=8.0, gt=0)  # GitHub gives up after 10 s
@@ -206,9 +211,9 @@ class Settings(BaseSettings):
         kwargs = init_settings.init_kwargs if isinstance(init_settings, InitSettingsSource) else {}
         return (
             init_settings,
-            _Env(settings_cls),
-            _File(settings_cls, kwargs.get("policy_file"), policy_only=True),
-            _File(settings_cls, kwargs.get("config_file"), policy_only=False),
+            env_settings,
+            _Toml(settings_cls, kwargs.get("policy_file"), policy_only=True),
+            _Toml(settings_cls, kwargs.get("config_file"), policy_only=False),
         )
 
     def secrets(self) -> list[str]:
@@ -238,18 +243,19 @@ class Settings(BaseSettings):
         return user_cache_path("sync-incident") / "cache.sqlite3"
 
 
-class _File(PydanticBaseSettingsSource):
-    """A TOML file: the config file, or the policy file (whose keys all belong to the policy)."""
+class _Toml(TomlConfigSettingsSource):
+    """pydantic-settings' TOML source, shaped: the config file (whose policy keys may sit at
+    the top level) or the policy file (whose keys all belong to the policy); secrets refused."""
 
     def __init__(self, settings_cls: type[BaseSettings], path: Path | None, *, policy_only: bool):
-        super().__init__(settings_cls)
-        self._data = _shape(read_toml(path), path, policy_only) if path is not None else {}
+        self._policy_only = policy_only
+        if path is not None and not path.exists():
+            raise ConfigError(f"config file {path} does not exist", hint="check the path")
+        super().__init__(settings_cls, toml_file=path)
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._data)
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        path = Path(str(file_path))
+        return _shape(read_toml(path), path, self._policy_only)
 
 
 def _shape(data: dict[str, Any], path: Path, policy_only: bool) -> dict[str, Any]:
@@ -273,18 +279,6 @@ def _shape(data: dict[str, Any], path: Path, policy_only: bool) -> dict[str, Any
     return out
 
 
-class _Env(EnvSettingsSource):
-    """The environment, plus the single-underscore spellings of nested keys people guess."""
-
-    def __call__(self) -> dict[str, Any]:
-        data = super().__call__()
-        for section, key, value in _guessed_env(os.environ):
-            block = data.setdefault(section, {})
-            if isinstance(block, dict):
-                block.setdefault(key, value)
-        return data
-
-
 def _sections() -> dict[str, set[str]]:
     return {
         name: set(model.model_fields)
@@ -293,38 +287,30 @@ def _sections() -> dict[str, set[str]]:
     }
 
 
-def _guessed_env(environ: os._Environ[str] | dict[str, str]) -> list[tuple[str, str, str]]:
-    """``SYNC_INCIDENT_BUGZILLA_URL`` → ``("bugzilla", "url", value)``, and the aliases."""
-    sections = _sections()
-    found: list[tuple[str, str, str]] = []
-    for name, value in environ.items():
-        upper = name.upper()
-        if not upper.startswith(ENV_PREFIX) or "__" in upper:
-            continue
-        rest = upper[len(ENV_PREFIX) :]
-        if rest in _ENV_ALIASES:
-            found.append((*_ENV_ALIASES[rest], value))
-            continue
-        head, _, tail = rest.partition("_")
-        if head.lower() in sections and tail.lower() in sections[head.lower()]:
-            found.append((head.lower(), tail.lower(), value))
-    return found
+def _meant(name: str, sections: dict[str, set[str]]) -> str | None:
+    """``SYNC_INCIDENT_BUGZILLA_URL`` → ``SYNC_INCIDENT_BUGZILLA__URL``: what was meant."""
+    rest = name.upper()[len(ENV_PREFIX) :]
+    if "__" in rest:
+        return None
+    for section, keys in sections.items():
+        head = section.upper() + "_"
+        if rest.startswith(head) and rest[len(head) :].lower() in keys:
+            return f"{ENV_PREFIX}{section.upper()}__{rest[len(head) :]}"
+    return None
 
 
-def unknown_env(environ: dict[str, str] | None = None) -> list[str]:
-    """``SYNC_INCIDENT_*`` variables that set nothing: a typo silently ignored otherwise."""
+def unknown_env(environ: dict[str, str] | None = None) -> dict[str, str | None]:
+    """``SYNC_INCIDENT_*`` variables that set nothing (a typo silently ignored otherwise), each
+    with the variable that was probably meant: nested keys take two underscores
+    (``SYNC_INCIDENT_BUGZILLA__URL``); the one-underscore spelling is named, never guessed at."""
     env = dict(os.environ) if environ is None else environ
     sections = _sections()
     top = {name.upper() for name in Settings.model_fields} - {"CONFIG_FILE", "POLICY_FILE"}
     known_secrets = {n for names in _SECRET_ENV.values() for n in names}
-    guessed = {
-        f"{ENV_PREFIX}{s}_{k}".upper()
-        for s, k, _ in _guessed_env({n: "" for n in env if n.upper().startswith(ENV_PREFIX)})
-    } | {ENV_PREFIX + a for a in _ENV_ALIASES}
-    unknown = []
-    for name in env:
+    unknown: dict[str, str | None] = {}
+    for name in sorted(env):
         upper = name.upper()
-        if not upper.startswith(ENV_PREFIX) or upper in known_secrets or upper in guessed:
+        if not upper.startswith(ENV_PREFIX) or upper in known_secrets:
             continue
         rest = upper[len(ENV_PREFIX) :]
         head, _, tail = rest.partition("__")
@@ -332,8 +318,17 @@ def unknown_env(environ: dict[str, str] | None = None) -> list[str]:
             continue
         if tail and (head.lower() in sections or head.lower() == "policy"):
             continue
-        unknown.append(name)
-    return sorted(unknown)
+        unknown[name] = _meant(name, sections)
+    return unknown
+
+
+def env_warnings(environ: dict[str, str] | None = None) -> list[str]:
+    """One sentence per ``SYNC_INCIDENT_*`` variable that sets nothing."""
+    out = []
+    for name, meant in unknown_env(environ).items():
+        line = f"{name} is not a sync-incident setting; it is ignored"
+        out.append(f"{line} (did you mean {meant}?)" if meant else line)
+    return out
 
 
 def env_secrets() -> list[str]:

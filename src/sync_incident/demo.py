@@ -247,7 +247,7 @@ def play(db: Path | None, *, echo: Echo) -> int:
         echo("A release incident, played with the real commands on a local tracker: a release")
         echo("held because of crashes, a colleague refused when he tries to clear the hold, a")
         echo("gate that refuses, sign-offs, and a handoff to the next timezone.")
-        env = {"SYNC_INCIDENT_CONFIG": str(config), "SYNC_INCIDENT_LOCAL_DB": str(path)}
+        env = {"SYNC_INCIDENT_CONFIG": str(config), "SYNC_INCIDENT_LOCAL__DB": str(path)}
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         echo(f"\nTo run these commands yourself, first: export {exports}")
         if db is None:

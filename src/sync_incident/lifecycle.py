@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable
@@ -34,6 +35,9 @@ def run_until_stopped(
     can run it more than once in one process.
     """
     check_log_format(log_format)
+    # the command line turns the cyclic collector off for one-shot commands; a process that
+    # runs for days needs it (cycles in asyncio's tasks and httpx's connections pile up)
+    gc.enable()
     package_log = logging.getLogger("sync_incident")
     level = package_log.level
     handler = configure_logging(log_format, secrets)

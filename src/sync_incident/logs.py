@@ -1,116 +1,102 @@
-"""Logging for the daemon, the server and the trackers: one redaction filter, two formats.
+"""Logging for the daemon and the server: structlog's processors over the standard library.
 
-Secrets (API keys, tokens, webhook URLs) never reach a log line: every handler we install
-carries a :class:`RedactingFilter`, and :func:`redacting` scrubs httpx's own request lines
-(httpx logs full URLs, and a Bugzilla 5.x key travels in the query string).
+The package logs with :mod:`logging` (``log.info("webhook", extra={"event": ..., ...})``);
+:func:`configure_logging` puts one handler on stderr whose formatter is structlog's
+:class:`~structlog.stdlib.ProcessorFormatter`: the message and every ``extra`` field become
+keys, then the time, the level and the logger, then our one processor of our own,
+:class:`Redact` (secrets never reach a log line), then structlog's JSON or console renderer.
+structlog is imported by ``daemon`` and ``serve`` only: other commands never load it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
-from urllib.parse import quote, urlsplit
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+import structlog
 
+from sync_incident.redaction import Redactor
 
-class Redactor:
-    """Removes secrets from any text before it reaches output, logs or exceptions."""
-
-    def __init__(self, secrets: Iterable[str | None]) -> None:
-        found = {s for s in secrets if s and len(s) >= 4}
-        for secret in list(found):
-            if "://" in secret:  # a webhook URL: its path and query are the secret part
-                parts = urlsplit(secret)
-                found |= {p for p in (parts.path, parts.query) if len(p) >= 8}
-        # the URL-encoded forms too, since a key may travel in a query string
-        self._secrets = sorted(found | {quote(s, safe="") for s in found}, key=len, reverse=True)
-
-    def __call__(self, text: object) -> str:
-        out = str(text)
-        for secret in self._secrets:
-            out = out.replace(secret, "[REDACTED]")
-        return out
+EventDict = MutableMapping[str, Any]
 
 
-class RedactingFilter(logging.Filter):
-    """Redacts the message and every string ``extra`` field of a record."""
+class Redact:
+    """The redaction processor: every string value (and list of strings) passes the redactor."""
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
-        super().__init__()
         self._redact = Redactor(secrets)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self._redact(record.getMessage())
-        record.args = None
-        for name, value in list(record.__dict__.items()):
-            if name in _STANDARD:
-                continue
+    def __call__(self, logger: Any, method: str, event: EventDict) -> EventDict:
+        for key, value in event.items():
             if isinstance(value, str):
-                setattr(record, name, self._redact(value))
-            elif isinstance(value, list):
-                setattr(record, name, [self._redact(v) for v in value])
-        return True
+                event[key] = self._redact(value)
+            elif isinstance(value, list | tuple):
+                event[key] = [self._redact(v) if isinstance(v, str) else v for v in value]
+        return event
 
 
-@contextmanager
-def redacting(secrets: Iterable[str | None], *names: str) -> Iterator[None]:
-    """Scrub ``secrets`` from the named loggers (default: httpx and httpcore) for a while."""
-    scrub = RedactingFilter(secrets)
-    loggers = [logging.getLogger(n) for n in (names or ("httpx", "httpcore"))]
-    for logger in loggers:
-        logger.addFilter(scrub)
-    try:
-        yield
-    finally:
-        for logger in loggers:
-            logger.removeFilter(scrub)
+def _error_line(logger: Any, method: str, event: EventDict) -> EventDict:
+    """An exception becomes ``error``: its last line (type and message), never a traceback."""
+    info = event.pop("exc_info", None)
+    if isinstance(info, tuple) and info[1] is not None:
+        event["error"] = f"{type(info[1]).__name__}: {info[1]}"
+    return event
 
 
-def _extras(record: logging.LogRecord) -> dict[str, Any]:
-    return {
-        k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")
-    }
+def _drop_internals(logger: Any, method: str, event: EventDict) -> EventDict:
+    for key in [k for k in event if k.startswith("_")]:
+        del event[key]
+    return event
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message and every ``extra`` field."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            **_extras(record),
-        }
-        if record.exc_info:
-            data["error"] = self.formatException(record.exc_info).splitlines()[-1]
-        return json.dumps(data, default=str, ensure_ascii=False)
+_FIRST = ("time", "level", "logger", "message")
 
 
-class TextFormatter(logging.Formatter):
-    """``2026-11-30 10:00:00 INFO    message key=value ...``."""
+def _first_keys(logger: Any, method: str, event: EventDict) -> EventDict:
+    """``time``, ``level``, ``logger`` and ``message`` first, as people scan a line."""
+    return {**{k: event[k] for k in _FIRST if k in event}, **event}
 
-    def format(self, record: logging.LogRecord) -> str:
-        extras = " ".join(f"{k}={v}" for k, v in _extras(record).items())
-        when = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        line = f"{when} {record.levelname:<7} {record.getMessage()}"
-        return f"{line} {extras}" if extras else line
+
+def processors(fmt: str, secrets: Iterable[str]) -> list[Any]:
+    """The chain a record goes through, ending with the renderer of ``fmt``."""
+    json = fmt == "json"
+    chain: list[Any] = [
+        # the message under "message": "event" is one of our own fields (``extra``)
+        structlog.processors.EventRenamer("message"),
+        structlog.stdlib.ExtraAdder(),
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(
+            fmt="iso" if json else "%Y-%m-%d %H:%M:%S", utc=True, key="time"
+        ),
+        _error_line,
+        _drop_internals,
+        Redact(secrets),
+        _first_keys,
+    ]
+    if json:
+        chain.append(structlog.processors.JSONRenderer(ensure_ascii=False, default=str))
+    else:
+        chain.append(
+            structlog.dev.ConsoleRenderer(
+                colors=False, event_key="message", timestamp_key="time", pad_event_to=0
+            )
+        )
+    return chain
 
 
 def configure_logging(
     fmt: str, secrets: Iterable[str], *, stream: TextIO | None = None
 ) -> logging.Handler:
-    """Structured logs on stderr (``json`` or ``text``) for the package and httpx."""
+    """Structured logs on stderr (``json`` or ``text``) for the package (and what the caller
+    adds the handler to)."""
+    chain = processors(fmt, list(secrets))
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    handler.addFilter(RedactingFilter(secrets))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(foreign_pre_chain=chain[:-1], processors=chain[-1:])
+    )
     root = logging.getLogger("sync_incident")
     root.addHandler(handler)
     root.setLevel(logging.INFO)

@@ -47,7 +47,7 @@ required_signoffs = ["QA", "Releng"]
 def incident(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """QA and Releng signed off on Product 2.0.3; the policy requires the ship decision."""
     db = tmp_path / "local.sqlite3"
-    monkeypatch.setenv("SYNC_INCIDENT_LOCAL_DB", str(db))
+    monkeypatch.setenv("SYNC_INCIDENT_LOCAL__DB", str(db))
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY, encoding="utf-8")
     record: list[tuple[str, Event]] = [

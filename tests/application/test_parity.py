@@ -157,7 +157,7 @@ class Adapters:
         with self.mp.context() as mp:
             for key, value in (env or {}).items():
                 mp.setenv(key, value)
-            mp.setenv("SYNC_INCIDENT_LOCAL_DB", str(self.db))
+            mp.setenv("SYNC_INCIDENT_LOCAL__DB", str(self.db))
             with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as info:
                 cli.main(["--policy", str(self.policy), "--as", "dana", *args])
         code = info.value.code

@@ -521,6 +521,29 @@ def test_bare_reference_with_json(
     assert json.loads(out)["ic"] == "dana"
 
 
+def test_global_options_after_the_command_work_through_the_group_itself(
+    db: Path, incident: str
+) -> None:
+    # the root group moves them (click's parse_args), so typer's own runner sees it too
+    result = runner.invoke(app, ["show", "local:1", "--json", "--db", str(db), "--as", "dana"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ic"] == "dana"
+
+
+def test_commands_are_built_when_run_not_for_the_listing() -> None:
+    from sync_incident.cli.app import _Listed
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    listed = {name: c for name, c in group.commands.items() if name != "config"}
+    assert listed and all(isinstance(c, _Listed) for c in listed.values())
+    with group.make_context("sync-incident", ["show", "local:1"]) as ctx:
+        show = group.get_command(ctx, "show")
+    assert show is not None and not isinstance(show, _Listed)
+    assert "--json" in {opt for p in show.params for opt in p.opts}
+    assert all(isinstance(group.commands[n], _Listed) for n in listed if n != "show")
+
+
 # The documented, stable `--json` schema of an incident (README "JSON output").
 STATE_KEYS = {
     "schema_version",
@@ -866,6 +889,38 @@ def test_config_check_says_whether_secrets_are_set_never_their_value(
     assert "hunter2-secret" not in out + err
 
 
+def test_a_key_set_as_a_setting_by_mistake_is_never_printed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "Zq4RkVb7LmN2pX9cT1wY6hJ3sD8fG5aK0eU2iO7r"
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA__AUTH", key)
+    code, out, err = entry(capsys, "bug", "1")
+    assert code == 78
+    assert key not in out + err
+    assert "[bugzilla] auth: [REDACTED] is not a valid auth" in errors(err)[0]
+
+
+def test_the_configured_key_is_never_printed_even_where_it_does_not_look_like_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA_API_KEY", "hunter2 secret")
+    monkeypatch.setenv("SYNC_INCIDENT_BUGZILLA__AUTH", "hunter2 secret")
+    code, out, err = entry(capsys, "bug", "1")
+    assert code == 78
+    assert "hunter2" not in out + err
+
+
+def test_a_token_pasted_into_the_api_url_is_never_printed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    url = f"https://api.github.example/{token}"
+    code, out, err = entry(capsys, "--github-api-url", url, "config", "check")
+    assert code == 0
+    assert "github: https://api.github.example/[REDACTED]" in out
+    assert token not in out + err
+
+
 def test_flag_beats_env_in_config_check(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -964,7 +1019,7 @@ def test_demo_commands_are_exact_and_can_be_run_again(tmp_path: Path) -> None:
     config = tmp_path / "demo-demo.toml"
     assert config.exists()
     args = ["--as", "beatrice", "gate", "local:1", "-r", "Product 2.0.3"]
-    env = {"SYNC_INCIDENT_CONFIG": str(config), "SYNC_INCIDENT_LOCAL_DB": str(db)}
+    env = {"SYNC_INCIDENT_CONFIG": str(config), "SYNC_INCIDENT_LOCAL__DB": str(db)}
     again = runner.invoke(app, args, env=env)
     assert again.exit_code == 0, again.output
     assert "READY: Product 2.0.3 (local:1)" in again.output

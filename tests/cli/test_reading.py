@@ -418,3 +418,18 @@ def test_time_options_list_every_form_the_parser_accepts(
     assert "18:00 Europe/Berlin" in forms and "+2h" in forms
     for form in [*forms, "ISO 8601"]:
         assert f"{form}" in help_text, (form, help_text)
+
+
+def test_a_local_read_never_opens_the_http_cache(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sync_incident.cli.app import app
+
+    db, cache = tmp_path / "local.sqlite3", tmp_path / "cache" / "cache.sqlite3"
+    runner = CliRunner()
+    base = ["--db", str(db), "--cache", str(cache), "--as", "alice"]
+    opened = runner.invoke(app, [*base, "open", "--local", "--title", "Startup crash spike"])
+    assert opened.exit_code == 0, opened.output
+    shown = runner.invoke(app, [*base, "show", "local:1"])
+    assert shown.exit_code == 0 and "Startup crash spike" in shown.output
+    assert not cache.parent.exists()

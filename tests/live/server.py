@@ -140,9 +140,9 @@ class People:
         log = self.tmp / f"requests-{person}.log"
         log.write_text("")
         env = {
-            "SYNC_INCIDENT_BUGZILLA_URL": URL,
+            "SYNC_INCIDENT_BUGZILLA__URL": URL,
             "SYNC_INCIDENT_BUGZILLA_API_KEY": KEYS[person],
-            "SYNC_INCIDENT_BUGZILLA_LOGIN": login(person),
+            "SYNC_INCIDENT_BUGZILLA__LOGIN": login(person),
             "SYNC_INCIDENT_CONFIG": str(self.config),
             "SYNC_INCIDENT_CACHE": str(self.tmp / f"cache-{person}.sqlite3"),
             "SYNC_INCIDENT_REQUEST_LOG": str(log),

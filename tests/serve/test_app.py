@@ -67,6 +67,18 @@ def test_the_status_page_shows_a_card_per_incident_with_verdicts_holds_and_hando
     assert answer.headers["content-security-policy"] == CSP
 
 
+def test_the_page_script_is_package_data_allowed_by_its_hash(world: World) -> None:
+    import base64
+    import hashlib
+    from importlib.resources import files
+
+    script = (files("sync_incident") / "templates" / "serve" / "live.js").read_text("utf-8")
+    assert "new EventSource" in script
+    assert f"<script>{script}</script>" in world.get("/").text
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in CSP
+
+
 def test_the_sign_off_matrix_says_each_status_in_words(world: World) -> None:
     text = world.get("/").text
     assert "Sign-offs: required teams × releases" in text
@@ -287,23 +299,49 @@ def test_metrics_in_prometheus_text_format(world: World) -> None:
     answer = world.get("/metrics")
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
     lines = answer.text.splitlines()
-    assert "sync_incident_active_incidents 3" in lines
-    assert "sync_incident_open_holds 1" in lines
-    assert "sync_incident_pending_handoffs 1" in lines
-    assert 'sync_incident_releases{verdict="ready"} 1' in lines
+    # prometheus_client writes values as floats and labels in name order
+    assert "sync_incident_active_incidents 3.0" in lines
+    assert "sync_incident_open_holds 1.0" in lines
+    assert "sync_incident_pending_handoffs 1.0" in lines
+    assert 'sync_incident_releases{verdict="ready"} 1.0' in lines
     assert any(
-        line.startswith('sync_incident_pending_handoff_age_seconds{incident="acme/releases#2"')
+        line.startswith('sync_incident_pending_handoff_age_seconds{handoff="')
+        and 'incident="acme/releases#2"' in line
         for line in lines
     )
     assert any(
         line.startswith('sync_incident_tracker_requests_total{tracker="github"} ') for line in lines
     )
-    assert 'sync_incident_webhook_deliveries_total{source="github",result="pong"} 1' in lines
-    assert "sync_incident_cycles_total 1" in lines
+    assert 'sync_incident_webhook_deliveries_total{result="pong",source="github"} 1.0' in lines
+    assert "sync_incident_cycles_total 1.0" in lines
     for line in lines:  # every sample line is NAME{labels} VALUE
         if not line.startswith("#"):
             name, _, value = line.rpartition(" ")
             assert name and float(value) == float(value), line
+
+
+def test_metrics_name_every_documented_series_with_help_and_type(world: World) -> None:
+    lines = world.get("/metrics").text.splitlines()
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    documented = {
+        "sync_incident_active_incidents": "gauge",
+        "sync_incident_open_holds": "gauge",
+        "sync_incident_releases": "gauge",
+        "sync_incident_pending_handoffs": "gauge",
+        "sync_incident_pending_handoff_age_seconds": "gauge",
+        "sync_incident_tracker_requests_total": "counter",
+        "sync_incident_tracker_errors_total": "counter",
+        "sync_incident_tracker_up": "gauge",
+        "sync_incident_cycles_total": "counter",
+        "sync_incident_cycle_duration_seconds": "gauge",
+        "sync_incident_last_cycle_age_seconds": "gauge",
+        "sync_incident_webhook_deliveries_total": "counter",
+        "sync_incident_gate_requests_total": "counter",
+    }
+    types = {line.split()[2]: line.split()[3] for line in lines if line.startswith("# TYPE ")}
+    assert types == documented
+    assert all(f"`{name}" in readme for name in documented)
+    assert all(any(line.startswith(f"# HELP {name} ") for line in lines) for name in documented)
 
 
 def test_the_events_stream_sends_the_board_version(world: World) -> None:
@@ -316,6 +354,23 @@ def test_the_events_stream_sends_the_board_version(world: World) -> None:
             if line.startswith("data:"):
                 break
     assert f"event: version\ndata: {version}" in seen
+
+
+def test_an_idle_event_stream_gets_keep_alive_comments(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sync_incident.serve import app as serve_app
+
+    monkeypatch.setattr(serve_app, "SSE_KEEPALIVE", 0.2)
+    seen: list[str] = []
+    with world.client.stream("GET", world.url + "/events", timeout=5.0) as stream:
+        for line in stream.iter_lines():
+            seen.append(line)
+            if line.startswith(":"):
+                break
+    assert seen[0] == "retry: 2000"
+    assert seen[-1] == ": keep-alive"
+    assert any(line.startswith("event: version") for line in seen)
 
 
 def test_json_schema_of_the_list_is_documented_in_the_readme() -> None:

@@ -5,7 +5,10 @@ a deletion GitHub reports becomes a witness event, and the gate API and the CLI 
 from __future__ import annotations
 
 import json
+import socket
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -126,6 +129,65 @@ def test_an_oversized_body_gets_413_unparsed(
             headers={"X-GitHub-Event": "issue_comment", "X-Hub-Signature-256": "sha256=00"},
         )
         assert streamed.status_code == 413
+    finally:
+        running.close()
+
+
+def _stalled(url: str, declared: int = 1000) -> socket.socket:
+    """A raw connection that sends headers and ten bytes of a longer body, then nothing."""
+    parts = urlsplit(url)
+    sock = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80))
+    head = (
+        "POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: issue_comment\r\n"
+        f"X-Hub-Signature-256: sha256=00\r\nContent-Length: {declared}\r\n\r\n"
+    )
+    sock.sendall(head.encode() + b'{"action":')
+    return sock
+
+
+def _answer_then_closed(sock: socket.socket, within: float) -> tuple[int, bool]:
+    """The status the server answered with, and whether it then closed the connection."""
+    sock.settimeout(within)
+    data = b""
+    closed = False
+    try:
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                closed = True
+                break
+            data += chunk
+    except TimeoutError:
+        pass
+    finally:
+        sock.close()
+    status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else 0
+    return status, closed
+
+
+def test_stalled_bodies_are_cut_off_at_the_deadline_and_bounded_in_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve = ServeSettings(body_seconds=0.5, max_pending_bodies=8)
+    running = start(tmp_path, monkeypatch, serve=serve)
+    try:
+        started = time.monotonic()
+        stalled = [_stalled(running.url) for _ in range(40)]
+        answers = [_answer_then_closed(sock, within=5.0) for sock in stalled]
+        elapsed = time.monotonic() - started
+        assert all(closed for _, closed in answers)  # no stalled connection stays open
+        statuses = [status for status, _ in answers]
+        assert set(statuses) <= {408, 503}
+        assert 1 <= statuses.count(408) <= 8  # at most max_pending_bodies read at once
+        assert statuses.count(503) >= 32
+        assert elapsed < 3.0  # the deadline, not the client, ended them
+        meter = running.server.meter.deliveries
+        assert meter[("github", "too-slow")] == statuses.count(408)
+        assert meter[("github", "busy")] == statuses.count(503)
+        # the server still takes a real delivery at once
+        answer = running.deliver("ping", {"zen": "Keep it logically awesome."})
+        assert answer.status_code == 200
+        assert running.server.ctx.bodies.reading == 0
     finally:
         running.close()
 

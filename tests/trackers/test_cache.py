@@ -65,3 +65,14 @@ def test_a_comment_whose_text_changed_is_made_again_and_shows_as_edited() -> Non
     changed.comments["2"].first_hash = entry.comments["2"].first_hash  # first seen as "two"
     [_, second] = changed.comment_list(made)
     assert second.body == "two, rewritten" and second.edited
+
+
+def test_a_cache_never_asked_opens_no_file(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "cache.sqlite3"
+    cache = Cache(path)
+    cache.close()
+    assert not path.parent.exists()
+    cache = Cache(path)
+    cache.put("ns", "k", "v")
+    assert cache.get("ns", "k") == "v" and path.exists()
+    cache.close()

@@ -89,6 +89,15 @@ def _bugzilla(url: str, sleeps: Sleeps, transport: httpx.AsyncBaseTransport | No
 # ---------------------------------------------------------------------- failing fast
 
 
+def test_a_token_pasted_into_the_url_path_is_not_echoed_in_the_hint() -> None:
+    port = closed_port()
+    pasted = "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"  # not the configured key: unknown to us
+    with pytest.raises(Unavailable) as caught:
+        _bugzilla(f"http://127.0.0.1:{port}/{pasted}", Sleeps())
+    assert pasted not in caught.value.message + caught.value.hint
+    assert f"it is http://127.0.0.1:{port}/[REDACTED]" in caught.value.hint
+
+
 def test_connection_refused_fails_after_one_quick_retry_naming_host_and_setting() -> None:
     port = closed_port()
     sleeps = Sleeps()
@@ -97,8 +106,9 @@ def test_connection_refused_fails_after_one_quick_retry_naming_host_and_setting(
     assert f"127.0.0.1:{port}" in caught.value.message
     assert "connection refused" in caught.value.message
     assert "--bugzilla-url" in caught.value.hint
-    assert "SYNC_INCIDENT_BUGZILLA_URL" in caught.value.hint
-    assert len(sleeps.waits) == 1 and sum(sleeps.waits) <= 5.0
+    assert "SYNC_INCIDENT_BUGZILLA__URL" in caught.value.hint
+    # a cold read sends the comments and the bug side by side: each is retried once, at once
+    assert sleeps.waits == [1.0, 1.0]
     assert KEY not in caught.value.message + caught.value.hint
 
 
@@ -110,8 +120,9 @@ def test_an_unresolvable_name_fails_after_one_quick_retry_naming_host_and_settin
     assert "bugzilla.example.invalid" in caught.value.message
     assert "does not resolve" in caught.value.message
     assert "[bugzilla] url" in caught.value.hint
-    assert resolver.attempts == 2
-    assert len(sleeps.waits) == 1 and sum(sleeps.waits) <= 5.0
+    # the comments and the bug, side by side, each tried twice
+    assert resolver.attempts == 4
+    assert sleeps.waits == [1.0, 1.0]
 
 
 def test_without_a_key_the_one_read_fails_fast() -> None:
@@ -225,6 +236,32 @@ def test_retry_after_is_honoured_up_to_the_cap() -> None:
     assert sleeps.waits == [42]
 
 
+def test_backoff_is_tenacitys_exponential_wait_with_jitter_capped() -> None:
+    sleeps = Sleeps()
+
+    async def down() -> None:
+        raise Transient(Unavailable("down"))
+
+    policy = RetryPolicy(attempts=6, base=2.0, max_wait=10.0, total=1000.0)
+    with pytest.raises(Unavailable):
+        run(retry(down, policy=policy, sleep=sleeps))
+    assert len(sleeps.waits) == 5
+    for n, waited in enumerate(sleeps.waits):
+        floor = min(2.0 * 2**n, 10.0)
+        assert floor <= waited <= min(floor + 2.0, 10.0)
+
+
+def test_a_rate_limit_floor_doubles_and_the_total_cap_gives_up() -> None:
+    sleeps = Sleeps()
+
+    async def limited() -> None:
+        raise Transient(RateLimited("secondary rate limit"), floor=60.0)
+
+    with pytest.raises(RateLimited):
+        run(retry(limited, policy=RetryPolicy(attempts=10, total=300.0), sleep=sleeps))
+    assert sleeps.waits == [60.0, 120.0]  # the next, 240 s, would pass the 300 s in all
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("7", 7.0), ("0", 0.0), ("1.5", 1.5), ("-3", 0.0), (None, None), ("", None), ("soon", None)],
@@ -270,11 +307,12 @@ def test_the_request_log_has_method_path_and_status_never_the_query(
     run(go())
     cache.close()
     lines = log.read_text().splitlines()
-    assert lines[0] == "GET /bugzilla/rest/version 200"
-    assert sorted(lines[1:3]) == [
+    # the read does not wait for the version (the key goes both ways); the write asks it
+    assert sorted(lines[0:2]) == [
         "GET /bugzilla/rest/bug/1 200",
         "GET /bugzilla/rest/bug/1/comment 200",
     ]
+    assert "GET /bugzilla/rest/version 200" in lines[2:]
     assert lines[-1] == "POST /bugzilla/rest/bug/1/comment 201"
     assert len(lines) == len(fake.log)
     assert KEY not in log.read_text()

@@ -7,16 +7,17 @@ command class turns every failure, parsing included, into exit 2: it fails close
 
 from __future__ import annotations
 
+import gc
 import inspect
 import sys
+from collections.abc import Callable
 from gettext import gettext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 import typer.main
 from typer.core import TyperCommand, TyperGroup
-from typer.models import CommandInfo
 
 from sync_incident.cli import posting, reading, serving
 from sync_incident.cli.options import GLOBAL_OPTIONS, Globals
@@ -28,42 +29,40 @@ from sync_incident.core.errors import (
     SyncIncidentError,
 )
 
-if TYPE_CHECKING:
-    # typer vendors click and exports no names for these types: for the type checker only
-    from typer._click import Command, Context, HelpFormatter
-    from typer.core import MarkupMode
-
 
 class _Root(TyperGroup):
-    """The root group: each command's parameters are built when it runs, not for the listing.
+    """The root group, through the extension points click documents for a group.
 
-    Building a command makes typer read the signature and evaluate the type hints of its
-    function, about 0.7 ms each; `sync-incident --help` lists 30 commands and runs none, and
-    `show` needs only its own. Until it is run, a command is a stand-in with its name and help.
+    - ``get_command`` (click's "lazily loading subcommands"): a command is built from its
+      function the first time it runs. Building one makes typer read the signature and
+      evaluate the type hints of its function; built eagerly, the 30 commands cost about
+      40 ms of CPU on every run (``--help`` 1.4x ``import typer`` instead of 1.07x, measured
+      with bench/startup.py), and a command needs only its own. Until then the group holds
+      a :class:`~typer.core.TyperCommand` with the name and help, for the listing
+      (``format_commands``, which click's own version would build every command for).
+    - ``parse_args`` (``Command.parse_args``): global options may come anywhere on the line
+      (they are moved before the command), and a reference where a command goes is
+      ``show REF``.
     """
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
-        deferred: dict[str, Command] = {}
-        for info in commands.registered_commands:
-            stand_in = _stand_in(info, self.rich_markup_mode)
-            if stand_in.name:
-                deferred[stand_in.name] = stand_in
+        listed: dict[str, TyperCommand] = {}
+        for name, function, _ in _LAZY:
+            listed[name] = _Listed(name, help=inspect.getdoc(function), rich_markup_mode=None)
         # the commands first, then the groups (config), as typer orders them
-        self.commands = {**deferred, **self.commands}
+        self.commands = {**listed, **self.commands}
 
-    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = self.commands.get(cmd_name)
-        if isinstance(command, _StandIn):
-            command = self.commands[cmd_name] = typer.main.get_command_from_info(
-                command.info,
-                pretty_exceptions_short=app.pretty_exceptions_short,
-                rich_markup_mode=self.rich_markup_mode,
-            )
+        if isinstance(command, _Listed):
+            command = self.commands[cmd_name] = _build(cmd_name)
         return command
 
-    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
-        # TyperGroup.format_commands, on the stand-ins: the listing needs no parameters
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _reorder(args))
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
         listed = [
             (name, command)
             for name in self.list_commands(ctx)
@@ -76,33 +75,32 @@ class _Root(TyperGroup):
                 formatter.write_dl(rows)
 
 
-class _StandIn(TyperCommand):
+class _Listed(TyperCommand):
     """A command not built yet: its name and help, for the listing (see :class:`_Root`)."""
 
-    info: CommandInfo
+
+# The commands: (name, function, command class), built by _Root one at a time, when run.
+_LAZY: list[tuple[str, Callable[..., Any], type[TyperCommand] | None]] = []
 
 
-def _stand_in(info: CommandInfo, markup: MarkupMode) -> _StandIn:
-    callback = info.callback
-    assert callback is not None, "every command has a function"
-    # as typer.main.get_command_from_info names and documents it
-    name = info.name or callback.__name__.lower().replace("_", "-")
-    text = inspect.getdoc(callback) if info.help is None else inspect.cleandoc(info.help)
-    stand_in = _StandIn(
-        name,
-        help=text,
-        short_help=info.short_help,
-        hidden=info.hidden,
-        deprecated=info.deprecated,
-        rich_markup_mode=markup,
-        rich_help_panel=info.rich_help_panel,
-    )
-    stand_in.info = info
-    return stand_in
+def command(name: str | None = None, *, cls: type[TyperCommand] | None = None) -> Any:
+    """Register a command function (``name`` as typer names it: ``list_`` → ``list``)."""
+
+    def register(function: Callable[..., Any]) -> Callable[..., Any]:
+        _LAZY.append((name or function.__name__.rstrip("_").replace("_", "-"), function, cls))
+        return function
+
+    return register
 
 
-# The commands, registered here and built by _Root one at a time, when run.
-commands = typer.Typer()
+def _build(name: str) -> Any:
+    """The command ``name``, as typer builds a one-command app (``typer.main.get_command``)."""
+    _, function, cls = next(entry for entry in _LAZY if entry[0] == name)
+    one = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+    one.command(name, cls=cls)(function)
+    return typer.main.get_command(one)
+
+
 app = typer.Typer(
     cls=_Root,
     name="sync-incident",
@@ -169,8 +167,9 @@ def _undecided(cause: SyncIncidentError | typer.TyperException, as_json: bool) -
 
         from sync_incident.core.readiness import undecided
 
-        error = " ".join(f"{failure.label}: {failure.message}".split())
-        hint = " ".join(failure.hint.split())
+        redact = _redactor()
+        error = " ".join(redact(f"{failure.label}: {failure.message}").split())
+        hint = " ".join(redact(failure.hint).split())
         typer.echo(json.dumps(undecided(error, hint), indent=2, ensure_ascii=False))
     return failure
 
@@ -230,20 +229,20 @@ def _config(ctx: typer.Context) -> None:
 
 
 for _command in (reading.show, reading.bug, reading.issue):
-    commands.command()(_command)
-commands.command("list")(reading.list_)
-posting.register(commands)
-commands.command(cls=GateCommand)(reading.gate)
-commands.command()(reading.retro)
-commands.command()(reading.digest)
-commands.command()(reading.daemon)
-commands.command()(serving.serve)
-commands.command("lint")(reading.lint)
+    command()(_command)
+command("list")(reading.list_)
+posting.register(command)
+command(cls=GateCommand)(reading.gate)
+command()(reading.retro)
+command()(reading.digest)
+command()(reading.daemon)
+command()(serving.serve)
+command("lint")(reading.lint)
 app.add_typer(config_app, name="config")
 config_app.command("check")(reading.config_check)
-commands.command()(reading.init)
 config_app.command("pin-github-ids")(reading.pin_github_ids)
-commands.command()(reading.demo)
+command()(reading.init)
+command()(reading.demo)
 
 
 # --- the boundary --------------------------------------------------------------------------
@@ -287,8 +286,27 @@ def _looks_like_ref(word: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: one error boundary, documented exit codes, never a traceback."""
-    args = _reorder(list(sys.argv[1:] if argv is None else argv))
+    """Entry point: one error boundary, documented exit codes, never a traceback.
+
+    A command runs with the cyclic garbage collector off (a one-shot command frees its memory
+    by exiting; see :mod:`sync_incident.entry`, which turns it off before the first import).
+    Called from the console script, what the command made is frozen before the process
+    exits, so interpreter shutdown does not walk it; called in-process (tests, embedders),
+    collection is put back as it was. ``daemon`` and ``serve`` turn it on for their run.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _main(argv)
+    finally:
+        if collecting:
+            gc.enable()
+        else:
+            gc.freeze()
+
+
+def _main(argv: list[str] | None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
         # standalone_mode=False makes click *return* the code of typer.Exit instead of raising
         code = app(args=args, prog_name="sync-incident", standalone_mode=False)
@@ -307,11 +325,16 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _redacted(exc: Exception) -> str:
+def _redactor() -> Callable[[object], str]:
+    """Scrubs every secret the environment holds: the last net before anything is printed."""
     from sync_incident.config import env_secrets
-    from sync_incident.logs import Redactor
+    from sync_incident.redaction import Redactor
 
-    return Redactor(env_secrets())(f"internal error: {type(exc).__name__}: {exc}")
+    return Redactor(env_secrets())
+
+
+def _redacted(exc: Exception) -> str:
+    return _redactor()(f"internal error: {type(exc).__name__}: {exc}")
 
 
 def _internal(exc: Exception) -> None:
@@ -320,8 +343,9 @@ def _internal(exc: Exception) -> None:
 
 
 def _fail(label: str, message: str, hint: str, code: int) -> None:
-    line = " ".join(message.split())
+    redact = _redactor()
+    line = " ".join(redact(message).split())
     typer.echo(f"{label}: {line}", err=True)
     if hint:
-        typer.echo(f"hint: {' '.join(hint.split())}", err=True)
+        typer.echo(f"hint: {' '.join(redact(hint).split())}", err=True)
     sys.exit(code)

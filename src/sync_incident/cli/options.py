@@ -56,7 +56,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def settings_of(ctx: typer.Context) -> Settings:
     """Settings from flags over env over files; unknown SYNC_INCIDENT_* variables are named."""
-    from sync_incident.config import Settings, load_settings, unknown_env
+    from sync_incident.config import Settings, env_warnings, load_settings
 
     root = ctx.find_root()
     cached = root.meta.get("sync_incident.settings")
@@ -64,8 +64,8 @@ def settings_of(ctx: typer.Context) -> Settings:
         return cached
     g = globals_of(ctx)
     settings = load_settings(g.config, policy_file=g.policy, overrides=g.overrides)
-    for name in unknown_env():
-        typer.echo(f"warning: {name} is not a sync-incident setting; it is ignored", err=True)
+    for line in env_warnings():
+        typer.echo(f"warning: {line}", err=True)
     root.meta["sync_incident.settings"] = settings
     return settings
 

@@ -124,8 +124,8 @@ def report(outcome: Outcome, dry_run: bool) -> None:
         typer.echo(f"warning: {outcome.mirror_error}", err=True)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the posting and decision commands to ``app``."""
+def register(command: Callable[[str], Callable[[Callable[..., None]], object]]) -> None:
+    """Register the posting and decision commands with ``command`` (``cli.app.command``)."""
     from sync_incident.cli import decisions
 
     timeline: tuple[Callable[..., None], ...] = (
@@ -139,9 +139,8 @@ def register(app: typer.Typer) -> None:
         decline,
     )
     corrections: tuple[Callable[..., None], ...] = (retract, check, retro_note)
-    for command in (*timeline, *decisions.COMMANDS, *corrections):
-        name = command.__name__.rstrip("_").replace("_", "-")
-        app.command(name)(command)
+    for function in (*timeline, *decisions.COMMANDS, *corrections):
+        command(function.__name__.rstrip("_").replace("_", "-"))(function)
 
 
 def open_(

@@ -263,10 +263,12 @@ def config_check(ctx: typer.Context) -> None:
     ):
         typer.echo(f"  {label}: {path or 'none'}")
     typer.echo(f"  default tracker: {settings.tracker}")
+    from sync_incident.core.secrets import masked_url
+
     typer.echo(f"  local tracker database: {settings.local.db or default_db()}")
     typer.echo(f"  cache: {settings.cache_path()} (deleting it loses nothing)")
-    typer.echo(f"  bugzilla: {settings.bugzilla.url} (auth {settings.bugzilla.auth})")
-    typer.echo(f"  github: {settings.github.api_url}")
+    typer.echo(f"  bugzilla: {masked_url(settings.bugzilla.url)} (auth {settings.bugzilla.auth})")
+    typer.echo(f"  github: {masked_url(settings.github.api_url)}")
     if policy.permissive:
         typer.echo("  policy: permissive (no people or teams): anyone may make any event")
     else:

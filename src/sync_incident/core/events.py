@@ -9,8 +9,6 @@ optional field or a new event type keeps the major version (old readers ignore u
 and report unknown types as warnings); anything else bumps it.
 """
 
-from __future__ import annotations
-
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, cast

@@ -19,8 +19,6 @@ fold still enforces the handoff and hold rules), accounts are matched by login, 
 command says so.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field

@@ -6,8 +6,6 @@ in a comment): "before" and "after" between events are always decided by ``pos``
 timestamps, so a sign-off and a hold stamped in the same second keep their real order.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any, Literal
 

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sync_incident.core.secrets import MASK, looks_like_credential
+
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 # error type -> (what is wrong, after the value; what to write instead)
 _WRONG_TYPE: dict[str, tuple[str, str]] = {
@@ -68,9 +70,12 @@ class Plain:
 
 
 def shown(value: object, limit: int = 40) -> str:
-    """A value as the person typed it: quoted text, ``true``/``false``, numbers as they are."""
+    """A value as the person typed it: quoted text, ``true``/``false``, numbers as they are;
+    text shaped like an API key or a token is masked (:mod:`~sync_incident.core.secrets`)."""
     if isinstance(value, bool):
         text = "true" if value else "false"
+    elif isinstance(value, str) and looks_like_credential(value):
+        text = MASK  # a key put in the wrong place is not echoed back
     elif isinstance(value, str):
         text = repr(value if len(value) <= limit else value[: limit - 1] + "…")
     elif value is None:

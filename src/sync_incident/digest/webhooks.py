@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import SecretStr
 
-from sync_incident.logs import Redactor, redacting
+from sync_incident.redaction import Redactor, redacting
 from sync_incident.trackers.http import make_client
 
 if TYPE_CHECKING:

@@ -36,6 +36,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client.registry import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import (
@@ -43,7 +44,6 @@ from starlette.responses import (
     JSONResponse,
     PlainTextResponse,
     Response,
-    StreamingResponse,
 )
 from starlette.routing import Route
 
@@ -52,7 +52,7 @@ from sync_incident.serve.board import Board
 from sync_incident.serve.lookup import RETRY_AFTER, Lookup, Unreadable
 from sync_incident.serve.metrics import Meter
 from sync_incident.serve.pages import HEADERS, Pages
-from sync_incident.serve.webhooks import ReplayStore
+from sync_incident.serve.webhooks import BodyGate, ReplayStore
 from sync_incident.trackers import webhooks_by_kind
 
 if TYPE_CHECKING:
@@ -77,7 +77,12 @@ class Context:
     pages: Pages
     meter: Meter
     replays: ReplayStore
+    bodies: BodyGate
     draining: asyncio.Event = field(default_factory=asyncio.Event)
+    metrics: CollectorRegistry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = metrics.registry(self.board, self.meter)
 
 
 def create_app(ctx: Context) -> Starlette:
@@ -186,7 +191,14 @@ async def retro_page(request: Request) -> Response:
 
 
 async def events(request: Request) -> Response:
-    """Server-sent events: ``event: version`` with the board's (or an incident's) version."""
+    """Server-sent events: ``event: version`` with the board's (or an incident's) version.
+
+    sse-starlette writes the stream (the event format, a ``: keep-alive`` comment every
+    :data:`SSE_KEEPALIVE` seconds so proxies keep an idle stream open, the end of the stream
+    when the client goes away); we say what to send and when.
+    """
+    from sse_starlette import EventSourceResponse, ServerSentEvent
+
     ctx: Context = request.app.state.ctx
     target = request.query_params.get("incident", "")
 
@@ -196,21 +208,25 @@ async def events(request: Request) -> Response:
             return ctx.pages.incident_fragment(known).version
         return ctx.pages.board_fragment().version
 
-    async def stream() -> AsyncIterator[str]:
+    async def stream() -> AsyncIterator[ServerSentEvent]:
         sent = ""
-        yield "retry: 2000\n\n"
+        yield ServerSentEvent(retry=2000)
         while not ctx.draining.is_set():
             generation = ctx.board.generation
             current = version()
             if current != sent:
                 sent = current
-                yield f"event: version\ndata: {current}\n\n"
-            changed = await _wait(ctx, generation, SSE_KEEPALIVE)
-            if not changed:
-                yield ": keep-alive\n\n"
+                yield ServerSentEvent(current, event="version")
+            # the version also moves with the clock (ages, local times): look again now and then
+            await _wait(ctx, generation, SSE_KEEPALIVE)
 
-    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+    return EventSourceResponse(
+        stream(),
+        ping=SSE_KEEPALIVE,
+        ping_message_factory=lambda: ServerSentEvent(comment="keep-alive"),
+        sep="\n",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 async def _wait(ctx: Context, generation: int, timeout: float) -> bool:
@@ -271,5 +287,4 @@ def readyz(request: Request) -> Response:
 
 def metrics_text(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
-    text = metrics.render(ctx.board, ctx.meter, ctx.board.clock())
-    return Response(text, media_type=metrics.CONTENT_TYPE)
+    return Response(metrics.render(ctx.metrics), media_type=metrics.CONTENT_TYPE)

@@ -1,26 +1,31 @@
-"""``/metrics``: the Prometheus text exposition format (version 0.0.4), written by hand.
+"""``/metrics``: the Prometheus text format, written by ``prometheus_client``.
 
-A dozen gauges and counters do not need ``prometheus-client``: its process-global registry
-would outlive one app in tests, and the format is a few lines of text. Tracker requests and
-errors are counted on the wire by :class:`CountingTransport`, which wraps every tracker
-client's transport (the daemon's polls, the gate API's fresh reads and witness posts alike).
+A custom collector (:class:`BoardCollector`) reads the board and the :class:`Meter` when
+scraped, into a registry of the app's own (not the process-global one, which would outlive an
+app in tests and mix two servers' series); ``prometheus_client`` writes the format (escaping,
+``_total`` suffixes, HELP/TYPE lines), so we do not. Tracker requests and errors are counted
+on the wire by :class:`CountingTransport`, which wraps every tracker client's transport (the
+daemon's polls, the gate API's fresh reads and witness posts alike).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import httpx
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.registry import Collector, CollectorRegistry
 
 from sync_incident.trackers import over_http
 
 if TYPE_CHECKING:
     from sync_incident.serve.board import Board
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
 class Meter:
@@ -64,95 +69,102 @@ class CountingTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+class BoardCollector(Collector):
+    """Every series ``/metrics`` shows, read from the board and the meter when scraped."""
+
+    def __init__(self, board: Board, meter: Meter, clock: Callable[[], datetime]) -> None:
+        self._board, self._meter, self._clock = board, meter, clock
+
+    def collect(self) -> Iterator[Metric]:
+        board, meter, now = self._board, self._meter, self._clock()
+        known = [k for k in board.known() if k.active and k.state is not None]
+        handoffs = [(str(k.ref), h) for k in known if k.state for h in k.state.pending_handoffs]
+        verdicts = Counter(v.verdict for k in known for v in k.verdicts)
+        yield _gauge("active_incidents", "Active incidents watched.", len(known))
+        holds = sum(len(k.state.holds) for k in known if k.state)
+        yield _gauge("open_holds", "Open holds.", holds)
+        releases = GaugeMetricFamily(
+            "sync_incident_releases", "Releases of active incidents by verdict.", labels=["verdict"]
+        )
+        for verdict in ("ready", "not-ready", "in-doubt"):
+            releases.add_metric([verdict], verdicts.get(verdict, 0))
+        yield releases
+        yield _gauge("pending_handoffs", "Pending handoffs.", len(handoffs))
+        ages = GaugeMetricFamily(
+            "sync_incident_pending_handoff_age_seconds",
+            "How long each pending handoff has waited.",
+            labels=["incident", "handoff", "to"],
+        )
+        for ref, handoff in handoffs:
+            ages.add_metric([ref, handoff.id, handoff.to], (now - handoff.at).total_seconds())
+        yield ages
+        yield from self._trackers()
+        daemon, age = board.daemon, board.cycle_age()
+        cycles = CounterMetricFamily("sync_incident_cycles", "Daemon cycles run.")
+        cycles.add_metric([], daemon.cycles)
+        yield cycles
+        yield _gauge(
+            "cycle_duration_seconds",
+            "Duration of the last daemon cycle.",
+            daemon.last_cycle_seconds,
+        )
+        yield _gauge(
+            "last_cycle_age_seconds",
+            "Seconds since the last daemon cycle started (-1 before the first).",
+            -1 if age is None else age,
+        )
+        deliveries = CounterMetricFamily(
+            "sync_incident_webhook_deliveries",
+            "Webhook deliveries by source and result.",
+            labels=["source", "result"],
+        )
+        for (source, result), n in sorted(meter.deliveries.items()):
+            deliveries.add_metric([source, result], n)
+        yield deliveries
+        gate = CounterMetricFamily(
+            "sync_incident_gate_requests", "Gate API answers by verdict.", labels=["verdict"]
+        )
+        for verdict, n in sorted(meter.gate.items()):
+            gate.add_metric([verdict], n)
+        yield gate
+
+    def _trackers(self) -> Iterator[Metric]:
+        meter, board = self._meter, self._board
+        kinds = sorted(set(meter.requests) | set(meter.errors) | set(board.daemon.health))
+        down = board.trackers_down()
+        requests = CounterMetricFamily(
+            "sync_incident_tracker_requests",
+            "HTTP requests sent to each tracker.",
+            labels=["tracker"],
+        )
+        errors = CounterMetricFamily(
+            "sync_incident_tracker_errors",
+            "Tracker requests that failed (network error or HTTP status >= 400).",
+            labels=["tracker"],
+        )
+        up = GaugeMetricFamily(
+            "sync_incident_tracker_up",
+            "1 unless the daemon is backing off the tracker.",
+            labels=["tracker"],
+        )
+        for kind in kinds:
+            requests.add_metric([kind], meter.requests.get(kind, 0))
+            errors.add_metric([kind], meter.errors.get(kind, 0))
+            up.add_metric([kind], 0 if kind in down else 1)
+        yield from (requests, errors, up)
 
 
-def _family(
-    name: str, kind: str, help_text: str, samples: Iterable[tuple[dict[str, str], float]]
-) -> list[str]:
-    out = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-    for labels, value in samples:
-        inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-        out.append(f"{name}{{{inner}}} {value:g}" if inner else f"{name} {value:g}")
-    return out
+def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"sync_incident_{name}", help_text, value=value)
 
 
-def render(board: Board, meter: Meter, now: datetime) -> str:
-    """The exposition text of everything the server knows."""
-    known = [k for k in board.known() if k.active and k.state is not None]
-    holds = sum(len(k.state.holds) for k in known if k.state)
-    handoffs = [(str(k.ref), h) for k in known if k.state for h in k.state.pending_handoffs]
-    verdicts = Counter(v.verdict for k in known for v in k.verdicts)
-    daemon = board.daemon
-    age = board.cycle_age()
-    lines: list[str] = []
-    lines += _family(
-        "sync_incident_active_incidents", "gauge", "Active incidents watched.", [({}, len(known))]
-    )
-    lines += _family("sync_incident_open_holds", "gauge", "Open holds.", [({}, holds)])
-    lines += _family(
-        "sync_incident_releases",
-        "gauge",
-        "Releases of active incidents by verdict.",
-        [({"verdict": v}, verdicts.get(v, 0)) for v in ("ready", "not-ready", "in-doubt")],
-    )
-    lines += _family(
-        "sync_incident_pending_handoffs", "gauge", "Pending handoffs.", [({}, len(handoffs))]
-    )
-    lines += _family(
-        "sync_incident_pending_handoff_age_seconds",
-        "gauge",
-        "How long each pending handoff has waited.",
-        [
-            ({"incident": ref, "handoff": h.id, "to": h.to}, (now - h.at).total_seconds())
-            for ref, h in handoffs
-        ],
-    )
-    kinds = sorted(set(meter.requests) | set(meter.errors) | set(daemon.health))
-    lines += _family(
-        "sync_incident_tracker_requests_total",
-        "counter",
-        "HTTP requests sent to each tracker.",
-        [({"tracker": k}, meter.requests.get(k, 0)) for k in kinds],
-    )
-    lines += _family(
-        "sync_incident_tracker_errors_total",
-        "counter",
-        "Tracker requests that failed (network error or HTTP status >= 400).",
-        [({"tracker": k}, meter.errors.get(k, 0)) for k in kinds],
-    )
-    lines += _family(
-        "sync_incident_tracker_up",
-        "gauge",
-        "1 unless the daemon is backing off the tracker.",
-        [({"tracker": k}, 0 if k in board.trackers_down() else 1) for k in kinds],
-    )
-    lines += _family(
-        "sync_incident_cycles_total", "counter", "Daemon cycles run.", [({}, daemon.cycles)]
-    )
-    lines += _family(
-        "sync_incident_cycle_duration_seconds",
-        "gauge",
-        "Duration of the last daemon cycle.",
-        [({}, daemon.last_cycle_seconds)],
-    )
-    lines += _family(
-        "sync_incident_last_cycle_age_seconds",
-        "gauge",
-        "Seconds since the last daemon cycle started (-1 before the first).",
-        [({}, -1 if age is None else age)],
-    )
-    lines += _family(
-        "sync_incident_webhook_deliveries_total",
-        "counter",
-        "Webhook deliveries by source and result.",
-        [({"source": s, "result": r}, n) for (s, r), n in sorted(meter.deliveries.items())],
-    )
-    lines += _family(
-        "sync_incident_gate_requests_total",
-        "counter",
-        "Gate API answers by verdict.",
-        [({"verdict": v}, n) for v, n in sorted(meter.gate.items())],
-    )
-    return "\n".join(lines) + "\n"
+def registry(board: Board, meter: Meter) -> CollectorRegistry:
+    """A registry of the app's own holding the board's collector."""
+    own = CollectorRegistry(auto_describe=False)
+    own.register(BoardCollector(board, meter, board.clock))
+    return own
+
+
+def render(metrics: CollectorRegistry) -> bytes:
+    """The exposition text of everything the server knows, as scraped now."""
+    return generate_latest(metrics)

@@ -29,7 +29,7 @@ from sync_incident.serve.board import Board
 from sync_incident.serve.lookup import READ_SECONDS, Lookup, configured
 from sync_incident.serve.metrics import Meter
 from sync_incident.serve.pages import Pages
-from sync_incident.serve.webhooks import ReplayStore
+from sync_incident.serve.webhooks import BodyGate, ReplayStore
 
 if TYPE_CHECKING:
     from sync_incident.config import Settings
@@ -87,6 +87,7 @@ class Server:
             pages=Pages(self.board, events=settings.serve.timeline_events),
             meter=self.meter,
             replays=ReplayStore(settings.serve.replay_window),
+            bodies=BodyGate(settings.serve.max_pending_bodies, settings.serve.body_seconds),
         )
         self.app = create_app(self.ctx)
         self._uvicorn: _Uvicorn | None = None

@@ -7,7 +7,10 @@ each step before anything else is read:
 
 1. no secret configured, or no signature or secret header: 401; a shared secret that does
    not match (constant-time compare): 401;
-2. a declared or actual body over ``[serve] max_body_bytes``: 413, the rest unread;
+2. a declared or actual body over ``[serve] max_body_bytes``: 413, the rest unread; a body
+   not all there within ``[serve] body_seconds``: 408 and the connection closed; more than
+   ``[serve] max_pending_bodies`` bodies being read at once: 503 at once, nothing read (a
+   few hundred stalled senders hold neither connections nor memory for long);
 3. a signature over the body that does not match (constant-time compare): 401;
 4. ``ping``: 200; an event this server does not act on: 204;
 5. a delivery id seen before, or the very same body under another delivery id (a captured
@@ -77,19 +80,46 @@ class ReplayStore:
 # --- the endpoints ------------------------------------------------------------------------------
 
 
-async def read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it is (or says it will be) longer than ``limit``."""
+class BodyTooLarge(Exception):
+    """The body is (or says it will be) longer than the limit."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body; :class:`BodyTooLarge` as soon as it is, or says it will be, over ``limit``."""
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        return None
+        raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            return None
+            raise BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class BodyGate:
+    """At most ``capacity`` bodies read at once, each within ``seconds``."""
+
+    def __init__(self, capacity: int, seconds: float) -> None:
+        self.capacity, self.seconds = capacity, seconds
+        self.reading = 0
+
+    async def read(self, request: Request, limit: int) -> bytes | str:
+        """The body, or why not: ``too-large``, ``too-slow`` or ``busy``."""
+        if self.reading >= self.capacity:
+            return "busy"
+        self.reading += 1
+        try:
+            async with asyncio.timeout(self.seconds):
+                return await read_body(request, limit)
+        except BodyTooLarge:
+            return "too-large"
+        except TimeoutError:
+            return "too-slow"
+        finally:
+            self.reading -= 1
 
 
 def _answer(ctx: Context, source: str, result: str, status: int, **extra: str) -> Response:
@@ -100,6 +130,15 @@ def _answer(ctx: Context, source: str, result: str, status: int, **extra: str) -
     if status == 204:
         return Response(status_code=204)
     return JSONResponse({"result": result, **extra}, status_code=status)
+
+
+def _refused_body(ctx: Context, kind: str, why: str) -> Response:
+    """413, 408 or 503 for a body we did not read, closing the connection where it is unread."""
+    response = _answer(ctx, kind, why, {"too-large": 413, "too-slow": 408, "busy": 503}[why])
+    response.headers["Connection"] = "close"  # what is left of the body is never read
+    if why == "busy":
+        response.headers["Retry-After"] = "5"
+    return response
 
 
 def endpoint(kind: str, source: WebhookSource) -> Callable[[Request], Awaitable[Response]]:
@@ -120,9 +159,9 @@ async def receive(request: Request, kind: str, source: WebhookSource) -> Respons
         return _answer(ctx, kind, "unauthorized", 401)
     if not source.admits(secret.get_secret_value(), credential):
         return _answer(ctx, kind, "unauthorized", 401)
-    body = await read_body(request, ctx.settings.serve.max_body_bytes)
-    if body is None:
-        return _answer(ctx, kind, "too-large", 413)
+    body = await ctx.bodies.read(request, ctx.settings.serve.max_body_bytes)
+    if isinstance(body, str):
+        return _refused_body(ctx, kind, body)
     if not source.verifies(secret.get_secret_value(), credential, body):
         return _answer(ctx, kind, "unauthorized", 401)
     if source.ping(request.headers):

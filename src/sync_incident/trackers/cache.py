@@ -160,25 +160,36 @@ class Cache:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The database, opened at first use: a command that never asks (a local read) never
+        opens it, nor creates its directory."""
+        if self._conn is None:
+            self._conn = self._open()
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        path = self.path
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            str(path) if path else ":memory:", timeout=30, check_same_thread=False
-        )
-        with self._db:
+        db = sqlite3.connect(str(path) if path else ":memory:", timeout=30, check_same_thread=False)
+        with db:
             if path is not None:
-                self._db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA journal_mode=WAL")
                 # A cache need not reach the disk at every commit: with WAL, NORMAL survives a
                 # crash of the process and at worst loses the last writes to a power cut (the
                 # next read fetches them again). FULL synced the disk at every save, stalling
                 # the daemon's event loop about a millisecond per incident polled.
-                self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
+                db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(
                 "CREATE TABLE IF NOT EXISTS entries ("
                 " ns TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL,"
                 " PRIMARY KEY (ns, key))"
             )
+        return db
 
     @classmethod
     def open(cls, path: Path) -> Cache:
@@ -227,4 +238,6 @@ class Cache:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -4,8 +4,8 @@ Every ``httpx.AsyncClient`` is built in :func:`make_client` (base URL, timeouts,
 an :class:`httpx.Auth`, the request log); backends receive the client, so tests hand them one
 on a fake transport. A request then goes through one chain of small layers::
 
-    retry(...)                 tenacity: only Transient; quick for refused / DNS; backoff with
-     └─ attempt (backend)         jitter; Retry-After / rate-limit resets honoured up to a cap;
+    retry(...)                 tenacity: only Transient; quick for refused / DNS; its backoff
+     └─ attempt (backend)         with jitter; Retry-After / rate-limit resets honoured up to a cap;
          ├─ send(...)             our own error re-raised, never RetryError; sleep injected
          │    httpx exchange (auth flow included); transport failures translated here,
          │    naming the host and the setting that points at it
@@ -26,7 +26,6 @@ import asyncio
 import errno
 import logging
 import os
-import random
 import socket
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -39,9 +38,11 @@ from typing import Any, TypeVar
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+from tenacity.wait import wait_base, wait_exponential_jitter
 
 from sync_incident import __version__
 from sync_incident.core.errors import ProtocolError, TrackerError, Unavailable
+from sync_incident.core.secrets import masked_url
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,9 @@ _NO_SERVER = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.E
 
 
 def public_url(url: str | httpx.URL) -> str:
-    """A URL as it may be printed, logged or used as a cache key: no ``user:password@``."""
-    return str(httpx.URL(url).copy_with(userinfo=b"")).rstrip("/")
+    """A URL as it may be printed, logged or used as a cache key: no ``user:password@``, and
+    no token pasted into its path or query (:func:`~sync_incident.core.secrets.masked_url`)."""
+    return masked_url(str(url)).rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ class Transient(Exception):
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 5
-    base: float = 1.0  # first backoff, doubled each time, plus up to half of it as jitter
+    base: float = 1.0  # first backoff, doubled each time, plus up to this much again as jitter
     max_wait: float = 60.0  # cap on one backoff wait
     max_retry_after: float = 900.0  # the longest wait a server may ask; longer: give up now
     total: float = 300.0  # cap on all waits of one call
@@ -312,20 +314,32 @@ async def _real_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def _waits(policy: RetryPolicy, rng: random.Random) -> Callable[[RetryCallState], float]:
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        attempt = state.attempt_number
-        if isinstance(exc, Transient) and exc.quick:
-            return policy.quick_wait
-        if isinstance(exc, Transient) and exc.retry_after is not None:
-            return exc.retry_after
-        if isinstance(exc, Transient) and exc.floor is not None:
-            return float(exc.floor * 2 ** (attempt - 1))
-        backoff = policy.base * (2 ** (attempt - 1))
-        return float(min(backoff + rng.uniform(0, backoff / 2), policy.max_wait))
+class wait_server(wait_base):
+    """The wait a :class:`Transient` asks for: one quick retry for a server that is not there,
+    ``Retry-After`` (or a rate-limit reset) as the server said, a rate-limit floor doubled each
+    time; anything else waits ``fallback`` (exponential with jitter)."""
 
-    return wait
+    def __init__(self, fallback: wait_base, *, quick: float) -> None:
+        self.fallback, self.quick = fallback, quick
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, Transient):
+            if exc.quick:
+                return self.quick
+            if exc.retry_after is not None:
+                return exc.retry_after
+            if exc.floor is not None:
+                return float(exc.floor * 2 ** (retry_state.attempt_number - 1))
+        return float(self.fallback(retry_state))
+
+
+def waits(policy: RetryPolicy) -> wait_server:
+    """The policy's waits: tenacity's exponential backoff with jitter, unless the server asks."""
+    backoff = wait_exponential_jitter(
+        multiplier=policy.base, max=policy.max_wait, jitter=policy.base
+    )
+    return wait_server(backoff, quick=policy.quick_wait)
 
 
 async def retry(
@@ -333,29 +347,15 @@ async def retry(
     *,
     policy: RetryPolicy = RetryPolicy(),
     sleep: Sleep | None = None,
-    rng: random.Random | None = None,
     describe: Callable[[str], str] = str,
 ) -> T:
     """Run ``fn``; retry on :class:`Transient`; raise its ``final`` error when giving up.
 
-    ``describe`` turns a log line into what may be printed (redaction). The first attempt
-    runs without the retry machinery (nearly every request succeeds at once, and setting it
-    up cost more than a URL parse); when it fails, its failure is replayed as the machinery's
-    first attempt, so the waits, the stops and the log lines are the same.
+    ``describe`` turns a log line into what may be printed (redaction). Giving up: the
+    attempts are used up (two for a server that is not there), the server asks for a longer
+    wait than ``max_retry_after``, or the next wait would take the waits past ``total``.
     """
-    try:
-        return await fn()
-    except Transient as exc:
-        first: Transient | None = exc
-
-    async def again() -> T:
-        nonlocal first
-        if first is not None:
-            failed, first = first, None
-            raise failed
-        return await fn()
-
-    wait = _waits(policy, rng or random.Random())
+    wait = waits(policy)
     waited = 0.0
 
     def stop(state: RetryCallState) -> bool:
@@ -368,28 +368,27 @@ async def retry(
             return True
         return state.attempt_number >= policy.attempts or waited + wait(state) > policy.total
 
-    async def logged_sleep(seconds: float) -> None:
+    async def counted_sleep(seconds: float) -> None:
         nonlocal waited
         waited += seconds
         await (sleep or _real_sleep)(seconds)
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
-        seconds = state.upcoming_sleep
-        log.warning(describe(f"{exc}; retrying in {seconds:.0f} s"))
+        log.warning(describe(f"{exc}; retrying in {state.upcoming_sleep:.0f} s"))
 
     retrying = AsyncRetrying(
         retry=retry_if_exception_type(Transient),
         wait=wait,
         stop=stop,
-        sleep=logged_sleep,
+        sleep=counted_sleep,
         before_sleep=before_sleep,
         reraise=True,
     )
     try:
         async for attempt in retrying:
             with attempt:
-                return await again()
+                return await fn()
     except Transient as exc:
         raise exc.final from None
     raise AssertionError("unreachable")  # pragma: no cover - tenacity returns or raises

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from sync_incident.config import Settings
     from sync_incident.trackers import BuildContext
 
-ENV_DB = "SYNC_INCIDENT_LOCAL_DB"
+ENV_DB = "SYNC_INCIDENT_LOCAL__DB"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
 MAX_USER_LENGTH = 100

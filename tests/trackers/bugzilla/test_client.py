@@ -80,13 +80,44 @@ def test_unparseable_version_sends_both_header_and_parameter() -> None:
         w.close()
 
 
-def test_bmo_gets_the_key_in_the_header_and_not_in_urls(bmo: World) -> None:
+def test_bmo_by_its_name_gets_the_key_in_the_header_and_never_in_urls(bmo: World) -> None:
+    bmo.base = "https://bugzilla.mozilla.org"
     tracker = bmo.tracker()
+    run(tracker.fetch(bmo.ref))  # cold: the version is not known yet, the name says BMO
     run(tracker.post(bmo.ref, "QA signs off on Firefox 96.0.1.", marker="bmo-1"))
     run(tracker.fetch(bmo.ref))
     keyed = [r for r in bmo.fake.log if r.path != "/rest/version"]
     assert all(r.headers.get("x-bugzilla-api-key") == ME_KEY for r in keyed)
     assert not any(ME_KEY in r.url for r in bmo.fake.log)
+
+
+def test_a_read_never_waits_for_the_version_and_is_never_anonymous(bmo: World) -> None:
+    # a BMO under another name: reads carry the key both ways; a write asks the version first
+    tracker = bmo.tracker()
+    run(tracker.fetch(bmo.ref))
+    assert sorted(bmo.sent()) == ["GET /rest/bug/1", "GET /rest/bug/1/comment"]
+    assert all(
+        r.headers.get("x-bugzilla-api-key") == ME_KEY and _key_in_param_or_body(r, ME_KEY)
+        for r in bmo.fake.log
+    )
+    start = len(bmo.fake.log)
+    run(tracker.post(bmo.ref, "QA signs off on Firefox 96.0.1.", marker="bmo-2"))
+    later = bmo.fake.log[start:]
+    assert later[0].path == "/rest/version"
+    keyed = later[1:]
+    assert keyed and all(r.headers.get("x-bugzilla-api-key") == ME_KEY for r in keyed)
+    assert not any(ME_KEY in r.url for r in later)  # once the version is known: header only
+
+
+def test_a_cold_read_on_52_sends_the_key_as_parameter_without_asking_the_version(
+    world: World,
+) -> None:
+    tracker = world.tracker()
+    snap = run(tracker.fetch(world.ref))
+    assert snap.requests == 2  # the comments and the bug, side by side
+    assert len(world.fake.log) == 2 and all(
+        _key_in_param_or_body(r, ME_KEY) for r in world.fake.log
+    )
 
 
 def test_bearer_auth_sends_an_authorization_header(world: World) -> None:
@@ -145,8 +176,9 @@ def test_html_500_pages_become_unavailable_after_retries(world: World) -> None:
     world.fake.faults.append(Fault("status", status=500, times=10))
     with pytest.raises(Unavailable, match="HTML") as caught:
         run(world.tracker(auth="param").fetch(world.ref))
-    assert world.sent() == ["GET /rest/bug/1/comment"] * 5
-    assert len(world.sleeps) == 4
+    # a cold read sends the comments and the bug side by side: each is tried five times
+    assert sorted(world.sent()) == ["GET /rest/bug/1"] * 5 + ["GET /rest/bug/1/comment"] * 5
+    assert len(world.sleeps) == 8
     assert "JSON" not in type(caught.value).__name__
     assert "bugzilla.test" in caught.value.message  # the server is named
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -294,3 +295,57 @@ def test_search_active_finds_bugs_by_whiteboard_tag(world: World) -> None:
     refs = run(world.tracker().active_incidents())
     assert refs == [IncidentRef("bugzilla", other_bug)]
     assert world.fake.log[-1].params["whiteboard"] == ["[incident:active]"]
+
+
+class Rounds(httpx.AsyncBaseTransport):
+    """Answers as the fake does, a moment later; notes how many answers had come back when
+    each request was sent: a request sent after an answer waited for it (another round)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.answered = 0
+        self.sent: list[tuple[str, int]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append((request.url.path, self.answered))
+        await request.aread()
+        await asyncio.sleep(0.01)
+        response = self.world.fake.handler(request)
+        self.answered += 1
+        return response
+
+    def rounds(self) -> int:
+        return len({answered for _, answered in self.sent})
+
+
+def _rounds(world: World, *, fresh: bool, base: str = BASE) -> Rounds:
+    transport = Rounds(world)
+    cache = world.cache()
+    tracker = build_bugzilla(base, ME_KEY, cache=cache, login=ME, transport=transport)
+    try:
+        run(tracker.fetch(world.ref, fresh=fresh))
+    finally:
+        run(tracker.aclose())
+    return transport
+
+
+def test_a_cold_read_with_a_key_is_one_round_trip(world: World) -> None:
+    sent = _rounds(world, fresh=False)
+    assert sorted(path for path, _ in sent.sent) == ["/rest/bug/1", "/rest/bug/1/comment"]
+    assert sent.rounds() == 1
+
+
+def test_the_gates_cold_read_is_one_round_trip_with_the_history(world: World) -> None:
+    sent = _rounds(world, fresh=True)
+    assert sorted(p for p, _ in sent.sent) == [
+        "/rest/bug/1",
+        "/rest/bug/1/comment",
+        "/rest/bug/1/history",
+    ]
+    assert sent.rounds() == 1
+
+
+def test_on_bmo_a_key_never_checked_goes_alone_first(bmo: World) -> None:
+    # BMO blocks an IP after five bad keys a minute: one refusal, not three
+    sent = _rounds(bmo, fresh=False, base="https://bugzilla.mozilla.org")
+    assert sent.sent[0][1] == 0 and sent.rounds() == 2

@@ -83,7 +83,7 @@ def test_whoami_on_52_without_login_is_not_configured_and_never_asked(world: Wor
     cache = world.cache()
     with pytest.raises(NotConfigured, match="whoami") as caught:
         run(world.tracker(login=None, cache=cache).whoami())
-    assert "SYNC_INCIDENT_BUGZILLA_LOGIN" in caught.value.hint
+    assert "SYNC_INCIDENT_BUGZILLA__LOGIN" in caught.value.hint
     # the version says 5.2, which has no /rest/whoami: it is not asked for a 404
     assert world.sent() == ["GET /rest/version"]
     with pytest.raises(NotConfigured):

@@ -26,6 +26,7 @@ class World:
 
     def __init__(self, flavor: Flavor = "5.2", **fake_args: Any) -> None:
         self.fake = FakeBugzilla(flavor, **fake_args)
+        self.base = BASE
         self.fake.add_user(ME, ME_KEY, real_name="Admin", insider=True, privileged=True)
         self.fake.add_user(OTHER, OTHER_KEY, real_name="QA", editbugs=False)
         self.bug = self.fake.add_bug(creator=ME)
@@ -55,7 +56,7 @@ class World:
             self._caches.append(cache)
         transport = httpx.MockTransport(lambda request: self.fake.handler(request))
         tracker = build_bugzilla(
-            BASE,
+            self.base,
             key,
             cache=cache,
             auth=auth,

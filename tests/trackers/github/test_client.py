@@ -403,3 +403,26 @@ def test_canary_token_never_appears_in_errors_reprs_or_logs(
     for text in [*seen, caplog.text, out.out, out.err]:
         assert CANARY not in text
         assert "CANARY7f3a9" not in text
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (
+            '<https://api.github.com/repositories/1/issues/2/comments?page=2>; rel="next", '
+            '<https://api.github.com/repositories/1/issues/2/comments?page=5>; rel="last"',
+            "https://api.github.com/repositories/1/issues/2/comments?page=2",
+        ),
+        (
+            '<https://api.github.com/x?page=1>; rel="prev", <https://api.github.com/x?page=3>; rel="next"',
+            "https://api.github.com/x?page=3",
+        ),
+        ('<https://api.github.com/x?page=1>; rel="first"', None),
+        (None, None),
+    ],
+)
+def test_next_link_is_read_from_the_link_header(header: str | None, expected: str | None) -> None:
+    from sync_incident.trackers.github.client import next_link
+
+    headers = {"link": header} if header is not None else {}
+    assert next_link(httpx.Response(200, headers=headers)) == expected

@@ -239,6 +239,6 @@ def test_a_github_that_does_not_resolve_fails_fast_naming_the_setting(world: Wor
     run(tracker.aclose())
     assert "ghe.example.invalid" in caught.value.message
     assert "--github-api-url" in caught.value.hint
-    assert "SYNC_INCIDENT_GITHUB_API_URL" in caught.value.hint
+    assert "SYNC_INCIDENT_GITHUB__API_URL" in caught.value.hint
     assert sum(world.clock.sleeps) <= 5.0
     assert ME_TOKEN not in caught.value.message + caught.value.hint

@@ -1,11 +1,12 @@
 """Bugzilla's transport: where the API key goes, and what an answer means.
 
-- :class:`BugzillaAuth` (an :class:`httpx.Auth`) asks the server's version once (remembered
-  for a day) and then puts the key where this server reads it: the ``X-BUGZILLA-API-KEY``
-  header (BMO, upstream 5.1+/master), the ``Bugzilla_api_key`` parameter (upstream 5.0/5.2,
-  which silently ignore the header: query string on GET, JSON body on writes), ``Authorization:
-  Bearer`` (Red Hat), or both header and parameter when the version says nothing. Without a
-  key it asks nothing.
+- :class:`BugzillaAuth` (an :class:`httpx.Auth`) puts the key where this server reads it: the
+  ``X-BUGZILLA-API-KEY`` header (BMO, upstream 5.1+/master), the ``Bugzilla_api_key``
+  parameter (upstream 5.0/5.2, which silently ignore the header: query string on GET, JSON
+  body on writes), ``Authorization: Bearer`` (Red Hat), or both header and parameter when the
+  version says nothing. The version comes from a ``/rest/version`` answer (remembered for a
+  day; BMO is known by its name): a read never asks it (while it is unknown the key goes both
+  ways, which every server reads); a write asks it first. Without a key it asks nothing.
 - :class:`BugzillaClient` sends through the one chain of :mod:`sync_incident.trackers.http` and
   turns answers into our errors: ``{"error": true, "code": N}`` even inside a 200 (code
   100500), HTML 429/5xx pages, plain-text 414. Auth errors (300–307, 410) are never retried.
@@ -37,7 +38,7 @@ from sync_incident.core.errors import (
     TrackerError,
     Unavailable,
 )
-from sync_incident.logs import RedactingFilter, Redactor
+from sync_incident.redaction import RedactingFilter, Redactor
 from sync_incident.trackers.http import (
     USER_AGENT,
     Endpoint,
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 AuthStyle = Literal["auto", "header", "param", "bearer"]
 Resolved = Literal["header", "param", "bearer", "both"]
-SETTING = "--bugzilla-url, [bugzilla] url or SYNC_INCIDENT_BUGZILLA_URL"
+SETTING = "--bugzilla-url, [bugzilla] url or SYNC_INCIDENT_BUGZILLA__URL"
 RATE_LIMIT_FLOOR = 60.0  # BMO sends no Retry-After on 429: wait minutes, not seconds
 KEY_HINT = (
     "check SYNC_INCIDENT_BUGZILLA_API_KEY: the key may be mistyped or revoked "
@@ -91,6 +92,14 @@ def is_bmo(version: str | None) -> bool:
     return bool(version and re.fullmatch(r"\d{8}(\.\d+)*", version))
 
 
+# bugzilla.mozilla.org and its staging copies: BMO by their name, before any version is known
+BMO_HOSTS = frozenset({"bugzilla.mozilla.org", "bugzilla.allizom.org", "bugzilla-dev.allizom.org"})
+
+
+def is_bmo_host(base_url: str) -> bool:
+    return httpx.URL(base_url).host in BMO_HOSTS
+
+
 class RouteMissing(NotFound):
     """Code 32614: the server has no such REST resource (e.g. /rest/whoami on 5.0/5.2)."""
 
@@ -117,12 +126,14 @@ class BugzillaAuth(httpx.Auth):
         return f"BugzillaAuth(style={self._style!r}, key=[REDACTED])"
 
     def resolved(self) -> Resolved | None:
-        """Where the key goes, if known without asking the server."""
+        """Where the key goes, if known without asking the server (BMO is known by name)."""
         if self._style != "auto":
             return self._style
         if self.version is None:
             self.version = self._memory.version()
-        return None if self.version is None else auth_style_for(self.version)
+        if self.version is None:
+            return "header" if self._base.host in BMO_HOSTS else None
+        return auth_style_for(self.version)
 
     def _guard(self) -> asyncio.Lock:
         # one probe at a time, even when a read sends the comments and the bug concurrently
@@ -134,13 +145,18 @@ class BugzillaAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        style = self.resolved()
-        if style is None and request.url.path.endswith("/rest/version"):
+        if request.url.path.endswith("/rest/version"):
             answer = yield request  # needs no key, and its answer is what the probe would ask
             await answer.aread()
             self._learn_version(answer)
             return
-        if style is None:
+        style = self.resolved()
+        if style is None and request.method == "GET":
+            # The version is not known: a read does not ask it (a request more, and on a CGI
+            # server a process more). It carries the key both ways: 5.0/5.2 read the
+            # parameter, every other server the header. A write asks it first (below).
+            style = "both"
+        if style is None:  # a write: the key exactly where this server reads it
             async with self._guard():
                 style = self.resolved()
                 if style is None:

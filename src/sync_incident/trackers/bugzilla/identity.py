@@ -76,7 +76,7 @@ class Identity:
         raise NotConfigured(
             f"{self._http.endpoint.where()} has no /rest/whoami (Bugzilla 5.0/5.2), so the "
             "key's account cannot be named without a login",
-            hint="set your Bugzilla login: [bugzilla] login or SYNC_INCIDENT_BUGZILLA_LOGIN",
+            hint="set your Bugzilla login: [bugzilla] login or SYNC_INCIDENT_BUGZILLA__LOGIN",
         )
 
     async def _has_whoami(self) -> bool:

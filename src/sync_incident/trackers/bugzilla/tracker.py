@@ -49,6 +49,7 @@ from sync_incident.trackers.bugzilla.client import (
     FieldDenied,
     RouteMissing,
     is_bmo,
+    is_bmo_host,
 )
 from sync_incident.trackers.bugzilla.filing import file_bug, location
 from sync_incident.trackers.bugzilla.history import history_of, history_path, marks_of
@@ -73,7 +74,13 @@ from sync_incident.trackers.bugzilla.reading import (
     since,
 )
 from sync_incident.trackers.cache import Cache, CachedIncident, Made
-from sync_incident.trackers.http import RetryPolicy, Sleep, counting, make_client, public_url
+from sync_incident.trackers.http import (
+    RetryPolicy,
+    Sleep,
+    counting,
+    make_client,
+    public_url,
+)
 from sync_incident.trackers.memory import ServerMemory
 
 log = logging.getLogger(__name__)
@@ -158,7 +165,7 @@ class BugzillaTracker:
         return self._auth.version if self._auth and self._auth.version else self._memory.version()
 
     def _rules(self) -> MirrorRules:
-        return MirrorRules(self._tag, self._assignee, needinfo=is_bmo(self._version()))
+        return MirrorRules(self._tag, self._assignee, needinfo=self._on_bmo())
 
     # ------------------------------------------------------------------ reading
 
@@ -217,19 +224,24 @@ class BugzillaTracker:
                     )
                 else:
                     _, got = await self._read_comments(ref, entry, full)
-            elif self._key and not self._memory.key_checked():
-                # a key never checked: one request first, so a bad key costs one refusal
+            elif self._key and not self._memory.key_checked() and self._on_bmo():
+                # BMO blocks an IP after five bad keys a minute: a key never checked goes
+                # alone first, so a bad one costs one refusal
                 _, got = await self._read_comments(ref, entry, full)
                 got = await self._read_bug(ref, entry) or got
                 if history:
                     marks = await self._read_marks(ref, entry)
+            elif history:  # the bug and the history too, all side by side: one round trip
+                (_, got), (bug_read, marks) = await _both(
+                    self._read_comments(ref, entry, full),
+                    _both(self._read_bug(ref, entry), self._read_marks(ref, entry)),
+                )
+                got = got or bug_read
             else:  # the bug too, concurrently: the wall time of one request
                 (_, got), bug_read = await _both(
                     self._read_comments(ref, entry, full), self._read_bug(ref, entry)
                 )
                 got = got or bug_read
-                if history:
-                    marks = await self._read_marks(ref, entry)
             if not fresh and not history:
                 marks = kept_marks(entry)
             unchecked = entry.fields.pop("_unchecked", {}) if fresh else {}
@@ -254,13 +266,17 @@ class BugzillaTracker:
     async def _read_fresh(
         self, ref: IncidentRef, entry: CachedIncident, full: bool
     ) -> tuple[tuple[bool, bool], tuple[bool, list[Mark]]]:
-        """The gate's read: comments, bug and ``[hold]`` history (the key checked first)."""
-        if self._key and not self._memory.key_checked():
+        """The gate's read: comments, bug and ``[hold]`` history, side by side (on BMO a key
+        never checked goes alone first: BMO blocks an IP after five bad keys a minute)."""
+        if self._key and not self._memory.key_checked() and self._on_bmo():
             comments = await self._read_comments(ref, entry, full)
             return comments, await self._read_bug_and_marks(ref, entry)
         return await _both(
             self._read_comments(ref, entry, full), self._read_bug_and_marks(ref, entry)
         )
+
+    def _on_bmo(self) -> bool:
+        return is_bmo(self._version()) or is_bmo_host(self.server)
 
     async def _read_comments(
         self, ref: IncidentRef, entry: CachedIncident, full: bool
@@ -324,7 +340,7 @@ class BugzillaTracker:
         BMO sends the history with the bug when asked (an extra field): no request more.
         Elsewhere the history is one more request, sent alongside the bug's.
         """
-        if not is_bmo(self._version()):
+        if not self._on_bmo():
             return await _both(self._read_bug(ref, entry), self._read_marks(ref, entry))
         bug = await self._get_bug(ref, entry, extra="history")
         inline = bug.get("history") if bug is not None else None
@@ -492,7 +508,7 @@ class BugzillaTracker:
     ) -> tuple[str, str, dict[str, Any]]:
         # BMO renders comments as Markdown; ours are plain sentences plus a plain trailer whose
         # ids and versions must show exactly as written, so say plain text explicitly there.
-        plain = {"is_markdown": False} if is_bmo(self._version()) else {}
+        plain = {"is_markdown": False} if self._on_bmo() else {}
         if fields:
             comment = {"body": body, "is_private": False, **plain}
             return "PUT", f"/rest/bug/{ref.number}", {**fields, "comment": comment}

@@ -16,7 +16,6 @@ answers mean:
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -35,7 +34,7 @@ from sync_incident.core.errors import (
     TrackerError,
     Unavailable,
 )
-from sync_incident.logs import Redactor
+from sync_incident.redaction import Redactor
 from sync_incident.trackers.http import (
     Endpoint,
     RetryPolicy,
@@ -51,21 +50,14 @@ from sync_incident.trackers.http import (
 T = TypeVar("T")
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
-SETTING = "--github-api-url, [github] api_url or SYNC_INCIDENT_GITHUB_API_URL"
+SETTING = "--github-api-url, [github] api_url or SYNC_INCIDENT_GITHUB__API_URL"
 SECONDARY_MIN_WAIT = 60.0
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
-_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
-def next_link(header: str | None) -> str | None:
-    """The ``rel="next"`` URL of a Link header, exactly as GitHub sent it."""
-    if not header:
-        return None
-    for part in header.split(","):
-        match = _NEXT.search(part)
-        if match:
-            return match.group(1)
-    return None
+def next_link(response: httpx.Response) -> str | None:
+    """The ``rel="next"`` URL of the response's Link header (httpx parses it), as sent."""
+    return response.links.get("next", {}).get("url")
 
 
 def graphql_url(api_url: str) -> str:
@@ -169,7 +161,7 @@ class GitHubClient:
     async def _follow(self, response: httpx.Response, page: Any) -> AsyncIterator[Any]:
         while True:
             yield page
-            url = next_link(response.headers.get("link"))
+            url = next_link(response)
             if url is None:
                 return
             response, page = await self.get(self.same_host(url))

@@ -162,7 +162,7 @@ class IssueReader:
         seen: set[str] = set()
         newest = parse_time(cached.cursor) if cached.cursor else None
         # only a one-page answer's ETag proves the whole list unchanged
-        one_page = next_link(response.headers.get("link")) is None
+        one_page = next_link(response) is None
         if one_page and (new_etag := response.headers.get("etag")):
             cached.etags["comments"] = new_etag
             cached.fields["_comments_since"] = since
@@ -196,7 +196,7 @@ class IssueReader:
         if response.status_code == 304:
             return
         marks: list[list[Any]] = []
-        one_page = next_link(response.headers.get("link")) is None
+        one_page = next_link(response) is None
         if one_page and (new_etag := response.headers.get("etag")):
             cached.etags["events"] = new_etag
         else:
