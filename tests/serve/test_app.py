@@ -67,6 +67,18 @@ def test_the_status_page_shows_a_card_per_incident_with_verdicts_holds_and_hando
     assert answer.headers["content-security-policy"] == CSP
 
 
+def test_the_page_script_is_package_data_allowed_by_its_hash(world: World) -> None:
+    import base64
+    import hashlib
+    from importlib.resources import files
+
+    script = (files("sync_incident") / "templates" / "serve" / "live.js").read_text("utf-8")
+    assert "new EventSource" in script
+    assert f"<script>{script}</script>" in world.get("/").text
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in CSP
+
+
 def test_the_sign_off_matrix_says_each_status_in_words(world: World) -> None:
     text = world.get("/").text
     assert "Sign-offs: required teams × releases" in text

@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -28,37 +29,8 @@ from sync_incident.serve.view import Card, card, href
 if TYPE_CHECKING:
     import jinja2
 
-SCRIPT = """(function () {
-  var main = document.getElementById("board");
-  var live = document.getElementById("live");
-  if (!main || !window.EventSource || !window.fetch) { return; }
-  var version = main.getAttribute("data-version");
-  var busy = false, again = false;
-  function say(text) { live.textContent = text; }
-  function refresh() {
-    if (busy) { again = true; return; }
-    busy = true;
-    fetch(main.getAttribute("data-fragment"), {credentials: "same-origin", cache: "no-store"})
-      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r; })
-      .then(function (r) {
-        var next = r.headers.get("X-Board-Version");
-        return r.text().then(function (html) {
-          var x = window.scrollX, y = window.scrollY;
-          main.innerHTML = html;
-          main.setAttribute("data-version", next);
-          version = next;
-          window.scrollTo(x, y);
-          say("Updated " + new Date().toLocaleTimeString());
-        });
-      })
-      .catch(function (e) { say("Update failed (" + e.message + "); retrying"); })
-      .then(function () { busy = false; if (again) { again = false; refresh(); } });
-  }
-  var source = new EventSource(main.getAttribute("data-events"));
-  source.addEventListener("version", function (e) { if (e.data !== version) { refresh(); } });
-  source.onopen = function () { say("Live"); };
-  source.onerror = function () { say("Live updates interrupted; reconnecting"); };
-})();"""
+# the page's one script, package data beside the page templates; the CSP allows it by hash
+SCRIPT = (files("sync_incident") / "templates" / "serve" / "live.js").read_text(encoding="utf-8")
 SCRIPT_HASH = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; "
