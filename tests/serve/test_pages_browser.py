@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.browser import ARTIFACTS, DESKTOP, MEASURE_PAGE, PHONE, browser, screenshot
-from tests.serve.scenes import LONG, LONG_STORY, SHORT, TITLE
+from tests.serve.scenes import LONG, LONG_DONE, LONG_STORY, SHORT, TITLE
 from tests.serve.world import World, start
 
 __all__ = ["browser"]
@@ -64,6 +64,15 @@ def short(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 @pytest.fixture
 def long(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     running = start(tmp_path, monkeypatch, issues=0, discover=True, scene=LONG)
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+@pytest.fixture
+def long_done(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    running = start(tmp_path, monkeypatch, issues=0, discover=True, scene=LONG_DONE)
     try:
         yield running
     finally:
@@ -270,5 +279,28 @@ def test_the_status_page_lists_the_incident_resolved_yesterday_with_its_retrospe
         assert page.url.endswith("/retro/github:acme/releases%232")
         assert page.locator("main").count() == 1
         assert LONG_STORY.TITLE not in page.content()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_resolved_incident_opens_on_its_resolution_and_its_retrospective(
+    long_done: World, browser: Any, size: tuple[int, int]
+) -> None:
+    context = _context(browser, size)
+    try:
+        status = _open(context, long_done, "/", LONG_DONE.now)
+        _fits(status, "status-long-resolved")
+        assert status.locator("article.card").count() == 0
+        listed = status.locator("section.recent").inner_text()
+        assert LONG_STORY.TITLE in listed and "The hang rate is back to 0." in listed
+        page = _open(context, long_done, LONG_INCIDENT, LONG_DONE.now)
+        _fits(page, "incident-long-resolved")
+        found = page.evaluate(BOTTOM, ["Resolved", "Retrospective draft"])
+        assert len(found) == 2 and all(b <= size[1] for b in found.values()), found
+        assert page.locator("#timeline ol.timeline > li").count() == 151  # the retracted note too
+        page.get_by_role("link", name="Retrospective draft").click()
+        assert page.url.endswith("/retro/bugzilla:2")
+        assert page.locator("main").count() == 1
     finally:
         context.close()
