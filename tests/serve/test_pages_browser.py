@@ -51,6 +51,33 @@ BOTTOM = """(texts) => {
   return out;
 }"""
 
+# Text whose contrast with what is behind it is under 4.5:1 (WCAG AA for body text): the
+# colour of each text's element against the first opaque background up its ancestors
+CONTRAST = """() => {
+  const rgb = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
+  const lum = (c) => { const f = (v) => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const behind = (e) => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e)
+    .backgroundColor); if (c && c.a > 0) return c; } return {r: 255, g: 255, b: 255, a: 1}; };
+  const low = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const e = node.parentElement;
+    if (!node.data.trim() || !e || e.closest("script, style")) continue;
+    if (!e.getClientRects().length) continue;  // not rendered (a closed entry, a skip link)
+    const fg = rgb(getComputedStyle(e).color), bg = behind(e);
+    const mix = {r: fg.r * fg.a + bg.r * (1 - fg.a), g: fg.g * fg.a + bg.g * (1 - fg.a),
+                 b: fg.b * fg.a + bg.b * (1 - fg.a)};
+    const [hi, lo] = [lum(mix), lum(bg)].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    if (ratio < 4.5) low.push(node.data.trim().slice(0, 40) + " " + ratio.toFixed(2));
+  }
+  return low;
+}"""
+
 
 @pytest.fixture
 def short(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
@@ -111,6 +138,7 @@ def _fits(page: Any, name: str) -> dict[str, Any]:
     _record(f"{name}-{width}", seen["height"])
     assert seen["overflow"] == 0, f"{name}: the page scrolls sideways by {seen['overflow']} px"
     assert seen["broken"] == [], f"{name}: words broken across lines"
+    assert page.evaluate(CONTRAST) == [], f"{name}: text under 4.5:1 contrast"
     return seen
 
 
