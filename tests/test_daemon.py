@@ -1037,7 +1037,7 @@ def test_with_resolved_days_discovery_reads_what_was_resolved_lately_and_posts_n
     daemon.listeners.append(lambda watch: read.append(watch.ref))
     daemon.dropped.append(lambda watch: dropped.append(watch.ref))
 
-    def cycle() -> None:
+    def cycle(*, later: bool = True) -> None:
         async def go() -> None:
             session = make()
             try:
@@ -1046,7 +1046,8 @@ def test_with_resolved_days_discovery_reads_what_was_resolved_lately_and_posts_n
                 await session.aclose()
 
         asyncio.run(go())
-        clock.advance(minutes=daemon.interval("local").total_seconds() / 60 + 1)
+        if later:
+            clock.advance(minutes=daemon.interval("local").total_seconds() / 60 + 1)
 
     cycle()
     assert ref in daemon.watches and daemon.recent == {}
@@ -1062,6 +1063,12 @@ def test_with_resolved_days_discovery_reads_what_was_resolved_lately_and_posts_n
     for _ in range(3):
         cycle()  # read again at each discovery; no reminder, digest or checkpoint for it
     assert len(comments_on(db, ref)) == before and read.count(ref) == 4
+    cycle(later=False)  # a discovery is due: read
+    cycle(later=False)  # none due: not read
+    assert read.count(ref) == 5
+    assert daemon.poke(ref)  # a webhook about it: read again at once
+    cycle(later=False)
+    assert read.count(ref) == 6
     clock.advance(days=8)
     cycle()  # resolved more than 7 days ago: off the list
     assert daemon.recent == {} and dropped == [ref, ref]

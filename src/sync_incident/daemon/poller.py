@@ -190,13 +190,14 @@ class Daemon:
         """Read ``ref`` in the next cycle, which starts at once; False when it is not watched.
 
         ``discover``: when ``ref`` is not watched yet, ask its tracker for the active
-        incidents in that cycle (a new incident was just labelled). A poke during a cycle
+        incidents in that cycle (a new incident was just labelled). One of the incidents
+        resolved lately (:attr:`recent`) is read again by that discovery. A poke during a cycle
         is kept for the next one, so a change that raced a read is never lost.
         """
         if any(w.ref.key == ref.key for w in self.watches.values()):
             self._poked.add(ref.key)
-        elif discover and self._discover:
-            self._health(ref.kind).next_discovery = None
+        elif (discover and self._discover) or any(r.key == ref.key for r in self.recent):
+            self._health(ref.kind).next_discovery = None  # a resolved one is read there too
         else:
             return False
         self._wake.set()
