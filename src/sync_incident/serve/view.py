@@ -350,6 +350,7 @@ def overdue_note(state: IncidentState, now: datetime) -> str:
 
 
 def hold_view(h: Hold, seen: Overview, now: datetime) -> HoldView:
+    """An open hold: who, since when (on their clock), why, and who may release it."""
     return HoldView(h.release, h.by, _moment(seen, h.at, now, h.by), h.reason, hold_clears(h, seen))
 
 
