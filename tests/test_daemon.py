@@ -292,6 +292,9 @@ class Hooked:
     async def active_incidents(self) -> list[IncidentRef]:
         return await self.inner.active_incidents()  # type: ignore[no-any-return]
 
+    async def resolved_incidents(self, since: datetime) -> list[IncidentRef]:
+        return await self.inner.resolved_incidents(since)  # type: ignore[no-any-return]
+
     async def aclose(self) -> None:
         await self.inner.aclose()
 
@@ -1072,3 +1075,55 @@ def test_discovery_tells_the_dropped_listeners_when_it_stops_watching_a_resolved
     clock.advance(minutes=daemon.interval("local").total_seconds() / 60 + 1)
     asyncio.run(cycle())  # discovery no longer lists it
     assert dropped == [ref] and ref not in daemon.watches
+
+
+def test_with_resolved_days_discovery_reads_what_was_resolved_lately_and_posts_nothing(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path)
+    db = settings.local.db
+    assert db is not None
+    ref = post_as(db, T0, "alice", None, Opened(title="Startup crash", ic="alice"))
+    clock = Clock(T0 + timedelta(minutes=1))
+    make = factory(settings, clock)
+    daemon = Daemon(settings, make, clock=clock, resolved_days=7)
+    read: list[IncidentRef] = []
+    dropped: list[IncidentRef] = []
+    daemon.listeners.append(lambda watch: read.append(watch.ref))
+    daemon.dropped.append(lambda watch: dropped.append(watch.ref))
+
+    def cycle(*, later: bool = True) -> None:
+        async def go() -> None:
+            session = make()
+            try:
+                await daemon.cycle(session)
+            finally:
+                await session.aclose()
+
+        asyncio.run(go())
+        if later:
+            clock.advance(minutes=daemon.interval("local").total_seconds() / 60 + 1)
+
+    cycle()
+    assert ref in daemon.watches and daemon.recent == {}
+    post_as(db, clock.now, "alice", ref, Resolved(summary="Fixed."))
+    assert daemon.poke(ref)
+    cycle()  # read resolved: the mirror says so
+    read.clear()
+    before = len(comments_on(db, ref))
+    cycle()  # discovery: no longer active, resolved lately
+    assert ref not in daemon.watches and read == [ref] and dropped == [ref]
+    recent = daemon.recent[ref]
+    assert recent.state is not None and recent.state.status == "resolved"
+    for _ in range(3):
+        cycle()  # read again at each discovery; no reminder, digest or checkpoint for it
+    assert len(comments_on(db, ref)) == before and read.count(ref) == 4
+    cycle(later=False)  # a discovery is due: read
+    cycle(later=False)  # none due: not read
+    assert read.count(ref) == 5
+    assert daemon.poke(ref)  # a webhook about it: read again at once
+    cycle(later=False)
+    assert read.count(ref) == 6
+    clock.advance(days=8)
+    cycle()  # resolved more than 7 days ago: off the list
+    assert daemon.recent == {} and dropped == [ref, ref]

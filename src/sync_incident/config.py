@@ -120,6 +120,7 @@ class ServeSettings(_Section):
     max_pending_bodies: int = Field(default=32, ge=1)
     replay_window: int = Field(default=10_000, ge=1)  # delivery ids remembered (LRU)
     timeline_events: int = Field(default=5, ge=0, le=50)  # last events on each card
+    resolved_days: int = Field(default=7, ge=0, le=90)  # resolved incidents listed, 0: none
     webhook_seconds: float = Field(default=8.0, gt=0)  # GitHub gives up after 10 s
     # the header BMO's webhook form sends the shared secret in ("API key header")
     bugzilla_secret_header: str = "X-Sync-Incident-Secret"

@@ -35,6 +35,7 @@ from sync_incident.trackers.base import (
     Discovery,
     IncidentSnapshot,
     Membership,
+    Resolutions,
     Tracker,
 )
 from sync_incident.trackers.cache import Cache
@@ -140,6 +141,18 @@ class Session:
             tracker = self.tracker(kind)
             if isinstance(tracker, Discovery):
                 found.extend(await tracker.active_incidents())
+        return found
+
+    async def resolved_incidents(
+        self, since: datetime, kinds: Sequence[TrackerKind] | None = None
+    ) -> list[IncidentRef]:
+        """Incidents the trackers in use mirror as resolved, changed since ``since`` (those
+        that can list them); fold each to know when it was resolved."""
+        found: list[IncidentRef] = []
+        for kind in kinds if kinds is not None else kinds_in_use(self.settings):
+            tracker = self.tracker(kind)
+            if isinstance(tracker, Resolutions):
+                found.extend(await tracker.resolved_incidents(since))
         return found
 
     # --- reading ------------------------------------------------------------------------

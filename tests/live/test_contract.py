@@ -70,3 +70,23 @@ class TestLiveBugzillaContract(TrackerContract):
             run(built.aclose())
         for cache in caches:
             cache.close()
+
+
+def test_a_real_bugzilla_lists_the_incidents_resolved_since_a_moment() -> None:
+    from datetime import datetime, timedelta
+
+    from tests.live.server import raw
+
+    bug = new_bug("resolved lately", whiteboard="[incident:resolved]")
+    changed = raw("GET", f"/bug/{bug}", params={"include_fields": "last_change_time"})
+    at = datetime.fromisoformat(changed["bugs"][0]["last_change_time"].replace("Z", "+00:00"))
+    tracker = build_bugzilla(
+        URL, KEYS["admin"], cache=Cache(None), login=login("admin"), transport=transport()
+    )
+    try:
+        before = run(tracker.resolved_incidents(at - timedelta(minutes=1)))
+        after = run(tracker.resolved_incidents(at + timedelta(seconds=1)))
+    finally:
+        run(tracker.aclose())
+    assert IncidentRef("bugzilla", bug) in before
+    assert IncidentRef("bugzilla", bug) not in after

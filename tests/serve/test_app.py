@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from sync_incident.core.events import Link
+from sync_incident.config import ServeSettings
+from sync_incident.core.events import Link, Note, Resolved
+from sync_incident.core.refs import IncidentRef
 from sync_incident.serve.pages import CSP
+from sync_incident.trackers.github.mirror import LABEL_ACTIVE, LABEL_RESOLVED
 from sync_incident.views import incident_json
+from tests.serve.scenes import SHORT, say
 from tests.serve.world import FOCUS, REL, REPO, World, start, world
 
 __all__ = ["world"]
@@ -100,12 +105,49 @@ def test_a_page_view_never_reads_the_tracker(world: World) -> None:
     assert len(world.github.log) == before
 
 
-def test_the_incident_page_has_the_full_show_view(world: World) -> None:
+def text_of(html: str) -> str:
+    return " ".join(" ".join(parse(html).text).split())
+
+
+def test_the_incident_page_answers_may_it_ship_who_is_in_charge_and_what_next(
+    world: World,
+) -> None:
     answer = world.get(f"/incidents/{REPO}%232")
     assert answer.status_code == 200
-    text = answer.text
-    assert "As <code>sync-incident show --full</code> prints it" in text
-    assert "Timeline (3 events)" in text and "offered the IC role to dana" in text
+    assert "show --full" not in answer.text and "<pre" not in answer.text  # no text dump
+    text = text_of(answer.text)
+    assert "May it ship? NOT READY Focus 97.0 Blocked: alice holds Focus 97.0 since" in text
+    assert "Not ready: Focus 97.0 has no sign-off from QA." in text
+    assert "Relman's ship decision: not required, none given" in text
+    assert "Who is in charge Incident commander alice · their time" in text
+    assert "Who can release it: alice (the incident commander)." in text
+    assert "Handoff waiting: alice → dana (incident commander)" in text
+    assert "Done The crash is reproduced. To do Land the fix and verify it on nightly." in text
+    assert "Timeline, newest first All 3 events Decisions only (3)" in text
+    page = parse(answer.text)
+    assert {"header", "main", "footer", "nav", "section", "details", "summary"} <= set(page.tags)
+
+
+def test_the_timeline_filter_works_without_script(world: World) -> None:
+    world.post(2, "alice", Note(text="Crash stats look better on Windows 10."))
+    before = world.reads(f"github:{REPO}#2")
+    world.deliver("issue_comment", world.payload("issue_comment", "created", 2, sender="alice"))
+    world.wait_reads(f"github:{REPO}#2", before + 1)
+    every = world.get(f"/incidents/{REPO}%232")
+    decisions = world.get(f"/incidents/{REPO}%232?timeline=decisions")
+    assert "Crash stats look better" in every.text
+    assert "Crash stats look better" not in decisions.text
+    assert '?timeline=decisions#timeline" aria-current="page">Decisions only (3)' in decisions.text
+    assert '#timeline" aria-current="page">All ' in every.text
+    # live updates fetch the same filter; one version for both, so one event stream serves both
+    fragment = world.get(f"/incidents/{REPO}%232?fragment=board&timeline=decisions")
+    assert "Crash stats look better" not in fragment.text
+    version = world.get(f"/incidents/{REPO}%232?fragment=board").headers["x-board-version"]
+    assert fragment.headers["x-board-version"] == version
+    assert (
+        'data-fragment="/incidents/github:acme/releases%232?fragment=board&amp;timeline=decisions"'
+        in decisions.text
+    )
 
 
 def test_links_on_the_incident_page_are_live_only_for_http_and_https(world: World) -> None:
@@ -377,3 +419,58 @@ def test_json_schema_of_the_list_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     for key in json.loads('["href", "pending_handoffs", "update_overdue", "releases"]'):
         assert f"`{key}`" in readme
+
+
+def test_the_status_page_lists_the_incidents_the_trackers_say_were_resolved_lately(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a server started after #2 (yesterday) and #3 (ten days ago) were resolved: what it lists
+    # comes from the tracker, not from anything a server remembered before a restart
+    running = start(tmp_path, monkeypatch, issues=3, discover=True, scene=SHORT)
+    try:
+        board = running.get("/").text
+        listed = board.split('id="resolved-h"')[1]
+        assert "Resolved in the last 7 days" in board
+        assert '<a href="/incidents/github:acme/releases%232">Focus 96.2 crash</a>' in listed
+        assert (
+            '<a href="/retro/github:acme/releases%232">Retrospective of acme/releases#2' in listed
+        )
+        assert "Focus 96.2 shipped with the fix; the crash is gone." in listed
+        assert "releases%233" not in board  # resolved ten days ago
+        before = len(running.github.log)
+        assert running.get("/retro/github:acme/releases%232").status_code == 200
+        assert len(running.github.log) == before  # read at discovery, not on demand
+
+        # resolved while serving: the card goes, the incident joins the list
+        say(running, 1, "dana", Resolved(summary="The fix shipped in 96.0.2."), SHORT.now)
+        payload = running.payload("issue_comment", "created", 1, sender="dana")
+        assert running.deliver("issue_comment", payload).status_code == 202
+        running.wait_reads(f"github:{REPO}#1", 2)
+        labels = running.call(lambda: running.github.repos[REPO].issues[1].labels)
+        running.call(lambda: labels.__setitem__(labels.index(LABEL_ACTIVE), LABEL_RESOLVED))
+        daemon = running.server.daemon
+        running.call(lambda: daemon.poke(IncidentRef("github", 77, repo=REPO), discover=True))
+        deadline = time.monotonic() + 5
+        while not any(w.ref.number == 1 and w.reads for w in list(daemon.recent.values())):
+            assert time.monotonic() < deadline, "discovery did not read the resolved incident"
+            time.sleep(0.01)
+        board = running.get("/").text
+        assert "card-github-acme-releases-1" not in board
+        listed = board.split('id="resolved-h"')[1]
+        assert listed.index("releases%231") < listed.index("releases%232")  # newest first
+        assert "The fix shipped in 96.0.2." in listed
+    finally:
+        running.close()
+
+
+def test_resolved_days_zero_lists_no_resolved_incident(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve = ServeSettings(resolved_days=0)
+    running = start(tmp_path, monkeypatch, issues=3, discover=True, scene=SHORT, serve=serve)
+    try:
+        board = running.get("/").text
+        assert "resolved-h" not in board and "releases%232" not in board
+        assert running.server.daemon.recent == {}
+    finally:
+        running.close()

@@ -15,13 +15,21 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
-from sync_incident.config import BugzillaSettings, GitHubSettings, ServeSettings, Settings
+from sync_incident.config import (
+    BugzillaSettings,
+    DaemonSettings,
+    GitHubSettings,
+    ReminderSettings,
+    ServeSettings,
+    Settings,
+)
 from sync_incident.core import codec
 from sync_incident.core.comments import Account
 from sync_incident.core.events import (
@@ -110,6 +118,19 @@ HANDOFF_2 = HandoffOffered(
 
 
 OPEN_BUG = Opened(title="Thunderbird 128.1 update fails", releases=["Thunderbird 128.1"], ic="dana")
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A story told at moments of its own (``tell`` sets the fakes' clocks), and the moment
+    the server reads it at; ``titles`` and ``labels`` (one per issue) of its issues."""
+
+    tell: Callable[[World], None]
+    start: datetime
+    now: datetime
+    titles: dict[int, str] = field(default_factory=dict)
+    labels: dict[int, str] = field(default_factory=dict)
+    policy: Policy | None = None  # the standard story's when None
 
 
 @dataclass
@@ -223,11 +244,14 @@ def start(
     serve: ServeSettings | None = None,
     token_env: bool = False,
     discover: bool = False,
+    scene: Scene | None = None,
 ) -> World:
     """A fake GitHub with the standard story on issues #1 and #2, and a server watching them.
 
     ``discover``: no ``incidents`` list; the issues are labelled ``incident:active`` and the
-    daemon finds them as it finds incidents in production.
+    daemon finds them as it finds incidents in production. ``scene``: another story, told at
+    its own moments, read by a server whose clock stands still at ``scene.now`` (with its
+    policy; no reminder, no checkpoint of the daemon's joins its record).
     """
     fake = FakeGitHub(GH, clock=FakeClock())
     for name in PEOPLE:
@@ -249,8 +273,13 @@ def start(
         if discover
         else [f"{REPO}#{n}" for n in range(1, issues + 1)] + [f"bug {bug}"],
         cache=tmp / "cache.sqlite3",
-        policy=policy(),
+        policy=scene.policy if scene is not None and scene.policy is not None else policy(),
         serve=serve or ServeSettings(),
+        # a scene's record is its story's alone: no checkpoint, no reminder of the daemon's
+        daemon=DaemonSettings(checkpoint_minutes=0 if scene else 60),
+        reminders=ReminderSettings(no_update_hours=1e6, handoff_pending_minutes=10**6)
+        if scene
+        else ReminderSettings(),
     )
     transports = {
         "github": httpx.MockTransport(fake.handler),
@@ -260,7 +289,12 @@ def start(
     def factory() -> Session:
         return Session(settings, transports=dict(transports), sleep=_no_sleep)
 
-    server = Server(settings, factory, poll_minutes={"github": 600.0, "bugzilla": 600.0})
+    options: dict[str, Any] = {"poll_minutes": {"github": 600.0, "bugzilla": 600.0}}
+    if scene is not None:
+        moment = scene.now
+        options["clock"] = lambda: moment
+        fake.clock.now = scene.start.timestamp()  # type: ignore[attr-defined]
+    server = Server(settings, factory, **options)
     sock = bind("127.0.0.1", 0)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     loop = asyncio.new_event_loop()
@@ -274,11 +308,14 @@ def start(
 
     thread = threading.Thread(target=run, name="serve", daemon=True)
     world = World(fake, bz, bug, server, url, tmp, loop, thread)
+    titles = scene.titles if scene is not None else {1: OPEN_1.title, 2: OPEN_2.title}
     for number in range(1, issues + 1):
-        title = {1: OPEN_1.title, 2: OPEN_2.title}.get(number, f"Incident {number}")
+        title = titles.get(number, f"Incident {number}")
         labels = (LABEL_ACTIVE,) if discover else ()
+        if scene is not None and number in scene.labels:
+            labels = (scene.labels[number],)
         fake.add_issue(REPO, title, "Opened by hand.", by="dana", labels=labels)
-    story(world)
+    (scene.tell if scene is not None else story)(world)
     thread.start()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -362,6 +362,18 @@ def test_list_incidents_filters_on_the_mirrored_active_flag(alice: LocalTracker)
     ]
 
 
+def test_resolved_incidents_are_those_mirrored_resolved_with_a_comment_since(
+    alice: LocalTracker,
+) -> None:
+    running = _open_incident(alice, title="Running", marker="o-1")
+    resolved = _open_incident(alice, title="Resolved", marker="o-2")
+    run(alice.post(running, "still going", marker="a-1", mirror=_mirror(active=True)))
+    run(alice.post(resolved, "resolved", marker="a-2", mirror=_mirror(active=False)))
+    earlier = datetime.now(UTC) - timedelta(days=1)
+    assert run(alice.resolved_incidents(earlier)) == [resolved]
+    assert run(alice.resolved_incidents(earlier + timedelta(days=2))) == []
+
+
 # -- errors -----------------------------------------------------------------------------------
 
 

@@ -470,3 +470,23 @@ def validate_event(kind: str, data: dict[str, Any]) -> Event:
 
 # Events that only inform: they never change the incident's state.
 INFORMATIONAL = frozenset({"digest", "reminder", "retro.draft", "checkpoint", "witness"})
+
+# What a "decisions only" view of a timeline keeps: who may ship, who holds, who is in charge
+# (the retrospective's timeline and the incident page's filter).
+DECISIONS = frozenset(
+    {
+        "opened",
+        "resolved",
+        "reopened",
+        "hold.raised",
+        "hold.released",
+        "signoff.given",
+        "signoff.revoked",
+        "ship",
+        "handoff.offered",
+        "handoff.accepted",
+        "handoff.declined",
+        "retract",
+        "doubt.checked",
+    }
+)

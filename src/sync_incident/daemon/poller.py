@@ -48,7 +48,7 @@ from sync_incident.core.comments import Comment
 from sync_incident.core.events import event_id_for
 from sync_incident.core.fold import checkpoint_of
 from sync_incident.core.policy import Facts
-from sync_incident.core.refs import IncidentRef, parse_ref
+from sync_incident.core.refs import IncidentRef, TrackerKind, parse_ref
 from sync_incident.core.state import IncidentState
 from sync_incident.daemon.reminders import due_reminders
 from sync_incident.digest.model import build_digest, render_markdown
@@ -137,6 +137,7 @@ class Daemon:
         webhook_transport: httpx.AsyncBaseTransport | None = None,
         progress: bool | None = None,
         digest_grace: timedelta = DIGEST_GRACE,
+        resolved_days: int = 0,
     ) -> None:
         self.settings = settings
         self._factory = session_factory
@@ -157,6 +158,10 @@ class Daemon:
         self.last_cycle_seconds = 0.0
         self._gates: dict[str, asyncio.Semaphore] = {}
         self.watches: dict[IncidentRef, Watch] = {}
+        # with discovery, the incidents resolved in the last ``resolved_days`` days (serve's
+        # status page lists them): read at each discovery, never reminded, digested or mirrored
+        self.resolved_days = resolved_days
+        self.recent: dict[IncidentRef, Watch] = {}
         self.health: dict[str, Health] = {}
         self.done: set[str] = set()  # keys known to be on the tracker (memory only)
         self.cycles = 0
@@ -185,13 +190,14 @@ class Daemon:
         """Read ``ref`` in the next cycle, which starts at once; False when it is not watched.
 
         ``discover``: when ``ref`` is not watched yet, ask its tracker for the active
-        incidents in that cycle (a new incident was just labelled). A poke during a cycle
+        incidents in that cycle (a new incident was just labelled). One of the incidents
+        resolved lately (:attr:`recent`) is read again by that discovery. A poke during a cycle
         is kept for the next one, so a change that raced a read is never lost.
         """
         if any(w.ref.key == ref.key for w in self.watches.values()):
             self._poked.add(ref.key)
-        elif discover and self._discover:
-            self._health(ref.kind).next_discovery = None
+        elif (discover and self._discover) or any(r.key == ref.key for r in self.recent):
+            self._health(ref.kind).next_discovery = None  # a resolved one is read there too
         else:
             return False
         self._wake.set()
@@ -326,6 +332,45 @@ class Daemon:
                     gone = self.watches.pop(ref)  # resolved or untagged: no more reminders
                     for listener in self.dropped:
                         listener(gone)
+            if self.resolved_days:
+                await self._discover_resolved(session, kind, now)
+
+    async def _discover_resolved(self, session: Session, kind: TrackerKind, now: datetime) -> None:
+        """Read the incidents ``kind`` says were resolved lately (none watched as active)."""
+        from sync_incident.core.errors import SyncIncidentError
+
+        try:
+            refs = await session.resolved_incidents(
+                now - timedelta(days=self.resolved_days), [kind]
+            )
+        except SyncIncidentError as exc:
+            self._failed(kind, exc, now)
+            return
+        found = [r for r in dict.fromkeys(refs) if r not in self.watches]
+        for ref in [r for r in self.recent if r.kind == kind and r not in found]:
+            gone = self.recent.pop(ref)
+            for listener in self.dropped:
+                listener(gone)
+        for ref in found:
+            self.recent.setdefault(ref, Watch(ref, configured=False, next_poll=now))
+        await asyncio.gather(*(self._read_resolved(session, self.recent[r]) for r in found))
+
+    async def _read_resolved(self, session: Session, watch: Watch) -> None:
+        from sync_incident.core.errors import SyncIncidentError
+
+        async with self._gate(watch.ref.kind):
+            if self._stop.is_set():
+                return
+            try:
+                reading = await session.read(watch.ref, previous=watch.reading)
+            except SyncIncidentError as exc:
+                watch.error = f"{type(exc).__name__}: {exc.message}"
+                return
+        watch.state, watch.facts, watch.error = reading.state, reading.facts, ""
+        watch.reading = reading
+        watch.reads += 1
+        for listener in self.listeners:
+            listener(watch)
 
     async def _poll_one(
         self, session: Session, watch: Watch, now: datetime, report: CycleReport, bar: Any

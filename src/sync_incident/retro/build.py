@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from sync_incident.core.events import DECISIONS
 from sync_incident.core.times import duration, minutes_between
 from sync_incident.retro.model import (
     SECTIONS,
@@ -53,24 +54,6 @@ if TYPE_CHECKING:
     from sync_incident.core.readiness import Verdict
     from sync_incident.core.state import Entry, Handoff, IncidentState, Signoff
 
-# What the timeline's "decisions only" view keeps: who may ship, who holds, who is in charge.
-DECISIONS = frozenset(
-    {
-        "opened",
-        "resolved",
-        "reopened",
-        "hold.raised",
-        "hold.released",
-        "signoff.given",
-        "signoff.revoked",
-        "ship",
-        "handoff.offered",
-        "handoff.accepted",
-        "handoff.declined",
-        "retract",
-        "doubt.checked",
-    }
-)
 
 # Posted by the tool itself; never part of the retrospective (a posted draft must not change
 # the next draft, or reposting would never be idempotent).

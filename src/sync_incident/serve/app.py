@@ -3,8 +3,8 @@
 ==========================  ====================================================  ============
 route                       what                                                  access
 ==========================  ====================================================  ============
-``GET /``                   status page, one card per active incident              token
-``GET /incidents/{ref}``    one incident: the full ``show`` view, timeline, links  token
+``GET /``                   status page: active incidents, those resolved lately   token
+``GET /incidents/{ref}``    one incident: may it ship, who is in charge, timeline  token
 ``GET /retro/{ref}``        retrospective draft of a resolved incident             token
 ``GET /events``             server-sent events: the board's version on change      token
 ``GET /api/incidents``      every watched incident, summarised                     token
@@ -170,10 +170,11 @@ async def incident_page(request: Request) -> Response:
         return HTMLResponse(page, status_code=503, headers={**HEADERS, "Retry-After": RETRY_AFTER})
     if known is None:
         return HTMLResponse(ctx.pages.not_found(text), status_code=404, headers=HEADERS)
+    decisions = request.query_params.get("timeline") == "decisions"  # the filter, no script
     if request.query_params.get("fragment") == "board":
-        part = ctx.pages.incident_fragment(known)
+        part = ctx.pages.incident_fragment(known, decisions=decisions)
         return HTMLResponse(part.html, headers={**HEADERS, "X-Board-Version": part.version})
-    return HTMLResponse(ctx.pages.incident_page(known), headers=HEADERS)
+    return HTMLResponse(ctx.pages.incident_page(known, decisions=decisions), headers=HEADERS)
 
 
 async def retro_page(request: Request) -> Response:

@@ -99,6 +99,11 @@ class Board:
         out.sort(key=lambda k: (not k.active, k.ref))
         return out
 
+    def recent(self) -> list[Known]:
+        """The incidents resolved lately that discovery read (none of them watched as active)."""
+        watched = self._daemon.watches
+        return [self._known(w) for w in list(self._daemon.recent.values()) if w.ref not in watched]
+
     def find(self, text: str) -> Known | None:
         """The watched incident ``text`` names (any reference form), None when not watched.
 
@@ -109,7 +114,8 @@ class Board:
             ref = parse_ref(text)
         except ReferenceError:
             return None
-        watch = next((w for w in self._daemon.watches.values() if w.ref.key == ref.key), None)
+        every = [*self._daemon.watches.values(), *self._daemon.recent.values()]
+        watch = next((w for w in every if w.ref.key == ref.key), None)
         return self._known(watch) if watch is not None else None
 
     def known_of(self, ref: IncidentRef, state: IncidentState, facts: Facts) -> Known:

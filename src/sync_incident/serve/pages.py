@@ -17,14 +17,16 @@ import base64
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from markupsafe import escape
+
 from sync_incident.core.times import utc
 from sync_incident.serve.board import Board, Known
-from sync_incident.serve.view import Card, card, href
+from sync_incident.serve.view import Card, card, href, incident
 
 if TYPE_CHECKING:
     import jinja2
@@ -60,6 +62,7 @@ def _version(html: str) -> str:
 def _env() -> jinja2.Environment:
     import jinja2
 
+    from sync_incident.serve.when import marked
     from sync_incident.views import web_url
 
     env = jinja2.Environment(
@@ -70,15 +73,17 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.tests["web_url"] = web_url  # `{% if url is web_url %}`: only http(s) becomes an href
+    env.filters["timed"] = marked  # free text: its UTC times for the reader's zone, dates whole
     return env
 
 
 class Pages:
     """Renders the pages from the board, caching per (generation, minute)."""
 
-    def __init__(self, board: Board, *, events: int = 5) -> None:
+    def __init__(self, board: Board, *, events: int = 5, resolved_days: int = 7) -> None:
         self.board = board
         self.events = events
+        self.resolved_days = resolved_days
         self._env = _env()
         self._cache: dict[tuple[Any, ...], Rendered] = {}
         self._generation = -1
@@ -109,16 +114,27 @@ class Pages:
     # --- the board ------------------------------------------------------------------------------
 
     def board_fragment(self) -> Rendered:
-        """The ``<main>`` of ``/``: one card per active incident, then the resolved ones."""
+        """The ``<main>`` of ``/``: one card per active incident, then those resolved lately."""
 
         def make(now: datetime) -> str:
             known = self.board.known()
             cards = [self.card_of(k, now) for k in known if k.active]
-            resolved = [self.card_of(k, now, 0) for k in known if not k.active]
+            since = now - timedelta(days=self.resolved_days)
+            resolved = [
+                self.card_of(k, now, 0)
+                for k in [*known, *self.board.recent()]
+                if not k.active and _resolved_since(k, since)
+            ]
+            resolved.sort(key=lambda c: c.resolved.iso if c.resolved else "", reverse=True)
             ready = self.board.cycle_age() is not None
             template = self._env.get_template("serve/board.html.j2")
-            head = f'<p class="meta">As of {utc(now)} · {len(cards)} active</p>\n'
-            return head + template.render(cards=cards, resolved=resolved, ready=ready)
+            head = (
+                f'<p class="meta">As of <time datetime="{now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}">'
+                f"{utc(now)}</time> · {len(cards)} active</p>\n"
+            )
+            return head + template.render(
+                cards=cards, resolved=resolved, ready=ready, days=self.resolved_days
+            )
 
         return self._cached(("board",), make)
 
@@ -132,35 +148,34 @@ class Pages:
 
     # --- one incident ---------------------------------------------------------------------------
 
-    def incident_fragment(self, known: Known) -> Rendered:
+    def incident_fragment(self, known: Known, *, decisions: bool = False) -> Rendered:
+        """The ``<main>`` of an incident's page; ``decisions``: the timeline's decisions only.
+
+        Its version is the whole timeline's either way, so one event stream serves both.
+        """
+
         def make(now: datetime) -> str:
-            from sync_incident.views import state_text
+            if known.overview is None:
+                c = self.card_of(known, now, 0)
+                return f'<p class="error">{escape(c.error)}</p>'
+            page = incident(known.ref, known.overview, now, decisions=decisions, error=known.error)
+            return self._env.get_template("serve/incident.html.j2").render(page=page)
 
-            c = self.card_of(known, now, 10_000)
-            state = known.state
-            text = ""
-            if known.overview is not None:
-                text = state_text(known.overview, timeline=None)
-            retro = ""
-            if state is not None and state.status == "resolved":
-                retro = href(known.ref, "/retro/")
-            template = self._env.get_template("serve/incident.html.j2")
-            return template.render(
-                c=c,
-                links=state.links if state else [],
-                steps=_steps(state.checklist) if state else [],
-                retro=retro,
-                text=text,
-            )
+        whole = self._cached(("incident", known.ref.key, False), make)
+        if not decisions:
+            return whole
+        part = self._cached(("incident", known.ref.key, True), make)
+        return Rendered(part.html, whole.version)
 
-        return self._cached(("incident", known.ref.key), make)
-
-    def incident_page(self, known: Known) -> str:
-        part = self.incident_fragment(known)
+    def incident_page(self, known: Known, *, decisions: bool = False) -> str:
+        part = self.incident_fragment(known, decisions=decisions)
         title = known.state.title if known.state and known.state.title else str(known.ref)
-        fragment = href(known.ref) + "?fragment=board"
+        fragment = (
+            href(known.ref) + "?fragment=board" + ("&timeline=decisions" if decisions else "")
+        )
         stream = "/events?incident=" + quote(known.ref.key, safe="")
-        return self._page(f"{known.ref}: {title}", part, fragment, stream)
+        skip = "Skip to the decision"
+        return self._page(title, part, fragment, stream, skip=skip)
 
     def retro_page(self, known: Known) -> str:
         """The retrospective draft (the same page as ``retro --format html``), from the board."""
@@ -190,7 +205,15 @@ class Pages:
         )
         return self._page("Not available", Rendered(body, _version(body)), "/?fragment=board")
 
-    def _page(self, heading: str, part: Rendered, fragment: str, stream: str = "/events") -> str:
+    def _page(
+        self,
+        heading: str,
+        part: Rendered,
+        fragment: str,
+        stream: str = "/events",
+        *,
+        skip: str = "Skip to the incidents",
+    ) -> str:
         from markupsafe import Markup
 
         template = self._env.get_template("serve/base.html.j2")
@@ -201,20 +224,12 @@ class Pages:
             version=part.version,
             fragment=fragment,
             events=stream,
+            skip=skip,
             board=Markup(part.html),  # rendered by our templates, every value escaped
             script=Markup(SCRIPT),
         )
 
 
-def _steps(checklist: list[Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "step": s.step,
-            "title": s.title,
-            "owner": s.owner,
-            "state": s.state,
-            "due": utc(s.due) if s.due else "",
-            "overdue": s.overdue,
-        }
-        for s in checklist
-    ]
+def _resolved_since(known: Known, since: datetime) -> bool:
+    state = known.state
+    return state is not None and state.resolved_at is not None and state.resolved_at >= since

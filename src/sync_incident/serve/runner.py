@@ -67,8 +67,9 @@ class Server:
             session.transports = self.meter.wrap(session.transports)
             return session
 
-        self.daemon = Daemon(settings, metered, **daemon_options)
-        self.board = Board(self.daemon, settings.policy)
+        resolved_days = settings.serve.resolved_days
+        self.daemon = Daemon(settings, metered, resolved_days=resolved_days, **daemon_options)
+        self.board = Board(self.daemon, settings.policy, clock=self.daemon.clock)
         session = metered()
 
         async def read(ref: IncidentRef) -> tuple[IncidentState, Facts]:
@@ -84,7 +85,9 @@ class Server:
             session=session,
             board=self.board,
             lookup=lookup,
-            pages=Pages(self.board, events=settings.serve.timeline_events),
+            pages=Pages(
+                self.board, events=settings.serve.timeline_events, resolved_days=resolved_days
+            ),
             meter=self.meter,
             replays=ReplayStore(settings.serve.replay_window),
             bodies=BodyGate(settings.serve.max_pending_bodies, settings.serve.body_seconds),

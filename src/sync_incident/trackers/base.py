@@ -10,6 +10,7 @@ Every backend implements :class:`Tracker`. Some can do more, and say so by imple
 capability protocol; callers ask with ``isinstance`` on the protocol, never on a backend:
 
 - :class:`Discovery`: list the active incidents it holds (the digest and the daemon use it);
+- :class:`Resolutions`: list the incidents resolved since a moment (``serve``'s status page);
 - :class:`Membership`: check membership the policy delegates to the tracker (GitHub org
   teams, repository permissions);
 - :class:`Users`: look up the account that has a login now (GitHub: to pin people by id).
@@ -30,6 +31,7 @@ __all__ = [
     "Mirror",
     "NewIncident",
     "Posted",
+    "Resolutions",
     "Tracker",
     "Users",
 ]
@@ -38,6 +40,8 @@ from sync_incident.core.comments import Account, Comment, Evidence, Flavor, Mark
 from sync_incident.core.refs import IncidentRef, TrackerKind
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sync_incident.core.policy import Team
 
 
@@ -162,6 +166,16 @@ class Discovery(Protocol):
     """A tracker that can list the active incidents it holds."""
 
     async def active_incidents(self) -> list[IncidentRef]: ...
+
+
+@runtime_checkable
+class Resolutions(Protocol):
+    """A tracker that can list the incidents resolved lately, by their mirrored state."""
+
+    async def resolved_incidents(self, since: datetime) -> list[IncidentRef]:
+        """Incidents mirrored as resolved and changed at or after ``since`` (a superset of
+        those resolved since then: the reader folds each and checks when it was resolved)."""
+        ...
 
 
 @runtime_checkable

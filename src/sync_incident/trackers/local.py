@@ -384,6 +384,19 @@ class LocalTracker:
         """Incidents not resolved (by their mirrored state), oldest first."""
         return [ref for ref, _ in await self.list_incidents(active_only=True)]
 
+    async def resolved_incidents(self, since: datetime) -> list[IncidentRef]:
+        """Incidents resolved (by their mirrored state) with a comment since ``since``."""
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT i.id, i.mirror, MAX(c.created_at) FROM incidents i "
+                "JOIN comments c ON c.incident_id = i.id GROUP BY i.id ORDER BY i.id"
+            ).fetchall()
+        return [
+            IncidentRef("local", int(number))
+            for number, mirror, last in rows
+            if not _load_mirror(mirror).get("active", True) and _fromiso(last) >= since
+        ]
+
     async def list_incidents(self, active_only: bool = False) -> list[tuple[IncidentRef, str]]:
         """Every incident as ``(ref, title)``, oldest first; ``active_only`` drops resolved ones.
 

@@ -289,6 +289,19 @@ def test_private_comments_are_flagged_for_insiders_and_hidden_from_others(world:
     assert str(cid) not in [c.id for c in theirs.comments]
 
 
+def test_search_resolved_finds_bugs_by_whiteboard_tag_changed_since(world: World) -> None:
+    done = world.fake.add_bug("Done", creator=ME, whiteboard="[incident:resolved]")
+    old = world.fake.add_bug("Old", creator=ME, whiteboard="[incident:resolved]")
+    world.fake.add_bug("Running", creator=ME, whiteboard="[incident:active]")
+    since = world.fake.bugs[done].last_change_time - timedelta(days=1)
+    world.fake.bugs[old].last_change_time = since - timedelta(days=1)
+    refs = run(world.tracker().resolved_incidents(since))
+    assert refs == [IncidentRef("bugzilla", done)]
+    sent = world.fake.log[-1].params
+    assert sent["whiteboard"] == ["[incident:resolved]"]
+    assert sent["last_change_time"] == [since.strftime("%Y-%m-%dT%H:%M:%SZ")]
+
+
 def test_search_active_finds_bugs_by_whiteboard_tag(world: World) -> None:
     other_bug = world.fake.add_bug("Other", creator=ME, whiteboard="[incident:active] [ic:bob]")
     world.fake.add_bug("Done", creator=ME, whiteboard="[incident:resolved]")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 
@@ -203,6 +205,23 @@ def test_search_active_follows_pages_and_skips_other_issues(world: World) -> Non
     assert sorted(r.number for r in refs) == list(range(2, 105))
     assert world.fake.log[0].params["labels"] == "incident:active"
     assert [e.path.startswith("/repositories/") for e in world.fake.log] == [False, True]
+
+
+def test_search_resolved_finds_open_and_closed_issues_changed_since(world: World) -> None:
+    now = world.fake.clock()
+    done = world.fake.add_issue(REPO, "done", "b", by=ME, labels=("incident:resolved",))
+    closed = world.fake.add_issue(REPO, "closed", "b", by=ME, labels=("incident:resolved",))
+    closed.state = "closed"
+    old = world.fake.add_issue(REPO, "old", "b", by=ME, labels=("incident:resolved",))
+    old.updated_at = now - 10 * 86400
+    world.fake.add_issue(REPO, "running", "b", by=ME, labels=("incident:active",))
+    tracker = world.tracker(repos=[REPO])
+    since = datetime.fromtimestamp(now - 86400, UTC)
+    refs = run(tracker.resolved_incidents(since))
+    assert sorted(r.number for r in refs) == [done.number, closed.number]
+    sent = world.fake.log[0].params
+    assert (sent["labels"], sent["state"]) == ("incident:resolved", "all")
+    assert sent["since"] == since.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------------- ambiguous edits

@@ -6,6 +6,7 @@ An update records each changed field in the bug's history (:mod:`.history` serve
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sync_incident.testing.bugzilla.auth import login_required, visible_bug
@@ -45,7 +46,8 @@ def get_bug(
 def search(
     fake: FakeBugzilla, user: FakeUser | None, params: dict[str, list[str]], body: Any
 ) -> tuple[int, Any]:
-    """``GET /rest/bug``: ``whiteboard`` and ``summary`` substrings, ``creator``."""
+    """``GET /rest/bug``: ``whiteboard`` and ``summary`` substrings, ``creator``,
+    ``last_change_time`` (changed at or after)."""
     found = [
         bug_json(bug, fields(params))
         for bug in fake.bugs.values()
@@ -63,7 +65,12 @@ def _matches(bug: FakeBug, params: dict[str, list[str]]) -> bool:
         all(w in bug.whiteboard for w in params.get("whiteboard", []))
         and all(s in bug.summary for s in params.get("summary", []))
         and all(c == bug.creator for c in params.get("creator", []))
+        and all(bug.last_change_time >= _instant(t) for t in params.get("last_change_time", []))
     )
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def create(

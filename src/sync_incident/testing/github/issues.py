@@ -4,6 +4,7 @@ assignees."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import httpx
 
@@ -13,7 +14,7 @@ from sync_incident.testing.github.state import DEFAULT_LABEL, FakeIssue, FakeRep
 
 
 def list_issues(call: Call, repo: FakeRepo, match: re.Match[str]) -> httpx.Response:
-    """``GET /issues``: ``state``, ``labels``, ``creator``, ``sort`` and ``direction``."""
+    """``GET /issues``: ``state``, ``labels``, ``creator``, ``since``, ``sort``, ``direction``."""
     params = call.params
     issues = [i for i in repo.issues.values() if _listed(i, params)]
     by_updated = params.get("sort", "created") == "updated"
@@ -26,15 +27,18 @@ def list_issues(call: Call, repo: FakeRepo, match: re.Match[str]) -> httpx.Respo
 
 
 def _listed(issue: FakeIssue, params: dict[str, str]) -> bool:
-    """Whether the issue passes the list's ``state``, ``labels`` and ``creator`` filters."""
+    """Whether the issue passes the list's ``state``, ``labels``, ``creator`` and ``since``
+    (updated at or after, ISO 8601) filters."""
     state = params.get("state", "open")
     wanted = [n for n in params.get("labels", "").split(",") if n]
     creator = params.get("creator")
+    since = params.get("since")
     return (
         not issue.deleted
         and (state == "all" or issue.state == state)
         and all(n in issue.labels for n in wanted)
         and (creator is None or issue.user.login.lower() == creator.lower())
+        and (since is None or issue.updated_at >= datetime.fromisoformat(since).timestamp())
     )
 
 

@@ -28,7 +28,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -380,7 +380,19 @@ class BugzillaTracker:
 
     async def active_incidents(self) -> list[IncidentRef]:
         """Bugs whose whiteboard carries ``[TAG:active]`` (substring search, ids only)."""
-        params = {"whiteboard": f"[{self._tag}:active]", "include_fields": "id"}
+        return await self._bugs({"whiteboard": f"[{self._tag}:active]", "include_fields": "id"})
+
+    async def resolved_incidents(self, since: datetime) -> list[IncidentRef]:
+        """Bugs whose whiteboard carries ``[TAG:resolved]``, changed since ``since``."""
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        params = {
+            "whiteboard": f"[{self._tag}:resolved]",
+            "last_change_time": stamp,
+            "include_fields": "id",
+        }
+        return await self._bugs(params)
+
+    async def _bugs(self, params: dict[str, str]) -> list[IncidentRef]:
         data = (await self._http.get("/rest/bug", params)).object("GET /rest/bug")
         try:
             return [IncidentRef("bugzilla", int(bug["id"])) for bug in data["bugs"]]

@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -34,6 +35,7 @@ from sync_incident.trackers.github.mirror import (
     BODY_LIMIT,
     LABEL_ACTIVE,
     LABEL_INCIDENT,
+    LABEL_RESOLVED,
     MirrorWriter,
     differs,
     replace_status_block,
@@ -43,6 +45,8 @@ from sync_incident.trackers.http import BearerAuth, RetryPolicy, Sleep, counting
 from sync_incident.trackers.memory import ServerMemory
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sync_incident.core.policy import Team
 
 log = logging.getLogger(__name__)
@@ -159,6 +163,18 @@ class GitHubTracker:
         refs: list[IncidentRef] = []
         for repo in self._repos:
             params = {"state": "open", "labels": LABEL_ACTIVE, "per_page": "100"}
+            async for item in self._client.pages(f"/repos/{repo}/issues", params):
+                if "pull_request" in item or not isinstance(item.get("number"), int):
+                    continue
+                refs.append(IncidentRef("github", item["number"], repo=repo))
+        return refs
+
+    async def resolved_incidents(self, since: datetime) -> list[IncidentRef]:
+        """Issues labelled ``incident:resolved`` (open or closed) updated since ``since``."""
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        refs: list[IncidentRef] = []
+        for repo in self._repos:
+            params = {"state": "all", "labels": LABEL_RESOLVED, "since": stamp, "per_page": "100"}
             async for item in self._client.pages(f"/repos/{repo}/issues", params):
                 if "pull_request" in item or not isinstance(item.get("number"), int):
                     continue
