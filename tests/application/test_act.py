@@ -153,3 +153,82 @@ def test_the_mirror_comes_with_the_post_from_the_state_after_it(
     assert "[hold]" in fake.bugs[bug].whiteboard
     puts = [r for r in fake.log if r.method == "PUT"]
     assert len(puts) == 1  # the comment and the whiteboard in one request
+
+
+# --- a chat relay posts for the person who spoke ---------------------------------------------
+
+RELAYED = Policy(
+    people={
+        "dana": Person(),
+        "alice": Person(matrix="@alice:example.org", timezone="Asia/Tokyo"),
+        "syncbot": Person(),
+    },
+    teams={"QA": Team(members=["alice"])},
+    products={"Firefox": ProductPolicy(required_signoffs=["QA"])},
+    relays=["syncbot"],
+)
+
+
+def local_session(tmp_path: Path, who: str) -> Session:
+    from sync_incident.config import LocalSettings
+
+    settings = Settings(
+        local=LocalSettings(db=tmp_path / "local.sqlite3"),
+        cache=tmp_path / "cache.sqlite3",
+        policy=RELAYED,
+    )
+    return Session(settings, as_user=who)
+
+
+def opened_locally(tmp_path: Path) -> IncidentRef:
+    from sync_incident.application.act import open_new
+    from sync_incident.application.intents import Open
+
+    async def go() -> IncidentRef:
+        async with local_session(tmp_path, "dana") as s:
+            filed = await open_new(s, "local", Open(title="Crash", releases=(REL,)))
+            return filed.where
+
+    return run(go())
+
+
+def test_a_relay_posts_for_the_person_who_spoke_and_the_event_is_theirs(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from sync_incident.core.events import Via
+
+    ref = opened_locally(tmp_path)
+    via = Via(chat="matrix", user="@alice:example.org", message="$evt1")
+    said = ("matrix:$evt1", datetime(2026, 12, 8, 1, 0, tzinfo=UTC))
+
+    async def go() -> act_module.Outcome:
+        async with local_session(tmp_path, "syncbot") as s:
+            return await act(s, ref, RaiseHold(REL, "a crash spike on startup"), via=via, key=said)
+
+    first = run(go())
+    [hold] = first.state.holds
+    assert hold.by == "alice"  # the relay spoke for alice: it is alice's hold
+    entry = first.state.timeline[-1]
+    assert (entry.actor, entry.account, entry.via) == ("alice", "syncbot", "matrix")
+    assert first.body.startswith("alice holds Firefox 96.0.1 because of a crash spike")
+    again = run(go())  # the same chat message seen twice: posted once
+    assert again.duplicate and again.events[0].id == first.events[0].id
+
+
+def test_a_relay_cannot_speak_for_a_chat_identity_the_policy_does_not_map(
+    tmp_path: Path,
+) -> None:
+    from sync_incident.core.events import Via
+
+    ref = opened_locally(tmp_path)
+    stranger = Via(chat="matrix", user="@mallory:evil.example", message="$evt2")
+
+    async def go(who: str, via: Via) -> None:
+        async with local_session(tmp_path, who) as s:
+            await act(s, ref, RaiseHold(REL, "a crash spike on startup"), via=via)
+
+    with pytest.raises(RefusedError, match="not a chat identity of a person in the policy"):
+        run(go("syncbot", stranger))
+    alice = Via(chat="matrix", user="@alice:example.org", message="$evt3")
+    with pytest.raises(RefusedError, match="dana is not a relay account of the policy"):
+        run(go("dana", alice))

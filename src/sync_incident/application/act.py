@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sync_incident.application.intents import Actor, Ask, Intent, Open
@@ -24,14 +25,14 @@ from sync_incident.application.overview import Overview, overview
 from sync_incident.core import codec
 from sync_incident.core.comments import Account, Comment
 from sync_incident.core.errors import RefusedError, UsageError
-from sync_incident.core.events import Event, Opened
+from sync_incident.core.events import Event, Opened, Via, event_id_for
 from sync_incident.core.fold import Folding
 from sync_incident.core.refs import IncidentRef, TrackerKind
 from sync_incident.core.sentences import Context, zones_of
 from sync_incident.core.state import IncidentState
 from sync_incident.core.summaries import noun
 from sync_incident.mirror import mirror_for
-from sync_incident.trackers.base import NewIncident
+from sync_incident.trackers.base import IncidentSnapshot, NewIncident
 
 if TYPE_CHECKING:
     from sync_incident.core.lint import Finding
@@ -60,11 +61,35 @@ class Outcome:
         return self.overview.state
 
 
-async def actor(session: Session, kind: TrackerKind, account: Account) -> Actor:
-    """Who acts with ``account``, as the policy names them, on their clock."""
-    name = session.policy.actor_for(kind, account, session.clock())
-    person = session.policy.people.get(name)
-    tz = session.settings.timezone or (person.timezone if person else None)
+async def actor(
+    session: Session, kind: TrackerKind, account: Account, via: Via | None = None
+) -> Actor:
+    """Who acts with ``account``, as the policy names them, on their clock.
+
+    ``via``: a chat relay speaks for the person whose chat identity ``via`` names; refused
+    unless ``account`` is one of the policy's relays and that identity maps to a person (the
+    fold would not count it otherwise). Their clock is then their policy timezone.
+    """
+    policy = session.policy
+    name = policy.actor_for(kind, account, session.clock())
+    if via is not None:
+        chat = via.chat.capitalize()
+        if name not in policy.relays:
+            raise RefusedError(
+                f"{account.login} is not a relay account of the policy: it cannot post for "
+                f"people who speak on {chat}",
+                hint="list its person in the policy's relays = [...]",
+            )
+        speaker = policy.person_for_chat(via.chat, via.user)
+        if speaker is None:
+            raise RefusedError(
+                f"{via.user} on {chat} is not a chat identity of a person in the policy",
+                hint=f"add {via.chat} = {via.user!r} to that person's [people.NAME] table",
+            )
+        name = speaker
+    person = policy.people.get(name)
+    own = person.timezone if person else None
+    tz = own if via is not None else session.settings.timezone or own
     return Actor(name=name, tz=tz, now=session.clock())
 
 
@@ -75,8 +100,14 @@ async def act(
     *,
     dry_run: bool = False,
     strict: bool = False,
+    via: Via | None = None,
+    key: tuple[str, datetime] | None = None,
 ) -> Outcome:
     """Read ``ref`` once, build ``intent``'s events on it, check the rules, post once.
+
+    ``via``: posted by a chat relay for the person who spoke (see :func:`actor`); the events
+    carry it. ``key``: a stable name of the request and its time (a chat message's id and
+    timestamp): the events' ids derive from it, so a request seen twice posts once.
 
     Raises :class:`~.intents.Unchanged` when the record already says it (nothing posted),
     and the usual errors (usage, refused, tracker) otherwise; nothing is posted then either.
@@ -92,8 +123,15 @@ async def act(
             "and retrospective notes may still be added",
         )
     account = await session.whoami(ref.kind)
-    me = await actor(session, ref.kind, account)
+    me = await actor(session, ref.kind, account, via)
     events = intent.events(Ask(state, me, session.policy))
+    if via is not None or key is not None:
+        events = [
+            e.model_copy(
+                update={"via": via, "id": event_id_for(f"{key[0]}:{n}", key[1]) if key else e.id}
+            )
+            for n, e in enumerate(events)
+        ]
     return await publish(session, ref, reading, account, me, events, dry_run=dry_run, strict=strict)
 
 
@@ -166,6 +204,16 @@ async def publish(
     order = max((c.order for c in snap.comments), default=0) + 1
     trailers = "\n".join(codec.trailer(e, tracker.flavor) for e in events)
     pending = Comment(PENDING_ID, account, session.clock(), trailers, order=order)
+    known = next(
+        (e for e in reading.state.timeline if e.event_id == events[0].id and e.accepted), None
+    )
+    if known is not None and known.account == account.login:
+        # a request seen twice (the same key): it is on the record already, posted once
+        seen = overview(reading.state, session.policy, reading.facts, session.clock())
+        body = snap_body(snap, known.comment_id)
+        found = Outcome(ref, body, list(events), [], seen, posted=True, duplicate=True)
+        found.comment_id = known.comment_id
+        return found
     before = _before(reading.state)  # what the sentences name: the incident before the event
     facts = await session.facts_with(ref, reading, [pending])
     after = reading.folding.extend(pending, facts=facts)
@@ -244,6 +292,11 @@ async def open_new(
     # finds the opened comment (never posts it twice) and sets what create could not
     await tracker.post(ref, body, marker=event.id, mirror=fields)
     return Filed(ref, body, event)
+
+
+def snap_body(snap: IncidentSnapshot, comment_id: str) -> str:
+    """The text of a comment the tracker returned (empty when it is not there)."""
+    return next((c.body for c in snap.comments if c.id == comment_id), "")
 
 
 def _before(state: IncidentState) -> IncidentState:
