@@ -159,6 +159,17 @@ class People:
             assert not secret or secret not in out.out + out.err + log.read_text()
         return Command(code, out.out, out.err, requests)
 
+    def daemon(self, person: str, ref: str) -> Command:
+        """``person`` runs the daemon once on ``ref``: it reads it and brings its mirror in line
+        (reading commands never write the mirror)."""
+        self.monkeypatch.setenv("SYNC_INCIDENT_INCIDENTS", f'["{ref}"]')
+        try:
+            ran = self.run(person, "daemon", "--once")
+        finally:
+            self.monkeypatch.delenv("SYNC_INCIDENT_INCIDENTS")
+        assert ran.code == 0, ran.err
+        return ran
+
     @staticmethod
     def bug_of(command: Command) -> int:
         found = re.search(r"bug (\d+)", command.out)
