@@ -178,6 +178,7 @@ EVENT_STRATEGIES: dict[str, st.SearchStrategy[Event]] = {
     ),
     "handoff.accepted": _event("handoff.accepted", offer=ulid),
     "handoff.declined": _event("handoff.declined", offer=ulid, reason=hostile),
+    "ic.taken": _event("ic.taken", from_ic=name, reason=text),
     "hold.raised": _event("hold.raised", release=release, reason=text),
     "hold.released": _event("hold.released", release=release, hold=ulid, reason=hostile),
     "signoff.given": _event("signoff.given", team=name, release=release, statement=text),

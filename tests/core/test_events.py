@@ -59,6 +59,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "handoff.accepted": {"offer": OFFER},
     "handoff.declined": {"offer": OFFER, "reason": "Off today."},
+    "ic.taken": {"from_ic": "carol", "reason": "carol is on leave and has not answered."},
     "hold.raised": {"release": "Firefox 96.0.1", "reason": "crash spike"},
     "hold.released": {"release": "Firefox 96.0.1", "hold": OFFER, "reason": "fixed"},
     "signoff.given": {"team": "QA", "release": "Firefox 96.0.1", "statement": "QA signs off."},

@@ -294,7 +294,7 @@ def test_releasing_a_hold_needs_a_real_reason() -> None:
             ("dana@example.com", OPEN), ("alice@example.com", HOLD), ("alice@example.com", release)
         )
     )
-    assert len(state.holds) == 1 and "needs a reason" in state.timeline[-1].reason
+    assert len(state.holds) == 1 and "needs a real reason" in state.timeline[-1].reason
 
 
 def test_resolving_needs_a_summary() -> None:

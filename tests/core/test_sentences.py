@@ -40,6 +40,7 @@ from sync_incident.core.events import (
     StatusUpdate,
     StepAdded,
     StepUpdated,
+    TakeOver,
     Witnessed,
 )
 from sync_incident.core.fold import fold
@@ -118,6 +119,19 @@ CASES: list[tuple[str, Event, str]] = [
         "beatrice",
         HandoffAccepted(offer=OFFER.id),
         "beatrice accepts the handoff from dana and is now the incident commander of bug 1750000.",
+    ),
+    (
+        "beatrice",
+        HandoffDeclined(offer=OFFER.id, reason="I am on PTO tomorrow."),
+        "beatrice declines the handoff from dana: I am on PTO tomorrow. dana stays incident "
+        "commander.",
+    ),
+    (
+        "beatrice",
+        TakeOver(from_ic="dana", reason="dana is on leave and has not answered since 09:00"),
+        "beatrice takes over as incident commander of bug 1750000 from dana: dana is on leave "
+        "and has not answered since 09:00.\ndana is no longer in charge; everything dana "
+        "handed off and everyone waiting on dana now answers to beatrice.",
     ),
     (
         "beatrice",

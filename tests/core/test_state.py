@@ -36,6 +36,7 @@ from sync_incident.core.events import (
     StatusUpdate,
     StepAdded,
     StepUpdated,
+    TakeOver,
 )
 from sync_incident.core.fold import fold
 from sync_incident.core.policy import Person, Policy, Team
@@ -643,14 +644,13 @@ def test_once_resolved_no_next_update_is_due() -> None:
     assert (state.next_update_due, state.update_overdue) == (None, False)
 
 
-def test_a_status_after_resolving_promises_no_next_update() -> None:
+def test_a_status_after_resolving_waits_for_a_reopen() -> None:
+    """Resolved means resolved: a status update no longer applies (notes and links do)."""
     due = NOW + timedelta(hours=1)
-    state = opened(
-        c("dana", Resolved(summary="Shipped."), 1),
-        c("dana", StatusUpdate(summary="The retrospective is on Monday.", next_update_due=due), 2),
-    )
-    assert state.last_status == "The retrospective is on Monday."
-    assert state.next_update_due is None
+    late = StatusUpdate(summary="The retrospective is on Monday.", next_update_due=due)
+    state = opened(c("dana", Resolved(summary="Shipped."), 1), c("dana", late, 2))
+    assert entry(state, late).reason == "the incident is resolved: reopen it first"
+    assert state.last_status is None and state.next_update_due is None
 
 
 # --- resolve and reopen -----------------------------------------------------------------------
@@ -671,7 +671,7 @@ def test_resolve_by_a_non_ic_is_rejected() -> None:
 def test_resolving_twice_is_rejected() -> None:
     again = Resolved(summary="Firefox 96.0.1 shipped.")
     state = opened(c("dana", Resolved(summary="Firefox 96.0.1 shipped."), 5), c("dana", again, 6))
-    assert entry(state, again).reason == "the incident is already resolved"
+    assert entry(state, again).reason == "the incident is resolved: reopen it first"
 
 
 def test_reopen_makes_the_incident_active() -> None:
@@ -918,3 +918,58 @@ def test_a_duplicate_of_an_accepted_comment_changes_no_accepted_state(
     assert sum(not e.accepted for e in after.timeline) == sum(
         not e.accepted for e in before.timeline
     ) + len(codec.parse(original.body).events)
+
+
+# --- no dead ends: an incident commander who cannot act is taken over from -------------------
+
+LEADS = POLICY.model_copy(update={"incident_leads": ["beatrice"]})
+
+
+def test_an_incident_lead_takes_over_from_an_ic_who_cannot_act() -> None:
+    take = TakeOver(from_ic="dana", reason="dana is on leave and has not answered since 09:00")
+    state = opened(c("dana", offer("alice"), 1), c("beatrice", take, 2), policy=LEADS)
+    assert entry(state, take).accepted
+    assert (state.ic, [t.ic for t in state.ic_history]) == ("beatrice", ["dana", "beatrice"])
+    assert [h.status for h in state.handoffs] == ["superseded"]  # dana's pending offer is void
+
+
+def test_only_an_incident_lead_may_take_over() -> None:
+    take = TakeOver(from_ic="dana", reason="dana is on leave and has not answered since 09:00")
+    state = opened(c("bob", take, 2), policy=LEADS)
+    assert "only an incident lead of the policy may take over" in entry(state, take).reason
+    assert state.ic == "dana"
+
+
+def test_a_take_over_needs_a_real_reason() -> None:
+    take = TakeOver(from_ic="dana", reason="ok")
+    state = opened(c("beatrice", take, 2), policy=LEADS)
+    assert "needs a real reason" in entry(state, take).reason and state.ic == "dana"
+
+
+def test_without_leads_a_person_may_take_over_only_from_an_ic_who_left_the_policy() -> None:
+    """An IC who left cannot act: any person of the policy may take over, saying why."""
+    take = TakeOver(from_ic="dana", reason="dana left the company on Friday")
+    assert "only an incident lead" in entry(opened(c("bob", take, 10)), take).reason
+    left = POLICY.people["dana"].model_copy(update={"left": T0 + timedelta(minutes=5)})
+    gone = POLICY.model_copy(update={"people": {**POLICY.people, "dana": left}})
+    state = opened(c("bob", take, 10), policy=gone)
+    assert entry(state, take).accepted and state.ic == "bob"
+
+
+def test_an_incident_cannot_be_opened_with_an_ic_who_is_not_a_person_of_the_policy() -> None:
+    nobody = Opened(title="Crash", releases=[REL], ic="nobody")
+    state = run(c("dana", nobody, 0))
+    assert "nobody is not a person in the policy" in entry(state, nobody).reason
+    assert not state.opened
+
+
+def test_after_resolving_a_hold_still_blocks_but_a_sign_off_waits_for_a_reopen() -> None:
+    hold = HoldRaised(release=REL, reason="a late crash report on startup")
+    late = signoff()
+    state = opened(
+        c("dana", Resolved(summary="Firefox 96.0.1 shipped."), 1),
+        c("alice", hold, 2),
+        c("quinn", late, 3),
+    )
+    assert entry(state, hold).accepted and state.holds  # blocking is open, even now
+    assert entry(state, late).reason == "the incident is resolved: reopen it first"

@@ -47,6 +47,7 @@ from sync_incident.core.events import (
     StatusUpdate,
     StepAdded,
     StepUpdated,
+    TakeOver,
 )
 from sync_incident.core.hours import next_day_start
 from sync_incident.core.policy import Policy
@@ -483,6 +484,23 @@ class OfferHandoff(Intent):
             **fields,
         )
         return [offered]
+
+
+@dataclass(frozen=True)
+class TakeOverAsIC(Intent):
+    """An incident lead takes over from an IC who cannot act, saying why (no dead ends)."""
+
+    verb: ClassVar[str] = "take-over"
+    reason: str
+
+    def events(self, ask: Ask) -> list[Event]:
+        ic = ask.state.ic
+        if not ic:
+            raise RefusedError("the incident has no incident commander to take over from")
+        if ic == ask.me.name:
+            raise Unchanged(f"{ic} is already the incident commander: nothing posted.")
+        why = reason(self.reason, "taking over", ask.policy)
+        return [build(TakeOver, from_ic=ic, reason=why)]
 
 
 @dataclass(frozen=True)

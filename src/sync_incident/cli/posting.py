@@ -138,7 +138,7 @@ def register(command: Callable[[str], Callable[[Callable[..., None]], object]]) 
         accept,
         decline,
     )
-    corrections: tuple[Callable[..., None], ...] = (retract, check, retro_note)
+    corrections: tuple[Callable[..., None], ...] = (take_over, retract, check, retro_note)
     for function in (*timeline, *decisions.COMMANDS, *corrections):
         command(function.__name__.rstrip("_").replace("_", "-"))(function)
 
@@ -403,6 +403,26 @@ def decline(
     from sync_incident.application.intents import DeclineHandoff
 
     post(ctx, ref, DeclineHandoff(reason, handoff_id), dry_run, False, as_json=as_json)
+
+
+def take_over(
+    ctx: typer.Context,
+    ref: RefArg,
+    reason: Annotated[
+        str,
+        typer.Option("--reason", help="Why the incident commander cannot act, as a real sentence."),
+    ],
+    dry_run: DryRun = False,
+    as_json: PostJson = False,
+) -> None:
+    """Take over as incident commander from one who cannot act (incident leads of the policy).
+
+    For an IC who is gone, on leave, not answering, or no longer in the policy: posted and
+    shown like a handoff, with the reason for everybody to read.
+    """
+    from sync_incident.application.intents import TakeOverAsIC
+
+    post(ctx, ref, TakeOverAsIC(reason), dry_run, False, as_json=as_json)
 
 
 def retract(

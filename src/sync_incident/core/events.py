@@ -245,6 +245,18 @@ class HandoffOffered(_Event):
     notify: list[str] = []
 
 
+class TakeOver(_Event):
+    """An incident lead takes over as incident commander, with a reason everybody reads.
+
+    For an IC who cannot act (gone, on leave, not answering, no longer in the policy): the
+    handoff the IC never offered. ``from_ic`` names the IC taken over from, as the taker saw.
+    """
+
+    type: Literal["ic.taken"] = "ic.taken"
+    from_ic: Name
+    reason: Text
+
+
 class HandoffAccepted(_Event):
     type: Literal["handoff.accepted"] = "handoff.accepted"
     offer: str = Field(pattern=_ULID.pattern)
@@ -402,6 +414,7 @@ Event = Annotated[
     | StepUpdated
     | StatusUpdate
     | HandoffOffered
+    | TakeOver
     | HandoffAccepted
     | HandoffDeclined
     | HoldRaised
@@ -433,6 +446,7 @@ EVENT_TYPES: dict[str, type[_Event]] = {
         StepUpdated,
         StatusUpdate,
         HandoffOffered,
+        TakeOver,
         HandoffAccepted,
         HandoffDeclined,
         HoldRaised,

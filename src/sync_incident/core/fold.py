@@ -40,6 +40,7 @@ from sync_incident.core.events import (
     Witnessed,
     clean_text,
 )
+from sync_incident.core.lint import weak_reason
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.refs import TrackerKind
 from sync_incident.core.rules import OPEN_TO_ANYONE, Act, Rules
@@ -53,6 +54,11 @@ _MAX_PASSES = 50  # each pass retracts at least one more event
 # a mirror write follows its comment: in the same request (Bugzilla's PUT), a second or two
 # later (GitHub's label), or at the next read of someone who may write it; and the write
 # that clears the flag may lag the release it follows by as much
+# What still counts once the incident is resolved: words, links, the retrospective, the
+# reopening, and what blocks (a hold, a revoked sign-off: blocking is open, unblocking is not)
+AFTER_RESOLVE = frozenset(
+    {"reopened", "note", "link", "retro", "release.added", "hold.raised", "signoff.revoked"}
+)
 MARK_SLACK = timedelta(seconds=5)
 CHATS = {"matrix": "Matrix", "slack": "Slack"}
 # how the incident commander sees what this reader cannot: said where a doubt needs it
@@ -339,6 +345,8 @@ class _Folder(Rules):
             return self.on_opened(event, act)
         if not self.s.opened:
             return "the incident has not been opened yet"
+        if self.s.status == "resolved" and event.type not in AFTER_RESOLVE:
+            return "the incident is resolved: reopen it first"
         if isinstance(event, Retracted):
             return self.retract(event, act)
         if isinstance(event, DoubtChecked):
@@ -358,8 +366,8 @@ class _Folder(Rules):
     # --- corrections and checks ----------------------------------------------------------
 
     def retract(self, e: Retracted, act: Act) -> str:
-        if not e.reason.strip():
-            return "retracting an event needs a reason"
+        if weak_reason(e.reason, 1):
+            return "retracting an event needs a real reason"
         author = self.authors.get(e.event)
         if author is None:
             return f"there is no event {e.event} to retract"
@@ -381,7 +389,7 @@ class _Folder(Rules):
         Who may clear a doubt depends on the doubt (see :meth:`who_clears`): a check that
         clears none of the doubts it names is rejected then, saying who can.
         """
-        if not e.finding.strip():
+        if weak_reason(e.finding, 1):
             return "checking a doubt needs a finding: say what you checked and found"
         check = _Check(
             act.actor,

@@ -32,7 +32,9 @@ from sync_incident.core.events import (
     StatusUpdate,
     StepAdded,
     StepUpdated,
+    TakeOver,
 )
+from sync_incident.core.lint import weak_reason
 from sync_incident.core.policy import Facts, Policy, in_team
 from sync_incident.core.releases import release_key
 from sync_incident.core.state import (
@@ -141,6 +143,11 @@ class Rules:
     def on_opened(self, e: Opened, act: Act) -> str:
         if self.s.opened:
             return "the incident is already open; the incident commander changes only by handoff"
+        ic = self.person(e.ic)
+        if not self.policy.permissive and ic not in self.policy.people:
+            return (
+                f"{e.ic} is not a person in the policy: nobody could act as the incident commander"
+            )
         s = self.s
         s.opened, s.opened_at, s.opened_by, s.status = True, act.at, act.actor, "active"
         s.severity = e.severity
@@ -283,6 +290,32 @@ class Rules:
             return None, f"only {offer.to}, the recipient, can answer the handoff from {offer.by}"
         return offer, ""
 
+    def on_ic_taken(self, e: TakeOver, act: Act) -> str:
+        """A lead takes over: who may (the policy's ``incident_leads``; without any, a person of
+        the policy when the IC is none), with a real reason, from the IC of the moment."""
+        ic, policy = self.s.ic, self.policy
+        if weak_reason(e.reason, 1):
+            return "taking over needs a real reason: say why the incident commander cannot act"
+        if act.actor == ic:
+            return f"{act.actor} is already the incident commander"
+        if self.person(e.from_ic) != ic:
+            return (
+                f"{e.from_ic} is no longer the incident commander ({ic} is): nothing to take over"
+            )
+        if not policy.permissive:
+            leads = policy.incident_leads
+            person = policy.people.get(ic) if ic else None
+            # an IC the policy does not know, or who has left it, cannot act
+            dead = person is None or not person.active_at(act.at)
+            if act.actor not in leads and not (dead and not leads and act.person is not None):
+                who = ", ".join(leads) or "none"
+                return f"only an incident lead of the policy may take over (incident_leads: {who})"
+        for other in self.s.handoffs:
+            if other.status == "pending" and other.role == "ic":
+                other.status, other.answered_at = "superseded", act.at
+        self.set_ic(act.actor, act.at, [e.id])
+        return ""
+
     def on_handoff_accepted(self, e: HandoffAccepted, act: Act) -> str:
         offer, reason = self._answer(e.offer, act.actor)
         if offer is None:
@@ -317,8 +350,8 @@ class Rules:
         return ""
 
     def on_hold_released(self, e: HoldReleased, act: Act) -> str:
-        if not e.reason.strip():
-            return "releasing a hold needs a reason: say why the concern is addressed"
+        if weak_reason(e.reason, 1):
+            return "releasing a hold needs a real reason: say why the concern is addressed"
         hold = next((h for h in self.s.holds if h.id == e.hold), None)
         if hold is None:
             return f"there is no open hold {e.hold}"

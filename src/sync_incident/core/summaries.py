@@ -63,6 +63,9 @@ _LINES: dict[str, Callable[[str, Any, IncidentState, Mapping[str, Handoff]], str
         + f" to {e.to}"
     ),
     "handoff.accepted": lambda a, e, s, o: f"{a} accepted {_offer(e, s, o)}",
+    "ic.taken": lambda a, e, s, o: (
+        f"{a} took over as incident commander from {e.from_ic}: {short(e.reason)}"
+    ),
     "handoff.declined": lambda a, e, s, o: f"{a} declined {_offer(e, s, o)}: {short(e.reason, 60)}",
     "hold.raised": lambda a, e, s, o: f"{a} asked to hold {e.release}: {short(e.reason)}",
     "hold.released": lambda a, e, s, o: _released(a, e, s),
@@ -92,6 +95,7 @@ NOUNS: dict[str, str] = {
     "handoff.offered": "handoff offer",
     "handoff.accepted": "acceptance of a handoff",
     "handoff.declined": "refusal of a handoff",
+    "ic.taken": "take-over as incident commander",
     "hold.raised": "hold",
     "hold.released": "release of a hold",
     "signoff.given": "sign-off",
