@@ -161,3 +161,19 @@ def test_a_hold_on_a_release_the_incident_does_not_name_is_still_shown() -> None
     seen = overview(state, POLICY, None, T0)
     assert [v.release for v in seen.verdicts] == ["Firefox 121.0.1"]
     assert seen.verdicts[0].holds[0].by == "zoe"
+
+
+def test_a_resolved_incident_with_a_hold_still_open_stays_in_the_lists() -> None:
+    """A hold posted after the resolution (by hand: the tool refuses) still blocks, so list,
+    the digest and the status page keep showing the incident until someone looks."""
+    from sync_incident.core.events import Resolved
+
+    state = state_of(
+        ("emily", Opened(title="Crash spike", releases=["Firefox 121.0.1"], ic="emily")),
+        ("emily", Resolved(summary="Firefox 121.0.1 shipped at the baseline crash rate.")),
+        ("zoe", HoldRaised(release="Firefox 121.0.1", reason="a late crash report on startup")),
+    )
+    seen = overview(state, POLICY, None, T0)
+    assert state.status == "resolved" and seen.open
+    assert [v.verdict for v in seen.verdicts] == ["not-ready"]
+    assert "zoe holds Firefox 121.0.1" in listing_text(listing([seen]))

@@ -213,3 +213,22 @@ def test_a_dry_run_refuses_what_a_post_would_refuse(db: Path, policy: Path) -> N
         assert code == 3, out
         assert "alice is not a member of QA" in out
     assert len(posted(db)) == before
+
+
+def test_a_lead_takes_over_from_an_ic_who_cannot_act(db: Path, tmp_path: Path) -> None:
+    from tests.cli.test_reading import POLICY as BASE
+
+    policy = tmp_path / "leads.toml"
+    policy.write_text('incident_leads = ["beatrice"]\n' + BASE, encoding="utf-8")
+    ref = opened(db, policy)
+    why = "dana is on leave and has not answered since 09:00 America/Toronto"
+    code, out = run(db, policy, "take-over", ref, "--reason", why, who="alice")
+    assert code == 3 and "only an incident lead of the policy may take over" in out
+    code, out = run(db, policy, "take-over", ref, "--reason", "ok", who="beatrice")
+    assert code == 3 and "needs a real reason" in out
+    code, out = run(db, policy, "take-over", ref, "--reason", why, who="beatrice")
+    assert code == 0, out
+    assert f"beatrice takes over as incident commander of local:1 from dana: {why}." in out
+    shown = run(db, policy, "show", ref)[1]
+    assert "Incident commander: beatrice since" in shown
+    assert f"beatrice took over as incident commander from dana: {why}" in shown
