@@ -333,10 +333,17 @@ CASES: dict[str, Case] = {
     ),
     "vanished-hold-comment-is-doubt": Case(
         s_vanished_hold,
-        reasons=("In doubt: comment 4 by alice: a comment carrying events was deleted",),
+        reasons=(
+            'In doubt: comment 4 by alice (it carries "alice asked to hold Firefox 97.0: crash '
+            'spike"): a comment carrying events was deleted',
+        ),
     ),
     "edited-signoff-comment-is-doubt": Case(
-        s_edited_signoff, reasons=("In doubt: comment 2 by quinn: a comment carrying events",)
+        s_edited_signoff,
+        reasons=(
+            'In doubt: comment 2 by quinn (it carries "quinn signed off for QA on Firefox '
+            '96.0.1"): a comment carrying events was edited',
+        ),
     ),
     "unreadable-trailer-by-a-member-is-doubt": Case(
         s_unreadable_by_member, reasons=("In doubt: comment 4 by quinn",)
@@ -543,7 +550,8 @@ def test_headline_says_the_verdict_once_then_the_first_reason() -> None:
         "NOT READY — Firefox 96.0.1 has no sign-off from Releng."
     )
     doubt = verdict_for(CASES["vanished-hold-comment-is-doubt"]).headline
-    assert doubt.startswith("IN DOUBT — comment 4 by alice: a comment carrying events"), doubt
+    assert doubt.startswith("IN DOUBT — comment 4 by alice (it carries"), doubt
+    assert doubt.endswith("nothing counts until the incident commander (dana) checks it."), doubt
 
 
 def test_ready_names_the_ship_decision_when_it_is_given() -> None:

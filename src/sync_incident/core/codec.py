@@ -353,7 +353,9 @@ def _decode_block(block: list[str]) -> tuple[list[Event], Warning | None]:
             )
         payload = match["payload"]
         if _crc(f"{match['type']} {match['id']} {payload}") != match["crc"]:
-            problem = Warning("checksum", "event trailer was altered (checksum mismatch)")
+            problem = Warning(
+                "checksum", "the event recorded in it was changed after it was written"
+            )
             continue
         events, warning = _decode_event(match["type"], match["id"], payload)
         if events:
@@ -365,7 +367,7 @@ def _decode_block(block: list[str]) -> tuple[list[Event], Warning | None]:
         return [], undecoded
     if problem is not None:
         return [], problem
-    return [], Warning("unreadable", "a malformed event trailer was ignored")
+    return [], Warning("unreadable", "it holds an event record that cannot be read")
 
 
 def _decode_event(kind: str, event_id: str, payload: str) -> tuple[list[Event], Warning | None]:
@@ -376,9 +378,9 @@ def _decode_event(kind: str, event_id: str, payload: str) -> tuple[list[Event], 
     try:
         data = json.loads(payload)
     except ValueError:
-        return [], Warning("unreadable", f"event {event_id}: its data is not valid JSON")
+        return [], Warning("unreadable", "it holds an event record whose data cannot be read")
     if not isinstance(data, dict):
-        return [], Warning("unreadable", f"event {event_id}: its data is not an object")
+        return [], Warning("unreadable", "it holds an event record whose data cannot be read")
     data["id"] = event_id
     try:
         event = validate_event(kind, data)

@@ -280,8 +280,8 @@ class _Folder(Rules):
             # its claim to an id is no doubt (on a public tracker, anyone could make one)
             if known[1] != codec.fingerprint(event) and self.could_block(act.person):
                 detail = (
-                    f"two different events claim the id {event.id} (comments {known[0]} and "
-                    f"{act.comment.id}): one of them was forged or edited"
+                    f"comments {known[0]} and {act.comment.id} carry two different events "
+                    "under one identity: one of them was forged or edited"
                 )
                 self.doubt("conflict", f"event {event.id}", act.comment, act.actor, detail, [])
             return f"duplicate of the same event in comment {known[0]}"
@@ -357,9 +357,11 @@ class _Folder(Rules):
     def check_follows(self, event: Event, comment: Comment, actor: str, person: str | None) -> None:
         if event.follows is None or event.follows in self.ids or not self.could_block(person):
             return
+        release = event.__dict__.get("release")
+        on = f" on {release}" if release else ""
         detail = (
-            f"{actor}'s {noun(event.type)} follows event {event.follows}, which this reader "
-            "cannot see: a comment was deleted, hidden or edited"
+            f"{actor}'s {noun(event.type)}{on} follows an event this reader cannot see: a "
+            "comment was deleted, hidden or edited"
         )
         self.doubt("missing", f"event {event.follows}", comment, actor, detail, [event.id])
 
@@ -453,9 +455,11 @@ class _Folder(Rules):
         if e.events:
             when = f" at {utc(e.at)}" if e.at else ""
             by = f" by {e.by}" if e.by else ""
+            count = len(e.events)
+            carried = "an event" if count == 1 else f"{count} events"
             detail = (
-                f"the tracker reported to {act.actor} that comment {e.comment}, carrying events "
-                f"{', '.join(e.events)}, was {e.what}{by}{when}"
+                f"the tracker reported to {act.actor} that comment {e.comment}, which carried "
+                f"{carried}, was {e.what}{by}{when}"
             )
             where = f"comment {e.comment}"
             self.doubt("witness", where, act.comment, e.by or act.actor, detail, list(e.events))

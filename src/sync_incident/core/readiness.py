@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.releases import normalise_release, release_key
 from sync_incident.core.sentences import clause, sentence
-from sync_incident.core.state import Hold, IncidentState, ShipRecord, Signoff
+from sync_incident.core.state import Doubt, Hold, IncidentState, ShipRecord, Signoff
 from sync_incident.core.times import utc as when
 
 VERDICT_SCHEMA = 3
@@ -219,12 +219,22 @@ def _and(names: list[str]) -> str:
 
 
 def _doubt_reasons(state: IncidentState) -> list[str]:
-    """Each unchecked doubt, as the reason it comes first: nothing else can be trusted."""
-    return [
-        f"In doubt: {d.where}" + (f" by {d.author}" if d.author else "") + f": {clause(d.detail)}; "
-        f"the record cannot be trusted until {d.clear_hint or 'the incident commander checks it'}."
-        for d in state.doubts
-    ]
+    """Each unchecked doubt in words: where, whose event, what changed, who may clear it."""
+    return [_doubt_reason(state, d) for d in state.doubts]
+
+
+def _doubt_reason(state: IncidentState, d: Doubt) -> str:
+    where = d.where
+    if where.startswith("event "):  # an event id is for `check --where`, not for people
+        where = f"comment {d.comment_id}" if d.comment_id else "the record"
+    by = f" by {d.author}" if d.author else ""
+    carried = [e.summary for e in state.timeline if e.event_id in d.event_ids]
+    what = ""
+    if carried:
+        more = f" and {len(carried) - 1} more" if len(carried) > 1 else ""
+        what = f' (it carries "{clause(carried[0])}"{more})'
+    clear = d.clear_hint or "the incident commander checks it"
+    return f"In doubt: {where}{by}{what}: {clause(d.detail)}; nothing counts until {clear}."
 
 
 def _record_reasons(state: IncidentState, release: str) -> list[str]:
