@@ -43,6 +43,7 @@ from sync_incident.core.comments import Flavor as Flavor  # part of this module'
 from sync_incident.core.comments import check_length, normalise_body
 from sync_incident.core.events import EVENT_TYPES, FORMAT_MAJOR, Event, validate_event
 from sync_incident.core.sentences import Context, Sentences
+from sync_incident.core.summaries import noun
 
 MAGIC = "sync-incident"
 _HEADER = re.compile(
@@ -370,6 +371,9 @@ def _decode_block(block: list[str]) -> tuple[list[Event], Warning | None]:
     return [], Warning("unreadable", "it holds an event record that cannot be read")
 
 
+_SURROGATE_TEXT = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F]")
+
+
 def _decode_event(kind: str, event_id: str, payload: str) -> tuple[list[Event], Warning | None]:
     if kind not in EVENT_TYPES:
         return [], Warning(
@@ -382,13 +386,16 @@ def _decode_event(kind: str, event_id: str, payload: str) -> tuple[list[Event], 
     if not isinstance(data, dict):
         return [], Warning("unreadable", "it holds an event record whose data cannot be read")
     data["id"] = event_id
+    # a lone surrogate can only come as a character or a \uD800-\uDFFF escape: most payloads
+    # have neither, and then the walk that replaces them is skipped
+    clean = _SURROGATE_TEXT.search(payload) is not None
     try:
-        event = validate_event(kind, data)
+        event = validate_event(kind, data, clean=clean)
     except ValidationError as exc:
         from sync_incident.core.validation import plain
 
         first = exc.errors()[0]
         where = ".".join(str(p) for p in (kind, *first["loc"]))  # as the union adapter names it
         message = plain(first).message
-        return [], Warning("unreadable", f"event {event_id} ({kind}): {where}: {message}")
+        return [], Warning("unreadable", f"a {noun(kind)} in it cannot be read: {where}: {message}")
     return [event], None

@@ -13,7 +13,15 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    model_validator,
+)
 
 from sync_incident.core.releases import normalise_release
 from sync_incident.core.times import ZONE_NAME
@@ -82,6 +90,15 @@ def _clean(value: Any) -> Any:
     if isinstance(value, dict):
         return {_clean(k): _clean(v) for k, v in value.items()}
     return value
+
+
+_NO_CLEANING = {"clean": False}
+
+
+def _cleaning(info: ValidationInfo) -> bool:
+    """Whether to replace lone surrogates: unless the caller said the data holds none."""
+    context = info.context
+    return not (isinstance(context, dict) and context.get("clean") is False)
 
 
 def _utc(value: datetime) -> datetime:
@@ -156,8 +173,8 @@ class _Event(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _printable(cls, data: Any) -> Any:
-        return _clean(data) if isinstance(data, dict) else data
+    def _printable(cls, data: Any, info: ValidationInfo) -> Any:
+        return _clean(data) if isinstance(data, dict) and _cleaning(info) else data
 
 
 class Opened(_Event):
@@ -223,8 +240,8 @@ class NextStep(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _printable(cls, data: Any) -> Any:
-        return _clean(data) if isinstance(data, dict) else data
+    def _printable(cls, data: Any, info: ValidationInfo) -> Any:
+        return _clean(data) if isinstance(data, dict) and _cleaning(info) else data
 
     what: Text
     owner: str | None = None
@@ -472,13 +489,15 @@ EVENT_TYPES: dict[str, type[_Event]] = {
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event, config=ConfigDict(defer_build=True))
 
 
-def validate_event(kind: str, data: dict[str, Any]) -> Event:
+def validate_event(kind: str, data: dict[str, Any], *, clean: bool = True) -> Event:
     """What :data:`EVENT_ADAPTER` makes of ``data`` as an event of type ``kind``.
 
     Only that type's validator is built. ``kind`` must be a key of :data:`EVENT_TYPES`.
-    Error locations start at the field: the adapter's have the type in front.
+    Error locations start at the field: the adapter's have the type in front. ``clean=False``:
+    the caller knows ``data`` holds no lone surrogate (the walk that replaces them is skipped).
     """
-    event = EVENT_TYPES[kind].model_validate({**data, "type": kind})
+    context = None if clean else _NO_CLEANING
+    event = EVENT_TYPES[kind].model_validate({**data, "type": kind}, context=context)
     return cast("Event", event)  # every class in EVENT_TYPES is a member of the Event union
 
 
