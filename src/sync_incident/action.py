@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sync_incident.core.readiness import Verdict
-from sync_incident.views import when
+from sync_incident.core.times import utc as when
 
 MAX_TEXT = 1000  # characters of one comment-derived value shown in the summary or an annotation
 MAX_ANNOTATIONS = 10  # GitHub shows at most 10 error annotations per step

@@ -149,3 +149,12 @@ def test_the_demo_says_where_its_files_are_or_that_they_are_gone(
     kept = tmp_path / "demo.sqlite3"
     code, out, _ = entry(capsys, "demo", "--db", str(kept))
     assert code == 0 and f"The incident is kept in {kept}" in out and kept.exists()
+
+
+def test_version_and_shell_completion(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    code, out, _ = entry(capsys, "--version")
+    assert (code, out.strip()) == (0, f"sync-incident {version('sync-incident')}")
+    code, out, _ = entry(capsys, "--help")
+    assert "--install-completion" in out and "--show-completion" in out

@@ -48,10 +48,15 @@ class GateRequest:
         require_ship: bool = False,
     ) -> GateRequest:
         """A request from what a person typed: the release normalised, teams comma-split."""
-        from sync_incident.application.intents import release as normalised
+        from sync_incident.core.errors import UsageError
+        from sync_incident.core.releases import normalise_release
 
+        try:
+            named = normalise_release(release)
+        except ValueError as exc:
+            raise UsageError(str(exc), hint="name the product and the exact version") from None
         teams = tuple(t.strip() for item in require for t in item.split(",") if t.strip())
-        return cls(ref, normalised(release), teams, require_ship)
+        return cls(ref, named, teams, require_ship)
 
 
 async def decide(session: Session, request: GateRequest) -> Verdict:

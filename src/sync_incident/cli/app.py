@@ -110,7 +110,7 @@ app = typer.Typer(
         "Show an incident with `sync-incident bug 123456`, `sync-incident issue owner/repo#42` "
         "or `sync-incident local:7`."
     ),
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, pwsh)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -174,9 +174,23 @@ def _undecided(cause: SyncIncidentError | typer.TyperException, as_json: bool) -
     return failure
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"sync-incident {version('sync-incident')}")
+        raise typer.Exit(0)
+
+
 @app.callback(invoke_without_command=True)
 def _root(
     ctx: typer.Context,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_version
+        ),
+    ] = False,
     config: Annotated[
         Path | None,
         typer.Option(

@@ -210,7 +210,6 @@ def gate(
     as_json: JsonOpt = False,
 ) -> None:
     """Release gate: exit 0 ready, 1 not ready, 2 could not decide (fails closed)."""
-    from sync_incident import action
     from sync_incident.application.decide import GateRequest, decide
     from sync_incident.views import verdict_text
 
@@ -222,7 +221,10 @@ def gate(
             return await decide(session, request)
 
     verdict = run(go())
-    action.report(verdict)
+    if os.environ.get("GITHUB_ACTIONS"):  # the Action's summary, outputs and annotations
+        from sync_incident import action
+
+        action.report(verdict)
     typer.echo(verdict.model_dump_json(indent=2) if as_json else verdict_text(verdict))
     raise typer.Exit(0 if verdict.ready else EXIT_NOT_READY)
 
