@@ -84,6 +84,18 @@ _LINES: dict[str, Callable[[str, Any, IncidentState, Mapping[str, Handoff]], str
 }
 
 
+# The free-text fields of events (what a one-line summary may shorten), and what views call them
+TEXT_FIELDS = (
+    ("text", "Text"),
+    ("summary", "Summary"),
+    ("statement", "Statement"),
+    ("reason", "Reason"),
+    ("finding", "Finding"),
+    ("done", "Done"),
+    ("todo", "To do"),
+)
+
+
 # What each event is called in a sentence ("quinn's sign-off follows …"): never the wire type.
 NOUNS: dict[str, str] = {
     "opened": "opening of the incident",

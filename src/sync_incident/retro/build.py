@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sync_incident.core.events import DECISIONS
+from sync_incident.core.summaries import TEXT_FIELDS
 from sync_incident.core.times import duration, minutes_between
 from sync_incident.retro.model import (
     SECTIONS,
@@ -271,16 +272,7 @@ def _timeline(
     return [r[2] for r in rows]
 
 
-# free-text fields a one-line summary may shorten, and what the details call them
-_TEXTS = (
-    ("text", "Text"),
-    ("summary", "Summary"),
-    ("statement", "Statement"),
-    ("reason", "Reason"),
-    ("finding", "Finding"),
-    ("done", "Done"),
-    ("todo", "To do"),
-)
+_TEXTS = TEXT_FIELDS  # free-text fields a one-line summary may shorten
 
 
 def _full(entry: Entry) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from sync_incident.core.events import DECISIONS, INFORMATIONAL
 from sync_incident.core.state import Entry, IncidentState
-from sync_incident.core.summaries import noun, short
+from sync_incident.core.summaries import TEXT_FIELDS, noun, short
 from sync_incident.core.times import utc
 from sync_incident.serve.when import Moment
 
@@ -28,13 +28,7 @@ Stamp = Callable[[datetime, str], Moment]
 
 # The fields of an event a reader may want whole, and what the page calls them (in this order)
 FIELDS = (
-    ("text", "Text"),
-    ("summary", "Summary"),
-    ("statement", "Statement"),
-    ("reason", "Reason"),
-    ("finding", "Finding"),
-    ("done", "Done"),
-    ("todo", "To do"),
+    *TEXT_FIELDS,
     ("release", "Release"),
     ("releases", "Releases"),
     ("team", "Team"),
