@@ -11,6 +11,7 @@ import os
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -954,3 +955,21 @@ def test_on_github_the_person_who_set_the_hold_label_is_known_by_account_id() ->
     theirs = Mark(flag="hold", on=True, by="alice", at=at, uid="31337")  # took her old login
     state = gh_state(opened, marks=[theirs])
     assert [(d.author, d.clearable_by) for d in state.doubts] == [("alice#31337", ["ivan"])]
+
+
+def test_check_refuses_what_the_caller_may_not_clear_names_who_can_and_posts_nothing() -> None:
+    """Issue 19's dead end: the IC made by an edited handoff may not clear it; the check is
+    refused before anything is posted, and the refusal names who can."""
+    from sync_incident.application.intents import Actor, Ask, Check
+    from sync_incident.core.errors import RefusedError
+
+    comments, where = _handoff_then_edited()
+    state = state_of(comments)
+    finding = "I compared the handoff with what dana told me in the call: same steps."
+    for me in ("beatrice", "mallory@example.com"):
+        with pytest.raises(RefusedError) as refused:
+            Check(finding, (where,)).events(Ask(state, Actor(me), POLICY))
+        assert f"{where}: dana checks it" in refused.value.message
+        assert "nothing was posted" in refused.value.hint
+    [event] = Check(finding, (where,)).events(Ask(state, Actor("dana"), POLICY))
+    assert isinstance(event, DoubtChecked) and event.where == [where]
