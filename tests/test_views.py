@@ -192,3 +192,22 @@ def test_anything_else_is_shown_as_text(url: str) -> None:
 def test_ages_read_as_people_say_them(minutes: int | None, said: str) -> None:
     # "OVERDUE by 0 min" read as not overdue at all
     assert age(minutes) == said
+
+
+def test_show_gives_the_ics_clock_and_who_posted_the_last_status() -> None:
+    events: list[Event] = [
+        Opened(title="Crash", releases=["Firefox 96.0.1"], ic="beatrice"),
+        StatusUpdate(summary="QA verifies.", next_update_due=T0 + timedelta(hours=2)),
+    ]
+    comments = [
+        Comment(str(n), Account("beatrice"), T0 + timedelta(minutes=n), codec.render(e), order=n)
+        for n, e in enumerate(events, 1)
+    ]
+    state = fold(comments, kind="local", policy=POLICY, now=T0, ref="local:1")
+    lines = state_text(seen(state)).splitlines()
+    assert (
+        "Incident commander: beatrice since 2022-01-12 14:01 UTC; beatrice's time now: "
+        "15:00 Europe/Berlin" in "\n".join(lines)
+    )
+    assert "  Last status, by beatrice at 2022-01-12 14:02 UTC: QA verifies." in lines
+    assert "  Next update due by 2022-01-12 16:00 UTC (17:00 Europe/Berlin for beatrice)" in lines

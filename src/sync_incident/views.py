@@ -25,7 +25,7 @@ from sync_incident.application.overview import (
 from sync_incident.core.policy import Policy
 from sync_incident.core.readiness import Verdict
 from sync_incident.core.state import STATE_SCHEMA, Handoff, IncidentState
-from sync_incident.core.times import age, for_people, in_zone, is_utc, utc
+from sync_incident.core.times import age, for_people, is_utc, utc, wall
 
 WIDTH = 100
 
@@ -134,7 +134,8 @@ def _head(seen: Overview) -> list[str]:
     if s.ic:
         since = when(s.ic_since)
         zone = seen.timezone_of(s.ic)
-        now = f"; their time now: {in_zone(seen.now, zone)}" if zone and not is_utc(zone) else ""
+        clock = wall(seen.now.replace(second=0, microsecond=0), zone) if zone else None
+        now = f"; {s.ic}'s time now: {clock}" if clock and not is_utc(zone) else ""
         out.append(f"  Incident commander: {s.ic} since {since}{now}")
     if s.last_status:
         by = s.last_status_by or "someone"
