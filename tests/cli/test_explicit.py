@@ -232,3 +232,11 @@ def test_a_lead_takes_over_from_an_ic_who_cannot_act(db: Path, tmp_path: Path) -
     shown = run(db, policy, "show", ref)[1]
     assert "Incident commander: beatrice since" in shown
     assert f"beatrice took over as incident commander from dana: {why}" in shown
+
+
+def test_as_with_a_near_miss_of_a_person_is_a_typo_not_a_stranger(db: Path, policy: Path) -> None:
+    ref = opened(db, policy)
+    before = len(posted(db))
+    code, out = run(db, policy, "note", ref, "--text", "Crash rates are flat.", who="beatrix")
+    assert code == 64 and "--as 'beatrix' is not a person in the policy: did you mean" in out
+    assert len(posted(db)) == before

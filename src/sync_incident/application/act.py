@@ -72,6 +72,14 @@ async def actor(
     """
     policy = session.policy
     name = policy.actor_for(kind, account, session.clock())
+    typed = session.as_user
+    if typed and not policy.permissive and policy.person_for(kind, account) is None:
+        guess = policy.suggest(typed)
+        if guess is not None:  # a near miss of a person: a typo, not a stranger on purpose
+            raise UsageError(
+                f"--as {typed!r} is not a person in the policy: did you mean {guess!r}?",
+                hint=f"people in the policy: {', '.join(policy.people)}",
+            )
     if via is not None:
         chat = via.chat.capitalize()
         if name not in policy.relays:
