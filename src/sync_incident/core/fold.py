@@ -59,7 +59,7 @@ _MAX_PASSES = 50  # each pass retracts at least one more event
 # What still counts once the incident is resolved: words, links, the retrospective, the
 # reopening, and what blocks (a hold, a revoked sign-off: blocking is open, unblocking is not)
 AFTER_RESOLVE = frozenset(
-    {"reopened", "note", "link", "retro", "release.added", "hold.raised", "signoff.revoked"}
+    {"reopened", "note", "link", "retro", "hold.raised", "signoff.revoked"}
 )
 MARK_SLACK = timedelta(seconds=5)
 CHATS = {"matrix": "Matrix", "slack": "Slack"}
