@@ -280,11 +280,13 @@ def _work(seen: Overview, reader_tz: str | None, reader: str | None) -> list[str
 def _doubts(s: IncidentState) -> list[str]:
     out: list[str] = []
     if s.doubts:
-        out += ["", "IN DOUBT (the gate refuses until the incident commander checks these):"]
+        out += ["", "IN DOUBT (the gate refuses until each is checked by who may clear it):"]
         for d in s.doubts:
             by = f" by {d.author}" if d.author else ""
-            out.append(f"  {d.where}{by}: {d.detail}")
-        out.append("  After checking: sync-incident check REF --where 'comment N' --finding '...'")
+            clear = f" Who may clear it: {d.clear_hint}." if d.clear_hint else ""
+            out.append(f"  {d.where}{by}: {d.detail}.{clear}")
+        ref = s.ref or "REF"
+        out.append(f"  After checking: sync-incident check {ref} --where '...' --finding '...'")
     for d in s.checked_doubts:
         out.append(f"Checked: {d.where} by {d.checked_by} at {when(d.checked_at)}: {d.finding}")
     return out

@@ -206,9 +206,8 @@ CASES: list[tuple[str, Event, str]] = [
     (
         "sync-bot",
         Witnessed(what="deleted", comment="99", events=[HOLD.id], by="mallory", at=T),
-        f"sync-bot, as witness, records that comment 99, which carried event {HOLD.id}, was "
-        "deleted by mallory at 2022-01-12 14:03 UTC. Until the incident commander checks it, "
-        "the record is in doubt.",
+        "sync-bot, as witness, records that comment 99, which carried an event, was deleted by "
+        "mallory at 2022-01-12 14:03 UTC. Until it is checked, the record is in doubt.",
     ),
     (
         "dana",
