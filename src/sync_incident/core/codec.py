@@ -248,8 +248,36 @@ def _clean(line: str) -> str:
     return _MD_ESCAPE.sub("", html.unescape(line))
 
 
+def _one_plain_trailer(text: str) -> str | None:
+    """The trailer line of the usual comment, or None when the general parse must decide.
+
+    The usual comment is the tool's own: sentences, a blank line, one trailer line as written
+    (not escaped, not quoted, not indented), and no other mention of a trailer nor a code
+    fence anywhere. For it the general parse below finds exactly this line, so it is taken
+    at once (most of the parse's time went to the general scan).
+    """
+    if text.count(MAGIC) != 1 or "```" in text or "~~~" in text:
+        return None
+    head, sep, last = text.rpartition("\n")
+    if not last.startswith(_OPENERS[:2]) or not last.endswith(_CLOSERS):
+        return None
+    if "\\" in last or "&" in last:
+        return None
+    if sep and head and not head.endswith("\n"):  # the line before must be blank (or none)
+        return None
+    return last
+
+
 def _parse_into(text: str, result: Parsed) -> None:
-    lines = normalise_body(text).split("\n")
+    text = normalise_body(text)
+    fast = _one_plain_trailer(text)
+    if fast is not None:
+        events, warning = _decode_block([fast])
+        result.events.extend(events)
+        if warning is not None:
+            result.warnings.append(warning)
+        return
+    lines = text.split("\n")
     end = len(lines)
     found: list[list[Event]] = []
     while end > 0:
