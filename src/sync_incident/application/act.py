@@ -61,7 +61,7 @@ class Outcome:
         return self.overview.state
 
 
-async def actor(
+def actor(
     session: Session, kind: TrackerKind, account: Account, via: Via | None = None
 ) -> Actor:
     """Who acts with ``account``, as the policy names them, on their clock.
@@ -131,7 +131,7 @@ async def act(
             "and retrospective notes may still be added",
         )
     account = await session.whoami(ref.kind)
-    me = await actor(session, ref.kind, account, via)
+    me = actor(session, ref.kind, account, via)
     events = intent.events(Ask(state, me, session.policy))
     if via is not None or key is not None:
         events = [
@@ -159,7 +159,7 @@ async def post_events(
     check the rules, post once. ``collide``: see :func:`publish`."""
     reading = reading if reading is not None else await session.read(ref)
     account = await session.whoami(ref.kind)
-    me = await actor(session, ref.kind, account)
+    me = actor(session, ref.kind, account)
     return await publish(
         session,
         ref,
@@ -280,7 +280,7 @@ async def open_new(
     """File a new incident bug / issue whose first comment opens it."""
     tracker = session.tracker(kind)
     account = await tracker.whoami()
-    me = await actor(session, kind, account)
+    me = actor(session, kind, account)
     if not intent.title:
         raise UsageError("a new incident needs --title", hint="or name an existing bug to adopt")
     event = intent.opened(Ask(IncidentState(), me, session.policy), intent.title)
