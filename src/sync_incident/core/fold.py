@@ -44,7 +44,7 @@ from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.refs import TrackerKind
 from sync_incident.core.rules import OPEN_TO_ANYONE, Act, Rules
 from sync_incident.core.state import Doubt, DoubtKind, Entry, Hold, IncidentState
-from sync_incident.core.summaries import noun, summary
+from sync_incident.core.summaries import CHATS, noun, summary
 from sync_incident.core.times import utc
 
 _ENVELOPE = frozenset({"id", "type", "follows"})
@@ -54,7 +54,6 @@ _MAX_PASSES = 50  # each pass retracts at least one more event
 # later (GitHub's label), or at the next read of someone who may write it; and the write
 # that clears the flag may lag the release it follows by as much
 MARK_SLACK = timedelta(seconds=5)
-CHATS = {"matrix": "Matrix", "slack": "Slack"}
 # how the incident commander sees what this reader cannot: said where a doubt needs it
 SEE_HIDDEN = (
     "after seeing the comments this reader cannot (Bugzilla: private and hidden comments, as a "
