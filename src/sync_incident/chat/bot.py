@@ -88,8 +88,13 @@ NAGS = 10_000  # (room, person) pairs remembered for the vague-words interval
 class Chat(Protocol):
     """A chat the bot speaks in (:mod:`.matrix`, :mod:`.slack`, or a test's)."""
 
-    kind: Literal["matrix", "slack"]
-    user: str  # the bot's own chat identity: its messages are never read as commands
+    @property
+    def kind(self) -> Literal["matrix", "slack"]:
+        """Which chat it is."""
+
+    @property
+    def user(self) -> str:
+        """The bot's own chat identity: its messages are never read as commands."""
 
     async def send(self, room: str, said: Said) -> str:
         """Send ``said`` to ``room``; the chat's id of the message ("" when it has none)."""
