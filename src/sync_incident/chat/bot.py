@@ -205,7 +205,7 @@ class Bot:
 
     def on_read(self, ref: IncidentRef, state: IncidentState, comments: Sequence[Comment]) -> None:
         """The daemon read ``ref``: announce what is new in its rooms (in the background)."""
-        self._spawn(self.announce(ref, state, comments))
+        self.spawn(self.announce(ref, state, comments))
 
     async def announce(
         self, ref: IncidentRef, state: IncidentState, comments: Sequence[Comment]
@@ -589,7 +589,8 @@ class Bot:
     def _lock(self, chat: str, room: str) -> asyncio.Lock:
         return self._locks.setdefault(f"{chat}|{room}", asyncio.Lock())
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` in the background; :meth:`drain` waits for it."""
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
