@@ -161,8 +161,12 @@ class MatrixSettings(_Section):
     @classmethod
     def _rooms(cls, value: dict[str, str]) -> dict[str, str]:
         for room in value:
-            if not (room.startswith("!") and ":" in room):
-                raise ValueError(f"{room!r} is not a Matrix room id (like '!abcdef:example.org')")
+            # room version 12 ids are a bare hash ("!bvc9Ss…"), older ones name a server
+            if not room.startswith("!") or len(room) < 2 or any(c.isspace() for c in room):
+                raise ValueError(
+                    f"{room!r} is not a Matrix room id (like '!abcdef:example.org'; a room "
+                    "alias like '#ops:example.org' is not an id)"
+                )
         return _bound_rooms(value, "room")
 
 

@@ -61,6 +61,8 @@ rc_invites:
   per_room: {{per_second: 10000, burst_count: 10000}}
   per_user: {{per_second: 10000, burst_count: 10000}}
 rc_registration: {{per_second: 10000, burst_count: 10000}}
+rc_room_creation: {{per_second: 10000, burst_count: 10000}}
+rc_joins_per_room: {{per_second: 10000, burst_count: 10000}}
 rc_login:
   address: {{per_second: 10000, burst_count: 10000}}
   account: {{per_second: 10000, burst_count: 10000}}

@@ -333,3 +333,31 @@ def test_a_command_in_an_unbound_room_says_how_to_bind_it(tmp_path: Path) -> Non
         "Not understood: !incident frobnicate: no such command. type `!incident help` for the "
         "commands.",
     ]
+
+
+def test_a_slow_tracker_gets_a_waiting_reply_then_the_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from sync_incident.trackers.local import LocalTracker
+
+    async def slow_then_down(*args: object, **kwargs: object) -> object:
+        await asyncio.sleep(0.3)  # a tracker retrying its 503s
+        raise Unavailable("Bugzilla answered 503 five times")
+
+    async def go() -> tuple[list[str], IncidentState]:
+        async with world(tmp_path) as w:
+            w.bot.patience = 0.05
+            monkeypatch.setattr(LocalTracker, "post", slow_then_down)
+            await w.room.say("dana", "!incident note the respin is building")
+            monkeypatch.undo()
+            return w.chat.texts(), await w.state()
+
+    texts, state = run(go)
+    assert texts[-2] == (
+        "Waiting for the tracker of local:1: not recorded yet. I will say here whether it is; "
+        "nothing said here counts until then."
+    )
+    assert texts[-1].startswith("Not recorded: Bugzilla answered 503 five times. Try again")
+    assert [e.type for e in state.timeline] == ["opened", "room.bound"]

@@ -81,7 +81,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sync_incident.chat")
 YES = frozenset({"✅", "✔", "✔️", "☑️", "👍", "👍️", "+1", "yes"})
-SEEN_MESSAGES = 10_000  # message ids remembered against redeliveries (memory stays flat)
+SEEN_MESSAGES = 4096  # message ids remembered against redeliveries (memory stays flat)
+# a tracker slower than this (retrying a 503, say) gets a "waiting" reply, then the outcome
+PATIENCE = 5.0
 NAGS = 10_000  # (room, person) pairs remembered for the vague-words interval
 
 
@@ -130,9 +132,11 @@ class Bot:
         clock: Callable[[], datetime] = utc_now,
         watch: Callable[[IncidentRef], None] | None = None,
         poke: Callable[[IncidentRef], object] | None = None,
+        patience: float = PATIENCE,
     ) -> None:
         self.settings, self.session, self.store, self.clock = settings, session, store, clock
         self._watch, self._poke = watch, poke
+        self.patience = patience
         self.chats: dict[str, Chat] = {}
         self.configured: dict[tuple[str, str], IncidentRef] = {}
         for chat, rooms in {
@@ -351,26 +355,36 @@ class Bot:
         via = Via(chat=m.chat, user=m.sender, message=m.message_id)
         key = (f"{m.chat}:{m.message_id}", m.at)
         self._expect(m.chat, m.room, ref, [event_id_for(f"{key[0]}:{n}", key[1]) for n in range(4)])
+        posting = asyncio.ensure_future(act(self.session, ref, intent, via=via, key=key))
+        done, _ = await asyncio.wait({posting}, timeout=self.patience)
+        again = ""  # the final word is a second reply when a first one said "waiting"
+        if not done:
+            await self.reply(
+                m,
+                f"Waiting for the tracker of {ref}: not recorded yet. I will say here whether "
+                "it is; nothing said here counts until then.",
+            )
+            again = ":final"
         try:
-            outcome = await act(self.session, ref, intent, via=via, key=key)
+            outcome = await posting
         except Unchanged as exc:
-            await self.reply(m, exc.message)
+            await self.reply(m, exc.message, again=again)
             return None
         except SyncIncidentError as exc:
-            await self.reply(m, refusal(exc))
+            await self.reply(m, refusal(exc), again=again)
             return None
         except Exception:
             log.exception(
                 "chat command failed", extra={"event": "chat-error", "incident": str(ref)}
             )
-            await self.reply(m, "Not recorded: an internal error (logged). Try again.")
+            await self.reply(m, "Not recorded: an internal error (logged). Try again.", again=again)
             return None
         if self._poke is not None:
             self._poke(ref)
         text = recorded(outcome, ref)
         if then is not None:
             text += then(outcome)
-        await self.reply(m, text)
+        await self.reply(m, text, again=again)
         return outcome
 
     async def _ask(self, m: Incoming, ref: IncidentRef, words: str, intent: Intent) -> None:
@@ -595,9 +609,12 @@ class Bot:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def reply(self, m: Incoming, text: str, *, mentions: tuple[str, ...] = ()) -> str:
-        """Answer ``m`` in its room (once per message: its key is the message's)."""
-        said = Said(text, mentions, key=f"reply:{m.message_id}", reply_to=m.message_id)
+    async def reply(
+        self, m: Incoming, text: str, *, mentions: tuple[str, ...] = (), again: str = ""
+    ) -> str:
+        """Answer ``m`` in its room (once per message: its key is the message's, and
+        ``again`` for a second answer)."""
+        said = Said(text, mentions, key=f"reply:{m.message_id}{again}", reply_to=m.message_id)
         return await self._say(m.chat, m.room, said)
 
     async def _say(self, chat_kind: str, room: str, said: Said) -> str:
