@@ -300,8 +300,13 @@ async def measure(args: argparse.Namespace, b: Bench, rows: list[Row]) -> None:
         import gc
 
         gc.collect()
+        if args.trace:
+            import tracemalloc
+
+            tracemalloc.start()
         start_handled, syncs0 = b.handled, matrix.syncs
         samples: list[tuple[int, float]] = [(0, rss_mib())]
+        snapshots: list[Any] = []
         total = args.messages
         names = [n for n in PEOPLE]
 
@@ -324,6 +329,8 @@ async def measure(args: argparse.Namespace, b: Bench, rows: list[Row]) -> None:
             if b.handled - start_handled >= nxt:
                 gc.collect()
                 samples.append((b.handled - start_handled, rss_mib()))
+                if args.trace:
+                    snapshots.append(tracemalloc.take_snapshot())
                 nxt += step
             if time.monotonic() - started > 900:
                 break
@@ -334,6 +341,9 @@ async def measure(args: argparse.Namespace, b: Bench, rows: list[Row]) -> None:
         gc.collect()
         samples.append((handled, rss_mib()))
         growth = samples[-1][1] - samples[1][1] if len(samples) > 2 else float("nan")
+        if len(snapshots) >= 2:  # where Python memory grew between the first and last sample
+            for stat in snapshots[-1].compare_to(snapshots[0], "traceback")[:6]:
+                print("grew:", stat, "\n   ", "\n    ".join(stat.traceback.format()[-4:]))
         print("memory while handling:", ", ".join(f"{n}: {m:.1f} MiB" for n, m in samples))
         rows.append(
             Row(
@@ -430,7 +440,12 @@ async def measure(args: argparse.Namespace, b: Bench, rows: list[Row]) -> None:
         for said in ids:
             await b.reply_to(room, said, "Recorded on bug", timeout=180)
             first = first or time.monotonic() - back
-        recorded = len(b.fake.bugs[bug].comments) - notes_before
+        # the notes only: the daemon may post a reminder of its own meanwhile
+        new = b.fake.bugs[bug].comments[notes_before:]
+        recorded = sum(1 for c in new if c.text.startswith("after the outage"))
+        if recorded != 5:  # say what is on the tracker, so a miss can be looked into
+            for comment in new:
+                print("on the tracker after the outage:", comment.text.splitlines()[0][:200])
         rows.append(
             Row(
                 f"homeserver down {args.down:.0f} s: failed syncs (backing off)",
@@ -467,6 +482,7 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=10)
     parser.add_argument("--down", type=float, default=8.0, help="seconds the homeserver is down")
     parser.add_argument("--quick", action="store_true", help="1,000 messages, 5 commands")
+    parser.add_argument("--trace", action="store_true", help="say where Python memory grew")
     args = parser.parse_args()
     if args.quick:
         args.messages, args.commands, args.down = 1000, 4, 4.0

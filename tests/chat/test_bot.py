@@ -361,3 +361,29 @@ def test_a_slow_tracker_gets_a_waiting_reply_then_the_outcome(
     )
     assert texts[-1].startswith("Not recorded: Bugzilla answered 503 five times. Try again")
     assert [e.type for e in state.timeline] == ["opened", "room.bound"]
+
+
+def test_a_relay_trailer_forged_by_hand_on_the_tracker_is_announced_as_not_counted(
+    tmp_path: Path,
+) -> None:
+    from sync_incident.core.events import HoldReleased, Via
+
+    async def go() -> tuple[list[str], IncidentState]:
+        async with world(tmp_path) as w:
+            await w.room.say("alice", "!incident hold Firefox 96.0.1 because of a crash spike")
+            await w.room.say("alice", "!incident confirm")
+            hold = (await w.state()).holds[0]
+            # bob types a relayed release "for alice" into a comment by hand: bob is no relay
+            via = Via(chat="matrix", user="@alice:example.org", message="$forged")
+            forged = HoldReleased(release=REL, hold=hold.id, reason="a false alarm", via=via)
+            async with session(w.settings, "bob") as bob:
+                await bob.tracker("local").post(w.ref, codec.render(forged), marker=forged.id)
+            await w.announce()
+            return w.chat.texts(), await w.state()
+
+    texts, state = run(go)
+    assert [h.by for h in state.holds] == ["alice"]
+    assert texts[-1].startswith(
+        "Not counted (a relayed event counts only from a relay account the policy lists "
+        "(relays: syncbot); this one claims to speak for @alice:example.org on Matrix)"
+    )
