@@ -663,9 +663,10 @@ def refusal(exc: SyncIncidentError, *, tried: bool = False) -> str:
 
 def recorded(outcome: Outcome, ref: IncidentRef) -> str:
     """``Recorded on bug 1 (comment 9): alice holds Firefox 96.0.1 because of …``."""
-    where = f"comment {outcome.comment_id}" if outcome.comment_id else "a new comment"
+    # Bugzilla's PUT that posts a comment with the mirrored fields names no comment id
+    where = f" (comment {outcome.comment_id})" if outcome.comment_id else ""
     head = "Already recorded" if outcome.duplicate else "Recorded"
-    lines = [f"{head} on {ref} ({where}): {first_line(outcome.body)}"]
+    lines = [f"{head} on {ref}{where}: {first_line(outcome.body)}"]
     releases = {str(r) for e in outcome.events for r in [e.__dict__.get("release")] if r}
     for verdict in outcome.overview.verdicts:
         if verdict.release in releases:
