@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.chat.synapse import Synapse
 
 _CLEARED = (
     "BUGZILLA_API_KEY",
@@ -37,3 +41,24 @@ def _hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     monkeypatch.setenv("SYNC_INCIDENT_CACHE", str(home / "cache" / "cache.sqlite3"))
     monkeypatch.delenv("SYNC_INCIDENT_CONFIG", raising=False)
     yield
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    """A real Matrix homeserver (tests/chat/synapse.py), started once per session; the tests
+    that need it are skipped, saying why, when it cannot be installed or started here."""
+    from tests.chat.synapse import Synapse as Homeserver
+    from tests.chat.synapse import Unavailable, installed_python
+
+    try:
+        server = Homeserver(installed_python(), Path(tmp_path_factory.mktemp("synapse")))
+        server.start()
+    except Unavailable as exc:
+        pytest.skip(
+            f"no Matrix homeserver: {exc} (scripts/synapse.sh installs matrix-synapse from the "
+            "package index into ~/.cache/sync-incident-test/synapse; .ci/run runs it)"
+        )
+    try:
+        yield server
+    finally:
+        server.stop()

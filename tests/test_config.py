@@ -328,3 +328,34 @@ def test_policy_switches_reach_the_policy(tmp_path: Path) -> None:
     text = "ship_team = 'Release Management'\nrenew_signoffs_after_hold = false\n"
     policy = load_settings(write(tmp_path, text)).policy
     assert (policy.ship_team, policy.renew_signoffs_after_hold) == ("Release Management", False)
+
+
+def test_the_chat_bots_secrets_come_from_the_environment_and_are_redacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNC_INCIDENT_MATRIX_ACCESS_TOKEN", "syt_matrix_s3cret")
+    monkeypatch.setenv("SYNC_INCIDENT_SLACK_BOT_TOKEN", "xoxb-slack-s3cret")
+    monkeypatch.setenv("SYNC_INCIDENT_SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5")
+    settings = load_settings()
+    assert {"syt_matrix_s3cret", "xoxb-slack-s3cret", "8f742231b10e8888abcd99yyyzzz85a5"} <= set(
+        settings.secrets()
+    )
+    assert "s3cret" not in settings.model_dump_json()
+    with pytest.raises(ConfigError, match="is a secret and is never read from a file"):
+        load_settings(write(tmp_path, 'slack_bot_token = "xoxb-in-a-file"\n'))
+
+
+def test_bound_rooms_name_a_room_id_and_an_incident(tmp_path: Path) -> None:
+    settings = load_settings(
+        write(
+            tmp_path,
+            '[matrix]\nrooms = {"!ops:example.org" = "bug 123456"}\n'
+            '[slack]\nchannels = {"C024BE91L" = "issue acme/releases#42"}\n',
+        )
+    )
+    assert settings.matrix.rooms == {"!ops:example.org": "bug 123456"}
+    assert settings.slack.channels == {"C024BE91L": "issue acme/releases#42"}
+    with pytest.raises(ConfigError, match="is not a Matrix room id"):
+        load_settings(write(tmp_path, '[matrix]\nrooms = {"#ops:example.org" = "bug 1"}\n'))
+    with pytest.raises(ConfigError, match="C024BE91L"):
+        load_settings(write(tmp_path, '[slack]\nchannels = {"C024BE91L" = "bugg 1"}\n'))

@@ -1127,3 +1127,15 @@ def test_with_resolved_days_discovery_reads_what_was_resolved_lately_and_posts_n
     clock.advance(days=8)
     cycle()  # resolved more than 7 days ago: off the list
     assert daemon.recent == {} and dropped == [ref, ref]
+
+
+def test_an_incident_a_chat_room_binds_is_watched_from_then_on(tmp_path: Path) -> None:
+    from sync_incident.core.refs import IncidentRef
+    from sync_incident.daemon.poller import Daemon
+
+    settings = Settings(cache=tmp_path / "cache.sqlite3")
+    daemon = Daemon(settings, lambda: Session(settings))
+    ref = IncidentRef("local", 7)
+    daemon.watch(ref)
+    daemon.watch(ref)  # twice: one watch
+    assert list(daemon.watches) == [ref] and daemon.watches[ref].configured

@@ -16,7 +16,9 @@ Secrets never come from files: the Bugzilla API key from ``SYNC_INCIDENT_BUGZILL
 or ``BUGZILLA_API_KEY``; the GitHub token from ``SYNC_INCIDENT_GITHUB_TOKEN``,
 ``GITHUB_TOKEN`` or ``GH_TOKEN``; chat webhook URLs from the variables ``digest.webhook_env``
 names; ``serve``'s webhook secrets and access token from ``SYNC_INCIDENT_GITHUB_WEBHOOK_SECRET``,
-``SYNC_INCIDENT_BUGZILLA_WEBHOOK_SECRET`` and ``SYNC_INCIDENT_SERVE_TOKEN``. They are :class:`~pydantic.SecretStr`, so they never print.
+``SYNC_INCIDENT_BUGZILLA_WEBHOOK_SECRET`` and ``SYNC_INCIDENT_SERVE_TOKEN``; the chat bot's
+``SYNC_INCIDENT_MATRIX_ACCESS_TOKEN``, ``SYNC_INCIDENT_SLACK_BOT_TOKEN`` and
+``SYNC_INCIDENT_SLACK_SIGNING_SECRET``. They are :class:`~pydantic.SecretStr`, so they never print.
 """
 
 import os
@@ -54,6 +56,9 @@ _SECRET_ENV = {
     "github_webhook_secret": ("SYNC_INCIDENT_GITHUB_WEBHOOK_SECRET",),
     "bugzilla_webhook_secret": ("SYNC_INCIDENT_BUGZILLA_WEBHOOK_SECRET",),
     "serve_token": ("SYNC_INCIDENT_SERVE_TOKEN",),
+    "matrix_access_token": ("SYNC_INCIDENT_MATRIX_ACCESS_TOKEN",),
+    "slack_bot_token": ("SYNC_INCIDENT_SLACK_BOT_TOKEN",),
+    "slack_signing_secret": ("SYNC_INCIDENT_SLACK_SIGNING_SECRET",),
 }
 
 
@@ -127,6 +132,70 @@ class ServeSettings(_Section):
     user: str = ""  # basic auth user name; empty: any name with the token as password
 
 
+def _bound_rooms(value: dict[str, str], what: str) -> dict[str, str]:
+    """Each room's incident reference, checked as ``incidents`` are."""
+    from sync_incident.core.refs import ReferenceError, parse_ref
+
+    for room, text in value.items():
+        if not room.strip():
+            raise ValueError(f"a {what} needs an id")
+        try:
+            parse_ref(text)
+        except ReferenceError as exc:
+            raise ValueError(f"{room}: {exc}") from None
+    return value
+
+
+class MatrixSettings(_Section):
+    """``serve`` follows Matrix rooms as a bot (token: ``SYNC_INCIDENT_MATRIX_ACCESS_TOKEN``)."""
+
+    homeserver: str = ""  # "https://matrix.example.org"; empty: no Matrix
+    user_id: str = ""  # the bot's Matrix user, "@sync-bot:example.org"
+    device_id: str = ""  # the device the access token belongs to (its login's)
+    # rooms bound in the configuration: room id -> incident ("!abc:example.org" = "bug 123456");
+    # the incident commander can bind more from a room (`!incident bind bug 123456`)
+    rooms: dict[str, str] = {}
+    sync_timeout_seconds: float = Field(default=30.0, gt=0, le=300)  # the long poll
+
+    @_field_validator("rooms")
+    @classmethod
+    def _rooms(cls, value: dict[str, str]) -> dict[str, str]:
+        for room in value:
+            # room version 12 ids are a bare hash ("!bvc9Ss…"), older ones name a server
+            if not room.startswith("!") or len(room) < 2 or any(c.isspace() for c in room):
+                raise ValueError(
+                    f"{room!r} is not a Matrix room id (like '!abcdef:example.org'; a room "
+                    "alias like '#ops:example.org' is not an id)"
+                )
+        return _bound_rooms(value, "room")
+
+
+class SlackSettings(_Section):
+    """``serve`` answers Slack (secrets: ``SYNC_INCIDENT_SLACK_BOT_TOKEN``,
+    ``SYNC_INCIDENT_SLACK_SIGNING_SECRET``); the request URLs are under ``/chat/slack/``."""
+
+    api_url: str = "https://slack.com/api/"
+    # channels bound in the configuration: channel id -> incident ("C024BE91L" = "bug 123456")
+    channels: dict[str, str] = {}
+
+    @_field_validator("channels")
+    @classmethod
+    def _channels(cls, value: dict[str, str]) -> dict[str, str]:
+        for channel in value:
+            if not channel.isalnum() or not channel.isupper():
+                raise ValueError(f"{channel!r} is not a Slack channel id (like 'C024BE91L')")
+        return _bound_rooms(value, "channel")
+
+
+class ChatSettings(_Section):
+    """What the chat bot does in bound rooms, on Matrix and Slack alike."""
+
+    # a reply about vague words, at most once per person per room in this many minutes
+    nag_minutes: int = Field(default=60, ge=1)
+    confirm_minutes: int = Field(default=10, ge=1)  # a confirmation waits this long, then lapses
+    catch_vague: bool = True  # reply to vague decisions in bound rooms
+
+
 class Settings(BaseSettings):
     """Everything configurable; see ``config/sync-incident.toml`` for a commented example."""
 
@@ -155,6 +224,9 @@ class Settings(BaseSettings):
     gate: GateSettings = GateSettings()
     daemon: DaemonSettings = DaemonSettings()
     serve: ServeSettings = ServeSettings()
+    matrix: MatrixSettings = MatrixSettings()
+    slack: SlackSettings = SlackSettings()
+    chat: ChatSettings = ChatSettings()
     policy: Policy = Policy()
 
     bugzilla_api_key: SecretStr | None = Field(
@@ -171,6 +243,15 @@ class Settings(BaseSettings):
     )
     serve_token: SecretStr | None = Field(  # bearer token / basic password for page and API
         default=None, validation_alias=AliasChoices(*_SECRET_ENV["serve_token"])
+    )
+    matrix_access_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices(*_SECRET_ENV["matrix_access_token"])
+    )
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices(*_SECRET_ENV["slack_bot_token"])
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices(*_SECRET_ENV["slack_signing_secret"])
     )
     # the chat webhook URLs, by variable name: the names are settings (digest.webhook_env), so
     # no alias can name them; they are read with the rest, when the settings are built
@@ -225,6 +306,9 @@ class Settings(BaseSettings):
             self.github_webhook_secret,
             self.bugzilla_webhook_secret,
             self.serve_token,
+            self.matrix_access_token,
+            self.slack_bot_token,
+            self.slack_signing_secret,
         )
         found = [s.get_secret_value() for s in held if s]
         found += [url.get_secret_value() for url in self.webhook_urls().values()]

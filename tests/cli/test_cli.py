@@ -547,6 +547,7 @@ def test_commands_are_built_when_run_not_for_the_listing() -> None:
 # The documented, stable `--json` schema of an incident (README "JSON output").
 STATE_KEYS = {
     "schema_version",
+    "rooms",
     "resolution",
     "last_event_id",
     "next_update_zone",

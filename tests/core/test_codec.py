@@ -216,6 +216,12 @@ EVENT_STRATEGIES: dict[str, st.SearchStrategy[Event]] = {
         by=hostile,
         at=maybe() | aware,
     ),
+    "room.bound": _event(
+        "room.bound",
+        chat=st.sampled_from(["matrix", "slack"]),
+        room=name,
+        unbound=st.booleans(),
+    ),
 }
 any_event = st.one_of(*EVENT_STRATEGIES.values())
 flavors = st.sampled_from(["plain", "github"])

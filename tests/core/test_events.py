@@ -76,6 +76,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "doubt.checked": {"where": ["comment 17"], "finding": "only a typo was fixed"},
     "checkpoint": {"count": 12, "digest": "0123abcd", "last": OFFER},
     "witness": {"what": "deleted", "comment": "1234", "events": [OFFER], "by": "mallory"},
+    "room.bound": {"chat": "matrix", "room": "!ops:example.org"},
 }
 
 

@@ -819,6 +819,47 @@ def test_a_relayed_signoff_needs_the_person_in_the_team_never_the_relays_members
     assert state.signoffs == [] and state.timeline[-1].reason == "alice is not a member of QA"
 
 
+def test_only_the_incident_commander_binds_a_chat_room_also_through_a_relay() -> None:
+    from sync_incident.core.events import RoomBound
+
+    policy = RELAY_POLICY.model_copy(
+        update={
+            "people": {
+                **RELAY_POLICY.people,
+                "dana": Person(bugzilla=["dana@example.com"], matrix="@dana:example.org"),
+            }
+        }
+    )
+    bind = RoomBound(chat="matrix", room="!ops:example.org")
+    by_alice = relayed(RoomBound(chat="matrix", room="!alice:example.org"))
+    by_dana = relayed(bind, "@dana:example.org")
+    comments = [
+        *ready_story(),
+        post("syncbot@example.com", by_alice, minute=4),  # alice is not the IC
+        post("syncbot@example.com", by_dana, minute=5),  # the relay speaks for dana, the IC
+        post("rachel@example.com", RoomBound(chat="slack", room="C024BE91L"), minute=6),
+    ]
+    state = fold(comments, kind="bugzilla", policy=policy, now=NOW)
+    assert [(r.chat, r.room, r.by) for r in state.rooms] == [("matrix", "!ops:example.org", "dana")]
+    refused = [e for e in state.timeline if not e.accepted]
+    assert [e.reason for e in refused] == [
+        "only the incident commander (dana) can bind a chat room",
+        "only the incident commander (dana) can bind a chat room",
+    ]
+    accepted = state.timeline[-2]
+    assert (
+        accepted.summary == "dana (via Matrix) bound Matrix room !ops:example.org to the incident"
+    )
+    unbind = RoomBound(chat="matrix", room="!ops:example.org", unbound=True)
+    state = fold(
+        [*comments, post("dana@example.com", unbind, minute=7)],
+        kind="bugzilla",
+        policy=policy,
+        now=NOW,
+    )
+    assert state.rooms == []
+
+
 # --- the property: strangers change no verdict -----------------------------------------------
 
 REL2 = "Firefox 96.0.2"

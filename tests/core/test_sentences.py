@@ -34,6 +34,7 @@ from sync_incident.core.events import (
     Retracted,
     RetroDraft,
     RetroNote,
+    RoomBound,
     ShipDecision,
     SignoffGiven,
     SignoffRevoked,
@@ -221,6 +222,12 @@ CASES: list[tuple[str, Event, str]] = [
         "Reminder: accept it.",
     ),
     ("dana", RetroDraft(digest="d", text="# Retro"), "# Retro"),
+    (
+        "dana",
+        RoomBound(chat="matrix", room="!ops:example.org"),
+        "dana binds Matrix room !ops:example.org to bug 1750000: its events are announced "
+        "there, and people there may act on it (!incident help).",
+    ),
 ]
 
 

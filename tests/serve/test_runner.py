@@ -88,7 +88,7 @@ def test_serve_help_and_a_bad_log_format() -> None:
 def test_other_commands_do_not_import_the_web_stack() -> None:
     code = (
         "import sys; from sync_incident.cli.app import app; "
-        "print(any(m.split('.')[0] in ('starlette', 'uvicorn', 'prometheus_client', 'sse_starlette', 'structlog') for m in sys.modules))"
+        "print(any(m.split('.')[0] in ('starlette', 'uvicorn', 'prometheus_client', 'sse_starlette', 'structlog', 'nio', 'slack_sdk', 'aiohttp', 'sync_incident.chat') for m in sys.modules) or any(m.startswith('sync_incident.chat') for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -61,9 +61,7 @@ class Outcome:
         return self.overview.state
 
 
-def actor(
-    session: Session, kind: TrackerKind, account: Account, via: Via | None = None
-) -> Actor:
+def actor(session: Session, kind: TrackerKind, account: Account, via: Via | None = None) -> Actor:
     """Who acts with ``account``, as the policy names them, on their clock.
 
     ``via``: a chat relay speaks for the person whose chat identity ``via`` names; refused

@@ -19,7 +19,7 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -41,6 +41,7 @@ from sync_incident.core.events import (
     Resolved,
     Retracted,
     RetroNote,
+    RoomBound,
     ShipDecision,
     SignoffGiven,
     SignoffRevoked,
@@ -721,3 +722,30 @@ class AddRetroNote(Intent):
     def events(self, ask: Ask) -> list[Event]:
         owner = person(ask, self.owner, "--owner") if self.owner else None
         return [build(RetroNote, kind=self.kind, text=self.text, owner=owner)]
+
+
+@dataclass(frozen=True)
+class BindRoom(Intent):
+    """Bind a chat room to the incident (or unbind it): the incident commander only."""
+
+    verb: ClassVar[str] = "bind"
+    chat: Literal["matrix", "slack"]
+    room: str
+    unbind: bool = False
+
+    def events(self, ask: Ask) -> list[Event]:
+        state, me = ask.state, ask.me.name
+        verb = "unbind" if self.unbind else "bind"
+        if state.ic is not None and me != state.ic:
+            raise RefusedError(
+                f"only the incident commander ({state.ic}) can {verb} a chat room; "
+                f"{me} is not the incident commander",
+                hint=f"ask {state.ic} to {verb} it (nothing was posted)",
+            )
+        bound = any((r.chat, r.room) == (self.chat, self.room) for r in state.rooms)
+        where = state.ref or "this incident"
+        if bound and not self.unbind:
+            raise Unchanged(f"This room is already bound to {where}: nothing posted.")
+        if not bound and self.unbind:
+            raise Unchanged(f"This room is not bound to {where}: nothing posted.")
+        return [build(RoomBound, chat=self.chat, room=self.room, unbound=self.unbind)]

@@ -414,6 +414,20 @@ class Witnessed(_Event):
     at: UtcTime | None = None
 
 
+class RoomBound(_Event):
+    """A chat room bound to the incident by its commander (or unbound, ``unbound``).
+
+    While bound, the incident's events are announced in the room and the people there may
+    act on the incident from it (``!incident`` in Matrix, ``/incident`` in Slack). Recorded
+    on the tracker, so every replica and every restart knows the binding.
+    """
+
+    type: Literal["room.bound"] = "room.bound"
+    chat: Literal["matrix", "slack"]
+    room: Name  # "!abcdef:example.org" (a Matrix room id), "C024BE91L" (a Slack channel id)
+    unbound: bool = False
+
+
 class RetroDraft(_Event):
     """A posted retrospective draft; ``digest`` is the hash of its Markdown."""
 
@@ -449,7 +463,8 @@ Event = Annotated[
     | Retracted
     | DoubtChecked
     | Checkpoint
-    | Witnessed,
+    | Witnessed
+    | RoomBound,
     Field(discriminator="type"),
 ]
 
@@ -482,6 +497,7 @@ EVENT_TYPES: dict[str, type[_Event]] = {
         DoubtChecked,
         Checkpoint,
         Witnessed,
+        RoomBound,
     )
 }
 

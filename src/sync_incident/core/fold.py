@@ -47,7 +47,7 @@ from sync_incident.core.policy import Facts, Policy
 from sync_incident.core.refs import TrackerKind
 from sync_incident.core.rules import OPEN_TO_ANYONE, Act, Rules
 from sync_incident.core.state import Doubt, DoubtKind, Entry, Hold, IncidentState
-from sync_incident.core.summaries import noun, summary
+from sync_incident.core.summaries import CHATS, noun, summary
 from sync_incident.core.times import utc
 
 _ENVELOPE = frozenset({"id", "type", "follows"})
@@ -58,11 +58,8 @@ _MAX_PASSES = 50  # each pass retracts at least one more event
 # that clears the flag may lag the release it follows by as much
 # What still counts once the incident is resolved: words, links, the retrospective, the
 # reopening, and what blocks (a hold, a revoked sign-off: blocking is open, unblocking is not)
-AFTER_RESOLVE = frozenset(
-    {"reopened", "note", "link", "retro", "hold.raised", "signoff.revoked"}
-)
+AFTER_RESOLVE = frozenset({"reopened", "note", "link", "retro", "hold.raised", "signoff.revoked"})
 MARK_SLACK = timedelta(seconds=5)
-CHATS = {"matrix": "Matrix", "slack": "Slack"}
 # how the incident commander sees what this reader cannot: said where a doubt needs it
 SEE_HIDDEN = (
     "after seeing the comments this reader cannot (Bugzilla: private and hidden comments, as a "

@@ -26,6 +26,7 @@ from sync_incident.core.events import (
     Reopened,
     Resolved,
     RetroNote,
+    RoomBound,
     ShipDecision,
     SignoffGiven,
     SignoffRevoked,
@@ -44,11 +45,13 @@ from sync_incident.core.state import (
     LinkView,
     NextStepView,
     RetroItem,
+    Room,
     ShipRecord,
     Signoff,
     Step,
     Tenure,
 )
+from sync_incident.core.summaries import CHATS
 
 if TYPE_CHECKING:
     from sync_incident.core.comments import Comment
@@ -434,6 +437,26 @@ class Rules:
             event_id=e.id,
         )
         self.s.ship_decisions.append(record)
+        return ""
+
+    # --- chat rooms ----------------------------------------------------------------------
+
+    def on_room_bound(self, e: RoomBound, act: Act) -> str:
+        """Only the incident commander binds a room (the room then speaks for the incident:
+        announcements go there and people act from it), or unbinds one."""
+        if act.actor != self.s.ic:
+            verb = "unbind" if e.unbound else "bind"
+            return f"only the incident commander ({self.s.ic}) can {verb} a chat room"
+        bound = [r for r in self.s.rooms if (r.chat, r.room) == (e.chat, e.room)]
+        if e.unbound:
+            if not bound:
+                return f"{CHATS[e.chat]} room {e.room} is not bound to this incident"
+            self.s.rooms.remove(bound[0])
+            return ""
+        if bound:
+            return f"{CHATS[e.chat]} room {e.room} is already bound to this incident"
+        room = Room(chat=e.chat, room=e.room, by=act.actor, at=act.at, event_id=e.id)
+        self.s.rooms.append(room)
         return ""
 
     # --- the end -------------------------------------------------------------------------

@@ -159,6 +159,16 @@ class LinkView(BaseModel):
     at: datetime
 
 
+class Room(BaseModel):
+    """A chat room bound to the incident: its events are announced there (``room.bound``)."""
+
+    chat: Literal["matrix", "slack"]
+    room: str
+    by: str
+    at: datetime
+    event_id: str
+
+
 class RetroItem(BaseModel):
     kind: str
     text: str
@@ -197,6 +207,7 @@ class IncidentState(BaseModel):
     checklist: list[Step] = []
     links: list[LinkView] = []
     retro: list[RetroItem] = []
+    rooms: list[Room] = []  # chat rooms bound to the incident, oldest first
     participants: list[str] = []
     last_update: datetime | None = None
     last_event_id: str | None = None  # what the next event written should follow

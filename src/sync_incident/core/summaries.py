@@ -13,6 +13,8 @@ from typing import Any
 from sync_incident.core.events import Event
 from sync_incident.core.state import Handoff, IncidentState
 
+CHATS = {"matrix": "Matrix", "slack": "Slack"}  # how people write the chats' names
+
 
 def short(text: str, limit: int = 0) -> str:
     """``text`` on one line (``limit`` is kept for the callers' sake: nothing is cut)."""
@@ -81,6 +83,11 @@ _LINES: dict[str, Callable[[str, Any, IncidentState, Mapping[str, Handoff]], str
     "retract": lambda a, e, s, o: _retracted(a, e, s),
     "doubt.checked": lambda a, e, s, o: f"{a} checked {', '.join(e.where)}: {short(e.finding, 60)}",
     "checkpoint": lambda a, e, s, o: f"{a} recorded a checkpoint of {e.count} events",
+    "room.bound": lambda a, e, s, o: (
+        f"{a} {'unbound' if e.unbound else 'bound'} {CHATS.get(e.chat, e.chat)} room {e.room} "
+        + ("from" if e.unbound else "to")
+        + " the incident"
+    ),
 }
 
 
@@ -124,6 +131,7 @@ NOUNS: dict[str, str] = {
     "digest": "digest",
     "reminder": "reminder",
     "retro.draft": "retrospective draft",
+    "room.bound": "binding of a chat room",
 }
 
 

@@ -203,6 +203,14 @@ class Daemon:
         self._wake.set()
         return True
 
+    def watch(self, ref: IncidentRef) -> None:
+        """Watch ``ref`` from now on, read at once, kept as a configured incident is (a chat
+        room follows it: its events are announced there while it lives)."""
+        if ref not in self.watches:
+            self.watches[ref] = Watch(ref, configured=True, next_poll=self.clock())
+        self._poked.add(ref.key)
+        self._wake.set()
+
     async def run(self, *, once: bool = False) -> int:
         """Cycle until stopped (or once); returns the exit code, 0."""
         session = self._factory()

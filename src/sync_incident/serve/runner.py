@@ -93,6 +93,13 @@ class Server:
             bodies=BodyGate(settings.serve.max_pending_bodies, settings.serve.body_seconds),
         )
         self.app = create_app(self.ctx)
+        # the chat bot (README: Chat rooms), when configured: its libraries load only then
+        from sync_incident.chat.service import chat_of
+
+        self.chat = chat_of(settings, metered, self.daemon)
+        self._chat_stop = asyncio.Event()
+        if self.chat is not None:
+            self.app.router.routes.extend(self.chat.routes)
         self._uvicorn: _Uvicorn | None = None
 
     def drain(self) -> None:
@@ -101,6 +108,7 @@ class Server:
             log.info("draining", extra={"event": "drain"})
         self.ctx.draining.set()
         self.daemon.stop()
+        self._chat_stop.set()
         if self._uvicorn is not None:
             self._uvicorn.should_exit = True
 
@@ -117,6 +125,8 @@ class Server:
         self._uvicorn = _Uvicorn(config)
         daemon = asyncio.ensure_future(self.daemon.run())
         daemon.add_done_callback(lambda _: self.drain())  # the daemon stopping stops the server
+        chat = asyncio.ensure_future(self.chat.run(self._chat_stop) if self.chat else _idle())
+        chat.add_done_callback(_chat_ended)
         host, port = sock.getsockname()[:2]
         log.info("serving", extra={"event": "serve", "url": f"http://{_host(host)}:{port}"})
         try:
@@ -124,9 +134,20 @@ class Server:
         finally:
             self.drain()
             code = await daemon
+            await asyncio.gather(chat, return_exceptions=True)
             await self.ctx.session.aclose()
         log.info("stopped", extra={"event": "exit"})
         return code
+
+
+async def _idle() -> None:
+    return None
+
+
+def _chat_ended(task: asyncio.Future[None]) -> None:
+    """The chat bot stopped: after a drain, or by a bug (logged; the pages and gate go on)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the chat bot stopped", exc_info=task.exception(), extra={"event": "chat-error"})
 
 
 def _host(host: str) -> str:
