@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel
+from sync_incident.application.overview import Overview, handoff_stale
 
-from sync_incident.application.overview import (
-    SUMMARY_SCHEMA,
-    IncidentSummary,
-    Overview,
-    handoff_stale,
-)
+if TYPE_CHECKING:
+    from sync_incident.application.summary import Listing
 from sync_incident.core.policy import Policy
 from sync_incident.core.readiness import Verdict
 from sync_incident.core.state import STATE_SCHEMA, Handoff, IncidentState
@@ -156,7 +152,7 @@ def _releases(found: list[Verdict], ids: bool) -> list[str]:
             hold_id = f" (hold {hold.id})" if ids else ""
             out.append(f"  HOLD by {hold.by} since {when(hold.since)}: {hold.reason}{hold_id}")
         for team in v.teams:
-            out.append("  " + _team_line(team.team, team.status, team))
+            out.append("  " + team.line())
         ship = v.ship_decision
         if ship is not None:
             stale = f" — STALE: {ship.why}" if ship.stale else ""
@@ -168,20 +164,6 @@ def _releases(found: list[Verdict], ids: bool) -> list[str]:
                 "  No sign-offs are required by the policy: the gate refuses until some are."
             )
     return out
-
-
-def _team_line(name: str, status: str, team: Any) -> str:
-    if status == "signed":
-        return f"{name}: signed by {team.by} at {when(team.at)}"
-    if status == "stale":
-        return f"{name}: STALE — {team.why}"
-    if status == "revoked":
-        return f"{name}: REVOKED — {team.why}"  # why names who revoked it, when and why
-    if status == "unchecked":
-        return f"{name}: cannot be checked — {team.why}"
-    if status == "unknown team":
-        return f"{name}: not a team in the policy"
-    return f"{name}: missing"
 
 
 def _handoffs(seen: Overview, reader_tz: str | None, reader: str | None, ids: bool) -> list[str]:
@@ -314,19 +296,10 @@ def _timeline(s: IncidentState, limit: int | None, ids: bool) -> list[str]:
     return out
 
 
-LIST_SCHEMA = SUMMARY_SCHEMA
-
-
-class Listing(BaseModel):
-    """The documented ``list --json`` schema: each incident as ``digest --json`` shows it."""
-
-    schema_version: int = LIST_SCHEMA
-    incidents: list[IncidentSummary]
-    unreadable: dict[str, str] = {}  # ref -> error
-
-
 def listing(seen: list[Overview], unreadable: dict[str, str] | None = None) -> Listing:
-    """Active incidents at a glance: each the summary of its overview."""
+    """Active incidents at a glance: each the summary of its overview (``list --json``)."""
+    from sync_incident.application.summary import Listing
+
     return Listing(incidents=[o.summary() for o in seen], unreadable=unreadable or {})
 
 
@@ -351,18 +324,4 @@ def listing_text(found: Listing, stale_after: int = Policy().stale_handoff_minut
     for ref, error in found.unreadable.items():
         said = error if error.startswith("could not") else f"could not be read: {error}"
         out.append(f"{ref}: {said}")
-    return "\n".join(out)
-
-
-def verdict_text(v: Verdict) -> str:
-    out = [f"{v.label}: {v.release} ({v.incident})"]
-    for team in v.teams:
-        mark = "✓" if team.signed else "✗"
-        out.append(f"  {mark} " + _team_line(team.team, team.status, team))
-    for reason in v.reasons:
-        out.append(f"  {reason}")
-    ship = v.ship_decision
-    if ship is not None:
-        stale = " (STALE)" if ship.stale else ""
-        out.append(f"  Ship decision{stale}: {ship.by} at {when(ship.at)}: {ship.statement}")
     return "\n".join(out)

@@ -211,7 +211,6 @@ def gate(
 ) -> None:
     """Release gate: exit 0 ready, 1 not ready, 2 could not decide (fails closed)."""
     from sync_incident.application.decide import GateRequest, decide
-    from sync_incident.views import verdict_text
 
     request = GateRequest.of(ref_of(ref), release, require or (), require_ship=require_ship)
 
@@ -225,7 +224,7 @@ def gate(
         from sync_incident import action
 
         action.report(verdict)
-    typer.echo(verdict.model_dump_json(indent=2) if as_json else verdict_text(verdict))
+    typer.echo(verdict.model_dump_json(indent=2) if as_json else verdict.text())
     raise typer.Exit(0 if verdict.ready else EXIT_NOT_READY)
 
 

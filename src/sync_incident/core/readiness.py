@@ -42,6 +42,21 @@ class TeamStatus(BaseModel):
     revoked_at: datetime | None = None
     problem: str | None = None  # status when not signed (kept for older readers)
 
+    def line(self) -> str:
+        """``QA: signed by quinn at 2022-01-12 14:03 UTC`` / ``QA: STALE — why``."""
+        name, status = self.team, self.status
+        if status == "signed":
+            return f"{name}: signed by {self.by} at {when(self.at)}"
+        if status == "stale":
+            return f"{name}: STALE — {self.why}"
+        if status == "revoked":
+            return f"{name}: REVOKED — {self.why}"  # why names who revoked it, when and why
+        if status == "unchecked":
+            return f"{name}: cannot be checked — {self.why}"
+        if status == "unknown team":
+            return f"{name}: not a team in the policy"
+        return f"{name}: missing"
+
 
 class HoldView(BaseModel):
     by: str
@@ -94,6 +109,19 @@ class Verdict(BaseModel):
         if not self.reasons:
             return f"{self.label} — {self.summary}" if self.summary else self.label
         return f"{self.label} — {unlabelled(self.reasons[0])}"
+
+    def text(self) -> str:
+        """What ``gate`` prints: the verdict, each required team, every reason, the ship decision."""
+        out = [f"{self.label}: {self.release} ({self.incident})"]
+        out += [f"  {'✓' if t.signed else '✗'} {t.line()}" for t in self.teams]
+        out += [f"  {reason}" for reason in self.reasons]
+        if not self.reasons and self.summary:
+            out.append(f"  {self.summary}")
+        ship = self.ship_decision
+        if ship is not None:
+            stale = " (STALE)" if ship.stale else ""
+            out.append(f"  Ship decision{stale}: {ship.by} at {when(ship.at)}: {ship.statement}")
+        return "\n".join(out)
 
     @property
     def said(self) -> str:

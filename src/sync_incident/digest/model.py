@@ -13,7 +13,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from sync_incident.application.overview import SUMMARY_SCHEMA, IncidentSummary, Overview
+from sync_incident.application.overview import Overview
+from sync_incident.application.summary import SUMMARY_SCHEMA, IncidentSummary
 from sync_incident.core.policy import Policy
 from sync_incident.core.times import age, for_people, utc
 
